@@ -1,0 +1,72 @@
+"""Detection of credential-looking strings: known key formats plus high-entropy tokens.
+
+Used by the policy rule on plaintext credentials, by error messages (which must never
+echo a secret) and by the test that scans every compiled tree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+# (name, pattern): well-known credential formats
+KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in (
+        ("AWS access key id", r"\b(AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b"),
+        ("AWS secret access key", r"(?i)aws.{0,20}?['\"=: ]+[A-Za-z0-9/+]{40}\b"),
+        ("private key", r"-----BEGIN ([A-Z]+ )?PRIVATE KEY( BLOCK)?-----"),
+        ("GitHub token", r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b"),
+        ("GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+        ("Slack token", r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b"),
+        ("Slack webhook", r"hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]+"),
+        ("Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+        ("GCP service account key", r"\"type\": ?\"service_account\"|private_key_id"),
+        ("Stripe key", r"\b(sk|rk)_(live|test)_[0-9A-Za-z]{16,}\b"),
+        ("OpenAI key", r"\bsk-(proj-)?[A-Za-z0-9_-]{20,}\b"),
+        ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}\b"),
+        ("JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
+        ("Azure storage key", r"AccountKey=[A-Za-z0-9+/=]{40,}"),
+        ("connection string with password", r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s@/]{3,}@"),
+        ("password assignment", r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*[^\s{$<][^\s]{5,}"),
+        ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+        ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
+    )
+)
+
+_TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{24,}")
+_HEX_DIGEST = re.compile(r"\A(sha256:)?[a-f0-9]{64}\Z")
+
+
+def shannon_entropy(text: str) -> float:
+    counts = Counter(text)
+    total = len(text)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+def _high_entropy_token(text: str) -> bool:
+    for token in _TOKEN.findall(text):
+        if _HEX_DIGEST.match(token) or "/" in token.strip("/") and token.count("/") > 2:
+            continue  # image digests and paths are not secrets
+        classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
+        if classes == 3 and shannon_entropy(token) >= 4.0:
+            return True
+    return False
+
+
+def find_secret(text: str) -> str | None:
+    """The name of the credential format `text` looks like, or None."""
+    if len(text) < 8:
+        return None
+    for name, pattern in KNOWN_FORMATS:
+        if pattern.search(text):
+            return name
+    if _high_entropy_token(text):
+        return "high-entropy string"
+    return None
+
+
+def redact(text: str) -> str:
+    """`text`, unless it looks like a credential: then a placeholder that does not echo it."""
+    return "<redacted: looks like a credential>" if find_secret(text) else text
