@@ -95,6 +95,14 @@ class DependencyGraph:
     def writers(self, store: str) -> tuple[str, ...]:
         return tuple(sorted({e.source for e in self.edges if e.target == store and e.kind in WRITE_KINDS}))
 
+    def pipelines_running(self, name: str) -> tuple[str, ...]:
+        """Pipelines that run workload `name` as a step or as their on_failure handler.
+
+        Such a workload runs only through its pipeline(s): kubernetes/ holds its identity,
+        secrets and network policy, but not a standalone run object.
+        """
+        return tuple(sorted({e.target for e in self.edges if e.source == name and e.kind in ("step", "on_failure")}))
+
     def edges_of(self, kind: str) -> tuple[Edge, ...]:
         return tuple(e for e in self.edges if e.kind == kind)
 

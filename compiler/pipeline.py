@@ -1,0 +1,73 @@
+"""The compiler's stages, composed in one visible place.
+
+    load -> validate -> resolve        (project.Project.load_environments)
+    graph                              (graph.build_graph)
+    plan: grants, cost                 (plan.derive_iam_grants, cost.estimate)
+    check: policies                    (policy.engine.run_policies)
+    emit: kubernetes, terraform, argo, argocd   (emit.*)
+    write: serialise, atomic swap      (writer)
+
+Each function here is a plain function from data to data; the CLI maps results to exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.diagnostics import Diagnostic, InputError
+from compiler.emit import Artifact
+from compiler.graph import build_graph
+from compiler.model import Environment
+from compiler.plan import Compiled, derive_iam_grants, plan_document
+
+
+def plan_environment(env: Environment) -> Compiled:
+    """Graph, grants and cost of one resolved environment (InputError on bad references/prices)."""
+    from compiler.cost import CostErrors, estimate, load_pricing
+
+    graph = build_graph(env)
+    try:
+        cost = estimate(env.spec, load_pricing())
+    except CostErrors as errors:
+        raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
+    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph), cost=cost)
+
+
+def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
+    """Every artifact of one environment, plan.json included, in a stable order."""
+    from compiler.emit.argo import emit_argo
+    from compiler.emit.argocd import emit_argocd
+    from compiler.emit.kubernetes import emit_kubernetes
+
+    artifacts: list[Artifact] = []
+    kubernetes = emit_kubernetes(compiled)
+    artifacts += kubernetes
+    if compiled.env.provider == "aws":
+        from compiler.emit.terraform_aws import emit_terraform_aws
+
+        artifacts += emit_terraform_aws(compiled)
+    else:
+        from compiler.emit.terraform_gcp import emit_terraform_gcp
+
+        artifacts += emit_terraform_gcp(compiled)
+    argo = emit_argo(compiled)
+    artifacts += argo
+    artifacts += emit_argocd(compiled, kubernetes + argo)
+    artifacts.append(Artifact("plan.json", plan_document(compiled, findings), "json"))
+    paths = [a.path for a in artifacts]
+    duplicates = sorted({p for p in paths if paths.count(p) > 1})
+    if duplicates:
+        raise AssertionError(f"two artifacts share a path: {duplicates}")  # an emitter bug, not input
+    return sorted(artifacts, key=lambda a: a.path)
+
+
+@dataclass(frozen=True)
+class EnvironmentResult:
+    compiled: Compiled
+    findings: list[Any]
+    artifacts: list[Artifact] | None  # None when error-level findings block the environment
+
+    @property
+    def blocked(self) -> bool:
+        return self.artifacts is None
