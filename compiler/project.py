@@ -31,6 +31,7 @@ class Project:
     out_dir: Path
     _documents: dict[str, Document] = field(default_factory=dict, repr=False)
     _failed: dict[str, list[Diagnostic]] = field(default_factory=dict, repr=False)
+    _files: dict[str, Path] | None = field(default=None, repr=False)
 
     @classmethod
     def at(cls, root: str | Path, out: str | Path | None = None) -> Project:
@@ -57,13 +58,16 @@ class Project:
             return path.as_posix()
 
     def env_files(self) -> dict[str, Path]:
-        """Environment name -> file, for every *.yaml / *.yml under environments/."""
+        """Environment name -> file, for every *.yaml / *.yml under environments/ (cached)."""
+        if self._files is not None:
+            return self._files
         if not self.env_dir.is_dir():
             return {}
         files: dict[str, Path] = {}
         for path in sorted(self.env_dir.iterdir()):
             if path.suffix in (".yaml", ".yml") and path.is_file() and not path.is_symlink():
                 files.setdefault(path.stem, path)
+        self._files = files
         return files
 
     def document(self, name: str, path: Path) -> Document:
@@ -82,6 +86,16 @@ class Project:
                 raise InputError(problems)
             self._documents[name] = doc
         return self._documents[name]
+
+    def is_abstract(self, name: str) -> bool:
+        """True when the file parses and declares `abstract: true` (invalid files: False)."""
+        path = self.env_files().get(name)
+        if path is None:
+            return False
+        try:
+            return self.document(name, path).data.get("abstract") is True
+        except InputError:
+            return False
 
     def load_environments(self, selected: list[str] | None = None) -> list[Environment]:
         """Resolve the selected (default: all concrete) environments, or raise every problem."""

@@ -29,10 +29,13 @@ String quoting rule (one rule, for keys and values alike):
    (ruamel.yaml, go-yaml v3): no leading indicator, no ``": "``, ``" #"``, trailing ``:``,
    leading/trailing space, not ``---``/``...``-prefixed, not a bool/null word in any
    letter case, and not number- or date-like (anything starting with a digit, or a
-   sign/dot and a digit, made only of digits, hex letters and ``xob_.:+-`` is quoted,
+   sign/dot and a digit or ``_``, made only of digits, hex letters and ``xob_.:+-`` is quoted,
    e.g. ``8080``, ``1e3``, ``0o17``, ``1:20``, ``2024-01-01``, ``1.25``; ``100m`` or
    ``512Mi`` stay plain);
 3. otherwise it is **single-quoted** (``'`` doubled).
+
+Shared sub-objects are written out in full at every place they occur (never as
+``&anchor`` / ``*alias``, unlike PyYAML); cyclic data raises ``ValueError``.
 
 Mapping keys whose rendered form exceeds ``_MAX_SIMPLE_KEY`` characters use the explicit
 ``? key`` / ``: value`` form (YAML readers reject implicit keys longer than 1024 chars).
@@ -77,13 +80,12 @@ _DQ_SPECIAL = re.compile(f'[{_ESCAPE_CHARS}"\\\\]')
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
 
 # Words that some YAML reader (1.1 or 1.2, any letter case) may take for bool/null/special.
-_SPECIAL_WORDS = frozenset(
-    {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "<<", "=", ".inf", "+.inf", "-.inf", ".nan"}
-)
+_SPECIAL_WORDS = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "<<", "=", ".inf", "+.inf", "-.inf", ".nan"})
 
 # Number-like: a digit (optionally after a sign and/or a dot) followed only by digits,
-# hex letters, and the characters YAML number/date/sexagesimal syntaxes use.
-_NUMBERISH = re.compile(r"[-+]?\.?[0-9][0-9a-fA-FxXoO_.:+-]*\Z")
+# hex letters, and the characters YAML number/date/sexagesimal syntaxes use. Also "._",
+# "-_", "+._" ...: ruamel.yaml's resolver takes those for numbers (and then fails).
+_NUMBERISH = re.compile(r"(?:[-+]?\.?[0-9]|[-+]\.?_|\._)[0-9a-fA-FxXoO_.:+-]*\Z")
 # PyYAML's (YAML 1.1) implicit resolvers that can match what _NUMBERISH does not (they
 # are anchored here with \Z instead of PyYAML's `$`, which also matches before a final
 # newline; strings with newlines never reach this point).
@@ -138,8 +140,16 @@ def _escape_char(m: re.Match[str]) -> str:
     return f"\\U{code:08X}"
 
 
+# Fast path for the common identifier-like strings (names, label keys, images, paths):
+# a letter or "/" first, then only [A-Za-z0-9_./:-], not ending in ":". Such a string can
+# only be special as one of the bool/null words; everything else goes through _plain_ok.
+_SIMPLE = re.compile(r"[A-Za-z/](?:[A-Za-z0-9_./:-]*[A-Za-z0-9_./-])?\Z")
+
+
 def _render_str(s: str) -> str:
     """The YAML text of string `s` (see the module docstring for the rule)."""
+    if _SIMPLE.match(s) is not None and (len(s) > 5 or s.lower() not in _SPECIAL_WORDS):
+        return s
     if not s:
         return "''"
     if _ESCAPE.search(s) is not None:
@@ -266,18 +276,21 @@ def dump_yaml(obj: Any) -> str:
     """Serialise plain data as one block-style YAML document (see module docstring)."""
     t = type(obj)
     out: list[str] = []
-    if t is dict:
-        if not obj:
-            return "{}\n"
-        _ymap(obj, "", "", out)
-    elif t is list:
-        if not obj:
-            return "[]\n"
-        _yseq(obj, "", "", out)
-    elif t is str:
-        return _ystr(obj) + "\n"
-    else:
-        return _scalar(obj, t) + "\n"
+    try:
+        if t is dict:
+            if not obj:
+                return "{}\n"
+            _ymap(obj, "", "", out)
+        elif t is list:
+            if not obj:
+                return "[]\n"
+            _yseq(obj, "", "", out)
+        elif t is str:
+            return _ystr(obj) + "\n"
+        else:
+            return _scalar(obj, t) + "\n"
+    except RecursionError:
+        raise ValueError("data nested too deeply, or cyclic (a container that contains itself)") from None
     out.append("")
     return "\n".join(out)
 
@@ -371,6 +384,9 @@ def _jvalue(v: Any, indent: str, out: list[str]) -> None:
 def dump_json(obj: Any) -> str:
     """Serialise plain data as JSON: 2-space indent, insertion order, UTF-8, trailing newline."""
     out: list[str] = []
-    _jvalue(obj, "", out)
+    try:
+        _jvalue(obj, "", out)
+    except RecursionError:
+        raise ValueError("data nested too deeply, or cyclic (a container that contains itself)") from None
     out.append("\n")
     return "".join(out)

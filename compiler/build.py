@@ -1,0 +1,209 @@
+"""The compile driver: selection, cache, parallel workers, and the all-or-nothing write.
+
+Order of events for `mlc compile`:
+1. environments whose inputs and outputs are unchanged are skipped (compiler.cache);
+2. the rest are compiled in worker processes (chunks, all cores): load, validate,
+   resolve, plan, check, emit, serialise; each unblocked environment is staged aside;
+3. if ANY input error was found, every staged tree is discarded: out/ is untouched (exit 2);
+4. otherwise staged trees are swapped in one by one (each atomic), environments with
+   error-level findings are left as they were (exit 1), deleted environments are pruned.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+from compiler.diagnostics import Diagnostic, InputError, did_you_mean
+from compiler.project import Project, UsageError
+from compiler.writer import (
+    EnvWrite,
+    WriteError,
+    carry_foreign,
+    diff_env,
+    prune_env,
+    recover,
+    remove_tree,
+    serialise,
+    stage_env,
+    stale_environments,
+    swap_in,
+)
+
+PARALLEL_THRESHOLD = 8  # fewer environments than this compile in-process
+
+
+@dataclass
+class EnvOutcome:
+    env: str
+    files: tuple[str, ...] = ()  # input files of the env's chain
+    findings: list = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    blocked: bool = False
+    staged: str | None = None  # staging directory name inside out/
+    report: EnvWrite | None = None  # --check: the drift found
+    written: list[str] = field(default_factory=list)  # files of the new tree
+
+
+@dataclass
+class BuildResult:
+    outcomes: list[EnvOutcome]
+    diagnostics: list[Diagnostic]
+    writes: list[EnvWrite]
+    skipped: list[str]
+
+    @property
+    def findings(self) -> list:
+        return sorted(f for o in self.outcomes for f in o.findings)
+
+    @property
+    def blocked(self) -> list[str]:
+        return sorted(o.env for o in self.outcomes if o.blocked)
+
+
+def compile_one(project: Project, env_name: str, today: date, mode: str, token: str) -> EnvOutcome:
+    """Compile one environment. mode: 'write' (stage it), 'check' (diff with out/), 'policy'.
+
+    An abstract environment is only validated. Input problems land in `diagnostics`.
+    """
+    from compiler.emit.argo import argo_template_violations
+    from compiler.pipeline import emit_environment, plan_environment
+    from compiler.policy.engine import all_rules, run_policies, validate_waivers
+
+    outcome = EnvOutcome(env_name)
+    try:
+        if project.is_abstract(env_name):
+            return outcome
+        (env,) = project.load_environments([env_name])
+        outcome.files = env.files
+        problems = validate_waivers(env, {r.id for r in all_rules(project.policies_dir)}) + argo_template_violations(env)
+        if problems:
+            raise InputError(problems)
+        compiled = plan_environment(env)
+        findings = run_policies(compiled, project.policies_dir if project.policies_dir.is_dir() else None, today)
+    except InputError as exc:
+        outcome.diagnostics = exc.diagnostics
+        return outcome
+    outcome.findings = findings
+    outcome.blocked = any(f.blocking for f in findings)
+    if mode == "policy" or outcome.blocked:
+        return outcome
+    files = serialise(emit_environment(compiled, findings))
+    outcome.written = sorted(files)
+    outcome.report = diff_env(project.out_dir, env_name, files)
+    if mode == "write" and not outcome.report.unchanged:
+        project.out_dir.mkdir(parents=True, exist_ok=True)
+        staging = stage_env(project.out_dir, env_name, files, token)
+        carry_foreign(project.out_dir, env_name, staging, outcome.report.foreign)
+        outcome.staged = staging.name
+    return outcome
+
+
+# --- worker processes ----------------------------------------------------------------
+_WORKER_PROJECT: Project | None = None
+
+
+def _worker_init(root: str, out: str) -> None:
+    global _WORKER_PROJECT
+    _WORKER_PROJECT = Project.at(root, out)
+
+
+def _worker_run(args: tuple[list[str], str, str, str]) -> list[EnvOutcome]:
+    names, today, mode, token = args
+    assert _WORKER_PROJECT is not None
+    return [compile_one(_WORKER_PROJECT, name, date.fromisoformat(today), mode, token) for name in names]
+
+
+def _chunks(names: list[str], jobs: int) -> Iterator[list[str]]:
+    size = max(1, min(64, len(names) // (jobs * 4) or 1))
+    for start in range(0, len(names), size):
+        yield names[start : start + size]
+
+
+def run_many(project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "") -> list[EnvOutcome]:
+    """compile_one over `names`, in parallel when it pays; outcomes in name order."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(names) < PARALLEL_THRESHOLD:
+        return [compile_one(project, name, today, mode, token) for name in names]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    outcomes: list[EnvOutcome] = []
+    with context.Pool(jobs, initializer=_worker_init, initargs=(str(project.root), str(project.out_dir))) as pool:
+        for batch in pool.imap_unordered(_worker_run, [(chunk, today.isoformat(), mode, token) for chunk in _chunks(names, jobs)]):
+            outcomes.extend(batch)
+    return sorted(outcomes, key=lambda o: o.env)
+
+
+def _names(project: Project, selected: list[str] | None) -> list[str]:
+    known = project.env_files()
+    if not selected:
+        return sorted(known)
+    for name in selected:
+        if name not in known:
+            valid = sorted(known)
+            raise UsageError(f'unknown environment "{name}"{did_you_mean(name, valid)}; known: {", ".join(valid) or "(none)"}')
+        if project.is_abstract(name):
+            raise UsageError(f'environment "{name}" is abstract (a parent only) and is never compiled')
+    return list(dict.fromkeys(selected))
+
+
+def compile_project(project: Project, selected: list[str] | None, today: date, check: bool = False, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
+    """Compile (or --check) the selected environments; see the module docstring."""
+    from compiler.cache import Cache
+
+    token = uuid.uuid4().hex[:12]
+    if not check:
+        recover(project.out_dir)
+    names = _names(project, selected)
+    cache = Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat()) if use_cache and not check else None
+    skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
+    todo = [n for n in names if n not in skipped]
+    outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token)
+    diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
+    if diagnostics:
+        _discard(project, outcomes)
+        return BuildResult(outcomes, diagnostics, [], skipped)
+    writes = [o.report for o in outcomes if o.report is not None]
+    stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
+    if check:
+        writes += [diff_env(project.out_dir, env, {}) for env in stale]
+        return BuildResult(outcomes, [], writes, skipped)
+    try:
+        for outcome in outcomes:
+            if outcome.staged is not None:
+                swap_in(project.out_dir, outcome.env, project.out_dir / outcome.staged)
+                outcome.staged = None
+        for env in stale:
+            writes.append(prune_env(project.out_dir, env, token))
+    except (OSError, WriteError) as exc:
+        _discard(project, outcomes)
+        raise WriteError(str(exc)) from None
+    if cache is not None:
+        for outcome in outcomes:
+            if outcome.blocked or project.is_abstract(outcome.env):
+                cache.forget(outcome.env)
+            else:
+                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written)
+        for env in stale:
+            cache.forget(env)
+        cache.save()
+    return BuildResult(outcomes, [], writes, skipped)
+
+
+def _discard(project: Project, outcomes: list[EnvOutcome]) -> None:
+    for outcome in outcomes:
+        if outcome.staged:
+            remove_tree(project.out_dir / outcome.staged)
+            outcome.staged = None
+
+
+def check_policies(project: Project, selected: list[str] | None, today: date, jobs: int | None = None) -> BuildResult:
+    """Policies only (`mlc check`): nothing is emitted or written."""
+    names = _names(project, selected)
+    outcomes = run_many(project, names, today, "policy", jobs)
+    diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
+    return BuildResult(outcomes, diagnostics, [], [])

@@ -1,0 +1,129 @@
+"""Incremental compile: skip an environment whose inputs and outputs are as last compiled.
+
+The key of an environment hashes everything its output depends on: the compiler itself
+(its source and data files), the schema, the policies, today's date (waivers expire),
+and the bytes of every file of its `extends` chain. The state lives in
+`<project>/.mlc-cache/state.json` (never in out/, which is committed), next to the
+sizes and mtimes of the files written, so an edit inside out/ also forces a recompile.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import compiler
+
+CACHE_DIR = ".mlc-cache"
+STATE_VERSION = 1
+
+
+@functools.cache
+def compiler_fingerprint() -> str:
+    """Hash of the compiler's own files: a new compiler invalidates every entry."""
+    digest = hashlib.sha256(compiler.__version__.encode())
+    package = Path(compiler.__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".json", ".k"):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hash_tree(digest: Any, directory: Path, suffixes: tuple[str, ...]) -> None:
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in suffixes:
+            digest.update(path.relative_to(directory).as_posix().encode())
+            digest.update(path.read_bytes())
+
+
+@dataclass
+class Cache:
+    root: Path
+    out_key: str  # which out/ directory the state describes
+    shared_key: str  # compiler + schema + policies + date
+    envs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_bytes: dict[str, bytes] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, project_root: Path, out_dir: Path, schema_path: str, policies_dir: Path, today: str) -> Cache:
+        digest = hashlib.sha256(compiler_fingerprint().encode())
+        digest.update(Path(schema_path).read_bytes())
+        _hash_tree(digest, policies_dir, (".k", ".yaml", ".yml"))
+        digest.update(today.encode())
+        try:
+            out_key = os.path.relpath(out_dir.resolve(), project_root.resolve())
+        except ValueError:
+            out_key = str(out_dir)
+        cache = cls(project_root, out_key, digest.hexdigest())
+        try:
+            state = json.loads((project_root / CACHE_DIR / "state.json").read_text(encoding="utf-8"))
+            if state.get("version") == STATE_VERSION and state.get("out") == out_key:
+                cache.envs = state.get("envs", {})
+        except (OSError, ValueError):
+            pass
+        return cache
+
+    def _file(self, rel: str) -> bytes | None:
+        if rel not in self.file_bytes:
+            try:
+                self.file_bytes[rel] = (self.root / rel).read_bytes()
+            except OSError:
+                return None
+        return self.file_bytes[rel]
+
+    def key(self, files: list[str] | tuple[str, ...]) -> str | None:
+        digest = hashlib.sha256(self.shared_key.encode())
+        for rel in files:
+            data = self._file(rel)
+            if data is None:
+                return None
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return digest.hexdigest()
+
+    def fresh(self, env: str, out_dir: Path) -> bool:
+        """True when env's inputs hash as recorded and its output files are untouched."""
+        entry = self.envs.get(env)
+        if not entry or self.key(entry["files"]) != entry["key"]:
+            return False
+        outputs: dict[str, list[int]] = entry["outputs"]
+        env_dir = out_dir / env
+        try:
+            for rel, (size, mtime) in outputs.items():
+                info = os.lstat(env_dir / rel)
+                if info.st_size != size or info.st_mtime_ns != mtime:
+                    return False
+        except OSError:
+            return False
+        return True
+
+    def record(self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str]) -> None:
+        key = self.key(files)
+        if key is None:
+            return
+        outputs = {}
+        for rel in written:
+            info = os.lstat(out_dir / env / rel)
+            outputs[rel] = [info.st_size, info.st_mtime_ns]
+        self.envs[env] = {"key": key, "files": list(files), "outputs": outputs}
+
+    def forget(self, env: str) -> None:
+        self.envs.pop(env, None)
+
+    def save(self) -> None:
+        directory = self.root / CACHE_DIR
+        try:
+            directory.mkdir(exist_ok=True)
+            (directory / ".gitignore").write_text("*\n", encoding="utf-8")
+            tmp = directory / f"state.json.{os.getpid()}"
+            tmp.write_text(json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, directory / "state.json")
+        except OSError:
+            pass  # a cache that cannot be saved only costs time

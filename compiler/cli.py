@@ -1,0 +1,274 @@
+"""The `mlc` command line: parses flags, calls the compiler, maps results to exit codes.
+
+Exit codes: 0 success; 1 error-level policy findings or --check drift; 2 invalid input,
+usage, or a failure to write out/ (which is then left as it was).
+Start-up imports nothing heavy: every command imports what it needs when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+def _project(args: argparse.Namespace) -> Any:
+    from compiler.project import Project
+
+    return Project.at(Path(args.project), Path(args.out) if args.out else None)
+
+
+def _today(args: argparse.Namespace) -> date:
+    return date.fromisoformat(args.today) if getattr(args, "today", None) else date.today()
+
+
+def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None) -> None:
+    from compiler.policy.render import render
+
+    text = render(findings, fmt)
+    if text:
+        (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from compiler.graph import build_graph
+
+    project = _project(args)
+    names = args.envs or None
+    envs = project.load_environments(names)
+    if not names:  # abstract parents are validated too
+        for name, path in project.env_files().items():
+            project.document(name, path)
+    for env in envs:
+        build_graph(env)
+    print(f"{len(envs)} environment(s) valid: {', '.join(e.name for e in envs)}")
+    return EXIT_OK
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from compiler.build import compile_project
+
+    project = _project(args)
+    result = compile_project(project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs)
+    if result.diagnostics:
+        return _report_diagnostics(result.diagnostics)
+    findings = [f for f in result.findings if f.severity != "info" or args.verbose]
+    _print_findings(findings, stream=sys.stderr)
+    out = project.relpath(project.out_dir)
+    drift = 0
+    for write in result.writes:
+        for verb, paths in (("add", write.added), ("change", write.changed), ("remove", write.removed)):
+            for rel in paths:
+                drift += 1
+                print(f"{'would ' + verb if args.check else verb + 'd' if verb != 'change' else 'changed'} {out}/{write.env}/{rel}")
+        for rel in write.foreign:
+            print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
+    for env in result.blocked:
+        print(f"error: {env}: not written: error-level policy findings (see above)", file=sys.stderr)
+    compiled = [o.env for o in result.outcomes if o.files]
+    summary = f"{len(compiled)} compiled, {len(result.skipped)} unchanged (cached), {len(result.blocked)} blocked"
+    print(summary if not args.check else f"{summary}; {drift} file(s) differ from {out}/", file=sys.stderr)
+    if result.blocked or (args.check and drift):
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from compiler.build import check_policies
+    from compiler.policy.render import exit_code
+
+    result = check_policies(_project(args), args.envs or None, _today(args), jobs=args.jobs)
+    if result.diagnostics:
+        return _report_diagnostics(result.diagnostics)
+    text_out = sys.stdout
+    if args.output:
+        text_out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+    try:
+        _print_findings(result.findings, args.format, text_out)
+    finally:
+        if args.output:
+            text_out.close()
+    return exit_code(result.findings, args.fail_on)
+
+
+def _single_env(args: argparse.Namespace) -> Any:
+    (env,) = _project(args).load_environments([args.env])
+    return env
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from compiler import graph_render
+    from compiler.graph import build_graph
+
+    graph = build_graph(_single_env(args))
+    sys.stdout.write({"mermaid": graph_render.to_mermaid, "dot": graph_render.to_dot, "json": graph_render.to_json}[args.format](graph))
+    return EXIT_OK
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    from compiler import cost_render
+    from compiler.pipeline import plan_environment
+
+    head = plan_environment(_single_env(args)).cost
+    if not args.base:
+        if args.format == "json":
+            import json
+
+            print(json.dumps(head.to_dict(), indent=2))
+        else:
+            print((cost_render.render_markdown if args.format == "markdown" else cost_render.render_table)(head), end="")
+        return EXIT_OK
+    base = _base_estimates(args, [args.env]).get(args.env)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(cost_render.delta_dict({args.env: base}, {args.env: head}), indent=2))
+    else:
+        print(cost_render.render_delta_markdown({args.env: base}, {args.env: head}), end="")
+    return EXIT_OK
+
+
+def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    from compiler.diagnostics import InputError
+    from compiler.gitbase import checkout_base
+    from compiler.pipeline import plan_environment
+    from compiler.project import Project, UsageError
+
+    checkout = checkout_base(Path(args.project), args.base)
+    with checkout:
+        base = Project.at(checkout.project_root)  # type: ignore[attr-defined]
+        out: dict[str, Any] = {}
+        for name in names:
+            try:
+                (env,) = base.load_environments([name])
+                out[name] = plan_environment(env).cost
+            except (InputError, UsageError):
+                out[name] = None  # absent or invalid at the base: shown as new
+        return out
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from compiler.diffing import diff_against_base
+
+    text = diff_against_base(_project(args), args.base, _today(args), args.format)
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from compiler.policy.engine import explain
+
+    project = _project(args)
+    print(explain(args.rule, project.policies_dir if project.policies_dir.is_dir() else None), end="")
+    return EXIT_OK
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from compiler.trace import trace
+
+    print(trace(_single_env(args), args.path), end="")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from compiler.scaffold import init_project
+
+    for line in init_project(Path(args.dir)):
+        print(line)
+    return EXIT_OK
+
+
+def _report_diagnostics(diagnostics: list[Any]) -> int:
+    for diagnostic in diagnostics:
+        print(diagnostic, file=sys.stderr)
+    count = len(diagnostics)
+    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written", file=sys.stderr)
+    return EXIT_INPUT
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from compiler import __version__
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project", default=".", metavar="DIR", help="project folder holding environments/, schemas/, policies/ (default: .)")
+    common.add_argument("--out", default=None, metavar="DIR", help="output folder (default: <project>/out)")
+    common.add_argument("--today", default=None, metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="mlc", description="Compile ML infrastructure environments (YAML) into Kubernetes, Terraform and Argo.")
+    parser.add_argument("--version", action="version", version=f"mlc {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+        "validate": ("load, schema-check and resolve environments", cmd_validate),
+        "compile": ("compile environments into out/", cmd_compile),
+        "check": ("run policies only", cmd_check),
+        "graph": ("print an environment's dependency graph", cmd_graph),
+        "cost": ("monthly cost estimate per component", cmd_cost),
+        "diff": ("what a change does to out/, against a Git revision", cmd_diff),
+        "explain": ("rationale and fix of a policy rule", cmd_explain),
+        "trace": ("where a resolved value was set", cmd_trace),
+        "init": ("scaffold a new GitOps repository", cmd_init),
+    }
+    parsers = {name: sub.add_parser(name, help=text, description=text, parents=[common]) for name, (text, _) in commands.items()}
+    for name, (_, func) in commands.items():
+        parsers[name].set_defaults(func=func)
+    for name in ("validate", "compile", "check"):
+        parsers[name].add_argument("envs", nargs="*", metavar="ENV")
+    for name in ("compile", "check"):
+        parsers[name].add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    parsers["compile"].add_argument("--check", action="store_true", help="exit 1 if out/ differs from what would be written")
+    parsers["compile"].add_argument("--no-cache", action="store_true", help="recompile every environment")
+    parsers["compile"].add_argument("-v", "--verbose", action="store_true", help="also print info-level findings")
+    parsers["check"].add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parsers["check"].add_argument("--fail-on", choices=("error", "warning"), default="error")
+    parsers["check"].add_argument("--output", metavar="FILE", help="write the report to FILE")
+    for name in ("graph", "cost", "trace"):
+        parsers[name].add_argument("env", metavar="ENV")
+    parsers["graph"].add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+    parsers["cost"].add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    parsers["cost"].add_argument("--base", metavar="GIT_REF")
+    parsers["diff"].add_argument("--base", metavar="GIT_REF", default="HEAD")
+    parsers["diff"].add_argument("--format", choices=("text", "markdown"), default="text")
+    parsers["explain"].add_argument("rule", metavar="RULE_ID")
+    parsers["trace"].add_argument("path", metavar="PATH", help="dotted path, e.g. components.ranker.replicas.max")
+    parsers["init"].add_argument("dir", metavar="DIR")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_INPUT
+    from compiler.diagnostics import InputError
+    from compiler.project import UsageError
+
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        return _report_diagnostics(exc.diagnostics)
+    except UsageError as exc:
+        print(f"mlc: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("mlc: interrupted; out/ was left as it was", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        from compiler.writer import WriteError
+
+        if isinstance(exc, WriteError):
+            print(f"mlc: error: cannot write output: {exc}; out/ was left as it was", file=sys.stderr)
+            return EXIT_INPUT
+        if isinstance(exc, OSError):
+            print(f"mlc: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+            return EXIT_INPUT
+        import os
+
+        if os.environ.get("MLC_DEBUG"):
+            raise
+        print(f"mlc: internal error: {type(exc).__name__}: {exc} (set MLC_DEBUG=1 for a traceback; please report it)", file=sys.stderr)
+        return 70
