@@ -46,6 +46,9 @@ class EnvOutcome:
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
+    content: dict[str, bytes] | None = None  # mode "memory": the files themselves
+    owners: dict[str, str | None] = field(default_factory=dict)  # mode "memory": path -> component
+    cost: object | None = None  # the environment's CostEstimate
 
 
 @dataclass
@@ -65,7 +68,8 @@ class BuildResult:
 
 
 def compile_one(project: Project, env_name: str, today: date, mode: str, token: str) -> EnvOutcome:
-    """Compile one environment. mode: 'write' (stage it), 'check' (diff with out/), 'policy'.
+    """Compile one environment. mode: 'write' (stage it), 'check' (diff with out/),
+    'memory' (keep the bytes), 'policy' (findings only).
 
     An abstract environment is only validated. Input problems land in `diagnostics`.
     """
@@ -88,11 +92,17 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
         outcome.diagnostics = exc.diagnostics
         return outcome
     outcome.findings = findings
+    outcome.cost = compiled.cost
     outcome.blocked = any(f.blocking for f in findings)
     if mode == "policy" or outcome.blocked:
         return outcome
-    files = serialise(emit_environment(compiled, findings))
+    artifacts = emit_environment(compiled, findings)
+    files = serialise(artifacts)
     outcome.written = sorted(files)
+    if mode == "memory":
+        outcome.content = files
+        outcome.owners = {a.path: a.component for a in artifacts}
+        return outcome
     outcome.report = diff_env(project.out_dir, env_name, files)
     if mode == "write" and not outcome.report.unchanged:
         project.out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,161 @@
+"""The dependency graph: typed edges, reference errors, order, lineage, renderers (issue 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compiler.cli import main
+from compiler.diagnostics import InputError
+from compiler.graph import Edge, build_graph
+from tests.helpers import aws_env, example_environments, load_env
+
+IMG = "reg.example.com/x/y:1@sha256:" + "a" * 64
+
+STORES = """
+raw: {type: object_store}
+lake: {type: data_lake}
+db: {type: database, instance_class: db.t3.small}
+"""
+
+
+def graph_of(tmp_path: Path, components: str):
+    return build_graph(load_env(tmp_path, {"e1": aws_env("e1", STORES + components)}, "e1"))
+
+
+@pytest.mark.parametrize(
+    "component,expected",
+    [
+        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}", {Edge("raw", "etl", "reads", "/components/etl/reads/0"), Edge("etl", "lake", "writes", "/components/etl/writes/0")}),
+        (f"t: {{type: training_job, image: '{IMG}', checkpoint_to: raw}}", {Edge("t", "raw", "checkpoint", "/components/t/checkpoint_to")}),
+        ("s: {type: serving, runtime: onnx, model: {from: lake}}", {Edge("lake", "s", "model", "/components/s/model/from")}),
+        ("later: {type: object_store, after: [raw]}", {Edge("raw", "later", "after", "/components/later/after/0")}),
+        (f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}, reads: [db]}}\nm: {{type: monitoring, targets: [b]}}", {Edge("raw", "b", "model", "/components/b/model/from"), Edge("db", "b", "reads", "/components/b/reads/0"), Edge("b", "m", "monitors", "/components/m/targets/0")}),
+        (f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}}}\np: {{type: pipeline, steps: [b], on_failure: b}}", {Edge("raw", "b", "model", "/components/b/model/from"), Edge("b", "p", "step", "/components/p/steps/0"), Edge("b", "p", "on_failure", "/components/p/on_failure")}),
+    ],
+    ids=["reads-writes", "checkpoint", "model", "after", "monitors", "steps-on-failure"],
+)
+def test_each_edge_type(tmp_path: Path, component: str, expected: set[Edge]) -> None:
+    assert set(graph_of(tmp_path, component).edges) == expected
+
+
+@pytest.mark.parametrize(
+    "component,code,pointer_line,fragment",
+    [
+        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [rwa]}}", "MLC-E040", 15, 'unknown component "rwa" (did you mean "raw"?)'),
+        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\nx: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [etl]}}", "MLC-E041", 16, 'reads names "etl", a spark_job; expected a storage component'),
+        ("s: {type: serving, runtime: onnx, model: {from: db}}", "MLC-E041", 15, "expected an object_store or data_lake"),
+        ("m: {type: monitoring, targets: [raw]}", "MLC-E041", 15, "expected a workload"),
+        ("p: {type: pipeline, steps: [lake]}", "MLC-E041", 15, "expected a runnable workload"),
+        (f"t: {{type: training_job, image: '{IMG}', node_pool: gpu}}", "MLC-E043", 15, 'unknown node pool "gpu"'),
+    ],
+    ids=["unknown", "wrong-type-reads", "wrong-type-model", "wrong-type-targets", "wrong-type-steps", "node-pool"],
+)
+def test_reference_errors_are_located(tmp_path: Path, component: str, code: str, pointer_line: int, fragment: str) -> None:
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, component)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == code and diagnostic.location.file == "environments/e1.yaml"
+    assert diagnostic.location.line == pointer_line and fragment in diagnostic.message
+
+
+def test_reading_and_writing_the_same_store_is_fine(tmp_path: Path) -> None:
+    graph = graph_of(tmp_path, f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [raw]}}")
+    assert graph.order.index("raw") < graph.order.index("etl")
+
+
+def test_a_workload_cycle_prints_every_member_with_its_line(tmp_path: Path, capsys) -> None:
+    comps = (
+        f"a: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}\n"
+        f"b: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [lake], writes: [raw]}}"
+    )
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "MLC-E042"
+    assert diagnostic.message == (
+        "dependency cycle: a (environments/e1.yaml:15:3) -> b (environments/e1.yaml:16:3) -> a"
+    )
+
+
+def test_after_cycle(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, "x: {type: object_store, after: [y]}\ny: {type: object_store, after: [x]}")
+    assert info.value.diagnostics[0].code == "MLC-E042"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=2, max_value=12).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))))
+def test_order_is_a_valid_topological_order_and_stable(tmp_path_factory, case) -> None:
+    n, pairs = case
+    edges = {(min(a, b), max(a, b)) for a, b in pairs if a != b}  # a DAG: edges go up
+    names = [f"s{i:02d}" for i in range(n)]
+    after = {j: sorted(names[i] for i, k in edges if k == j) for j in range(n)}
+    comps = "\n".join(f"{names[j]}: {{type: object_store, after: [{', '.join(after[j])}]}}" for j in range(n))
+    tmp = tmp_path_factory.mktemp("dag")
+    env = load_env(tmp, {"e1": aws_env("e1", comps)}, "e1")
+    first, second = build_graph(env), build_graph(env)
+    assert first.order == second.order
+    position = {name: i for i, name in enumerate(first.order)}
+    for i, j in edges:
+        assert position[names[i]] < position[names[j]]
+    assert [list(g) for g in first.generations] == [sorted(g) for g in nx.topological_generations(first.ordering)]
+
+
+EXPECTED_LINEAGE = {
+    # component: (effective classification, explaining path)
+    "raw-events": ("pii", ("raw-events",)),
+    "feature-etl": ("pii", ("raw-events", "feature-etl")),
+    "features": ("pii", ("raw-events", "feature-etl", "features")),
+    "train-ranker": ("pii", ("raw-events", "feature-etl", "features", "train-ranker")),
+    "models": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models")),
+    "ranker": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models", "ranker")),
+    "batch-score": ("pii", ("raw-events", "feature-etl", "features", "batch-score")),
+    "predictions": ("pii", ("raw-events", "feature-etl", "features", "batch-score", "predictions")),
+    "metadata-db": ("internal", ("metadata-db",)),
+    "ranker-monitoring": ("internal", ("ranker-monitoring",)),
+    "nightly": ("internal", ("nightly",)),
+    "ranker-fallback": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models", "ranker-fallback")),
+}
+EXPECTED_GCP_LINEAGE = {name: ("internal", (name,)) for name in ("corpus", "checkpoints", "experiments-db", "tokenize", "pretrain", "demo", "demo-monitoring", "weekly-pretrain")}
+
+
+def test_lineage_of_the_example_environments() -> None:
+    for env in example_environments():
+        lineage = build_graph(env).lineage
+        expected = EXPECTED_GCP_LINEAGE if env.provider == "gcp" else {k: v for k, v in EXPECTED_LINEAGE.items() if k in env.components}
+        assert set(expected) == set(env.components)
+        assert {k: (v.effective, v.path) for k, v in lineage.items()} == expected, env.name
+
+
+def test_pipeline_order_restricted_to_steps() -> None:
+    prod = next(e for e in example_environments() if e.name == "prod")
+    graph = build_graph(prod)
+    assert graph.workload_order(["feature-etl", "train-ranker", "batch-score"]) == [
+        ("feature-etl", "batch-score"),
+        ("feature-etl", "train-ranker"),
+        ("train-ranker", "batch-score"),
+    ]
+
+
+def test_graph_command_formats(capsys) -> None:
+    root = str(Path(__file__).parent.parent)
+    assert main(["graph", "--project", root, "research-gcp", "--format", "mermaid"]) == 0
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("flowchart LR\n")
+    assert '  n_corpus[("corpus<br/><i>data_lake</i>")]' in mermaid
+    assert '  n_demo(["demo<br/><i>serving</i>"])' in mermaid
+    assert "  n_corpus -->|reads| n_pretrain" in mermaid and "  n_tokenize -.->|after| n_pretrain" in mermaid
+    assert main(["graph", "--project", root, "research-gcp", "--format", "dot"]) == 0
+    dot = capsys.readouterr().out
+    assert '  "pretrain" -> "checkpoints" [label="checkpoint"];' in dot
+    assert main(["graph", "--project", root, "research-gcp", "--format", "json"]) == 0
+    import json
+
+    data = json.loads(capsys.readouterr().out)
+    assert data["order"][:3] == ["checkpoints", "corpus", "experiments-db"]
+    assert {"from": "tokenize", "to": "corpus", "kind": "writes"} in data["edges"]
