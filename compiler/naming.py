@@ -141,14 +141,9 @@ def tf_name(name: str) -> str:
     return name.replace("-", "_")
 
 
-# --- node pools: labels and taints the Terraform emitter puts on node groups / pools and the
-# Kubernetes emitter selects and tolerates. Shared here so both sides agree by construction.
-NODE_POOL_LABEL = "mlc.dev/node-pool"  # label on every node of a pool: value = pool name
-SPOT_KEY = "mlc.dev/spot"  # label "true" on spot nodes, and taint mlc.dev/spot=true:NoSchedule
-SPOT_VALUE = "true"
-GPU_TAINT_KEY = "nvidia.com/gpu"  # taint on GPU nodes (any value), effect NoSchedule
+# --- Kubernetes resources and taint effect (label/taint keys: top of this module)
 GPU_RESOURCE = "nvidia.com/gpu"  # extended resource advertised by the NVIDIA device plugin
-TAINT_EFFECT = "NoSchedule"
+TAINT_EFFECT = "NoSchedule"  # effect of the spot and GPU taints
 
 
 # --- secrets and storage URIs -----------------------------------------------------------
