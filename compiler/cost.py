@@ -389,9 +389,10 @@ class _Estimator:
         return monthly, f"({cls} {engine} ${_num(hourly)}/h x {_num(self.hours)} h + {_num(storage)} GB x ${_num(self.prices.db_storage_gb_month)}){ha_note}"
 
     def monitoring(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        return 0.0, "not modelled: runs on the existing cluster and monitoring stack"
+        return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
 
-    pipeline = monitoring
+    def pipeline(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        return 0.0, "no direct cost: orchestration only; its steps are priced as their own components"
 
     def node_pool(self, name: str, pool: dict[str, Any]) -> tuple[float, str] | None:
         inst = self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", name, "instance_type"))

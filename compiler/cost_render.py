@@ -197,7 +197,7 @@ def _dec(x: float | None) -> Decimal | None:
 def _change(base: Decimal | None, head: Decimal | None) -> str:
     delta = (head or Decimal("0.00")) - (base or Decimal("0.00"))
     text = _signed(delta)
-    if base and delta:
+    if base and head is not None and delta:
         pct = (100 * delta / base).quantize(Decimal("0.1"), ROUND_HALF_UP)
         text += f" ({'+' if pct > 0 else ''}{pct}%)"
     return text
