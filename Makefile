@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh machine:
+#   make run    install into .venv and compile the example environments into out/
+#   make test   install and run the whole test suite (what CI runs)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MLC := $(BIN)/mlc
+STAMP := $(VENV)/.installed
+CHECKOV := .tools/checkov/bin/checkov
+
+.PHONY: install run test lint golden bench fuzz tools clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Checkov (an independent scanner used by tests) lives in its own venv: its pins must
+# not constrain ours. Tests that need it skip with a reason when it is absent.
+$(CHECKOV):
+	-$(PYTHON) -m venv .tools/checkov && .tools/checkov/bin/pip install --quiet checkov
+
+tools: $(CHECKOV)
+
+run: install
+	$(MLC) validate
+	$(MLC) check
+	$(MLC) compile
+
+test: install tools
+	$(BIN)/python -m pytest
+	$(MLC) compile --check
+
+lint: install
+	$(BIN)/ruff check compiler tests bench
+	$(BIN)/mypy
+
+# Regenerate the golden output (out/ of the example environments); review it as a diff.
+golden: install
+	$(MLC) compile --no-cache
+
+bench: install
+	$(BIN)/python bench/run.py
+
+fuzz: install
+	$(BIN)/python -m tests.fuzz --seconds $${FUZZ_SECONDS:-120}
+
+clean:
+	rm -rf $(VENV) .tools .mlc-cache bench/work
