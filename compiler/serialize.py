@@ -13,7 +13,7 @@ YAML style (``dump_yaml``)
   (``- name: x\\n  image: y``, ``- - a``);
 * empty containers are ``{}`` / ``[]``; ``None`` -> ``null``; bools -> ``true``/``false``;
 * ints in decimal; floats as ``repr`` with ``.0`` inserted before a bare exponent
-  (``1e+20`` -> ``1.0e+20``) so that YAML 1.1 readers (PyYAML, go-yaml v2) see a float;
+  (``1e+20`` -> ``1.0e+20``) so that YAML 1.1 readers (PyYAML) see a float, not a string;
   NaN and infinities raise ``ValueError``.
 
 String quoting rule (one rule, for keys and values alike):
@@ -25,8 +25,9 @@ String quoting rule (one rule, for keys and values alike):
    ``\\xHH`` / ``\\uHHHH`` / ``\\UHHHHHHHH`` escapes, ``"`` and ``\\`` are backslash-escaped,
    every other character is written as-is. Lone surrogates raise ``ValueError``.
 2. otherwise the string is written **plain** when ``_plain_ok`` says a plain scalar
-   reads back as the same string under YAML 1.1 (PyYAML, go-yaml v2) *and* YAML 1.2
-   (ruamel.yaml, go-yaml v3): no leading indicator, no ``": "``, ``" #"``, trailing ``:``,
+   reads back as the same string under both YAML 1.1 and YAML 1.2 resolution (tested
+   against PyYAML, libyaml and ruamel.yaml; deliberately conservative for other readers
+   such as go-yaml): no leading indicator, no ``": "``, ``" #"``, trailing ``:``,
    leading/trailing space, not ``---``/``...``-prefixed, not a bool/null word in any
    letter case, and not number- or date-like (anything starting with a digit, or a
    sign/dot and a digit or ``_``, made only of digits, hex letters and ``xob_.:+-`` is quoted,
