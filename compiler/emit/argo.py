@@ -123,7 +123,14 @@ def run_object(compiled: Compiled, workload: Component) -> dict[str, Any]:
 
 
 def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
-    """(successCondition, failureCondition) of a run object, from its kind and spec."""
+    """(successCondition, failureCondition) of a run object, from its kind and spec.
+
+    Known gaps of what a label selector can see (the template's activeDeadlineSeconds is the
+    backstop, so a step never hangs longer than its run time plus STEP_DEADLINE_MARGIN):
+    a PyTorchJob failed by its operator (backoffLimit with in-place OnFailure restarts, or
+    its own deadline) only shows in `status.conditions`, and a Job killed by its own
+    activeDeadlineSeconds may count fewer failed pods than its backoffLimit.
+    """
     kind, spec = obj["kind"], obj.get("spec") or {}
     if kind == "SparkApplication":
         # spark-operator's terminal states; FAILING / SUCCEEDING are transient
