@@ -237,11 +237,25 @@ def build_graph(env: Environment) -> DependencyGraph:
                 edges.append(Edge(component.name, target, kind, pointer))
             else:  # after / monitors / step / on_failure: target comes first
                 edges.append(Edge(target, component.name, kind, pointer))
+    diagnostics += _scheduled_steps(env, edges)
     if diagnostics:
         raise InputError(diagnostics)
     graph = DependencyGraph(env, edges)
     _check_cycles(graph)
     return graph
+
+
+def _scheduled_steps(env: Environment, edges: list[Edge]) -> list[Diagnostic]:
+    """A pipeline step runs only through its pipeline, so its own schedule would be ignored."""
+    problems = []
+    for edge in edges:
+        if edge.kind in ("step", "on_failure"):
+            step = env.components[edge.source]
+            if step.get("schedule"):
+                problems.append(
+                    Diagnostic(env.locate(f"{step.pointer}/schedule"), "MLC-E044", f'"{step.name}" has its own schedule but runs as a {edge.kind.replace("_", " ")} of pipeline "{edge.target}"; remove the schedule here and schedule the pipeline')
+                )
+    return problems
 
 
 def _check_cycles(graph: DependencyGraph) -> None:

@@ -38,7 +38,9 @@ def service_account(component: Component) -> str:
 
 
 def workflow_service_account(env: Environment) -> str:
-    return "argo-workflow"
+    """The Argo workflows' ServiceAccount. The dot makes it impossible for a component
+    (a DNS label, no dots) to be named the same."""
+    return "mlc.argo-workflow"
 
 
 def k8s_labels(env: Environment, component: Component | None = None) -> dict[str, str]:

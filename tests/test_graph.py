@@ -159,3 +159,12 @@ def test_graph_command_formats(capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["order"][:3] == ["checkpoints", "corpus", "experiments-db"]
     assert {"from": "tokenize", "to": "corpus", "kind": "writes"} in data["edges"]
+
+
+def test_a_pipeline_step_may_not_have_its_own_schedule(tmp_path: Path) -> None:
+    comps = f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], schedule: '@daily'}}\np: {{type: pipeline, steps: [etl]}}"
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    (diagnostic,) = info.value.diagnostics
+    assert diagnostic.code == "MLC-E044" and diagnostic.location.line == 15
+    assert 'runs as a step of pipeline "p"' in diagnostic.message
