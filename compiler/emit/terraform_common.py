@@ -1,0 +1,187 @@
+"""Shared machinery of the Terraform emitters (AWS and GCP): Terraform JSON documents,
+references, escaping of spec-derived strings, policy documents, labels and GPU facts.
+
+Escaping rule: in Terraform JSON syntax every string is a template, so `${` and `%{` in a
+value taken from the spec would be evaluated. Emitters build documents from two kinds of
+strings: plain `str` (spec-derived or constant text: always escaped by `finalize`) and
+`Expr` (a Terraform expression/template written by the emitter, e.g. a reference: kept).
+`finalize` is applied to every document before it becomes an Artifact, so escaping is
+systematic, not per call site. Policy documents are JSON strings built by `policy_json`
+from dicts: their plain leaves are escaped before `json.dumps`, their `Expr` leaves are
+kept, and the result is itself an `Expr`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from compiler.emit import Artifact
+from compiler.model import Component
+
+TERRAFORM_REQUIRED_VERSION = ">= 1.10"  # S3 backend native locking (use_lockfile) needs 1.10+
+AWS_PROVIDER = {"source": "hashicorp/aws", "version": "~> 6.47"}
+GOOGLE_PROVIDER = {"source": "hashicorp/google", "version": "~> 6.50"}
+
+ABORT_MULTIPART_DAYS = 7  # incomplete multipart uploads are aborted after a week
+NONCURRENT_VERSION_DAYS = 90  # replaced/deleted object versions are kept this long
+ACCESS_LOG_RETENTION_DAYS = 365  # access logs and audit trails are kept a year
+
+
+class Expr(str):
+    """A Terraform expression or template written by the emitter: never escaped."""
+
+
+def ref(rtype: str, name: str, attr: str) -> Expr:
+    """`${<rtype>.<name>.<attr>}`: a reference Checkov's graph and Terraform both follow."""
+    return Expr(f"${{{rtype}.{name}.{attr}}}")
+
+
+def lit(value: object) -> Expr:
+    """A literal (spec-derived) piece to embed in an Expr: escaped here, kept afterwards."""
+    return Expr(escape_tf(str(value)))
+
+
+def var(name: str) -> Expr:
+    return Expr(f"${{var.{name}}}")
+
+
+def escape_tf(value: str) -> str:
+    """Make a literal string safe in a Terraform template: `${` -> `$${`, `%{` -> `%%{`."""
+    return value.replace("${", "$${").replace("%{", "%%{")
+
+
+def finalize(value: Any) -> Any:
+    """A plain-data copy of `value` with every non-Expr string (keys too) escaped."""
+    if isinstance(value, Expr):
+        return str(value)
+    if isinstance(value, str):
+        return escape_tf(value)
+    if isinstance(value, dict):
+        return {finalize(k): finalize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finalize(v) for v in value]
+    return value
+
+
+def policy_json(document: dict[str, Any]) -> Expr:
+    """A policy document as a JSON string (sorted keys), spec-derived leaves escaped."""
+    return Expr(json.dumps(finalize(document), sort_keys=True))
+
+
+def iam_policy(statements: list[dict[str, Any]]) -> Expr:
+    return policy_json({"Version": "2012-10-17", "Statement": statements})
+
+
+def rname(component: Component | str) -> str:
+    """Terraform resource name (identifier) of a component or node pool: dashes become
+    underscores. Environment-level resources use names WITH a dash ("access-logs", valid in
+    HCL identifiers), so they can never collide with a component's resource."""
+    name = component if isinstance(component, str) else component.name
+    return name.replace("-", "_")
+
+
+def camel(name: str) -> str:
+    """`raw-events` -> `RawEvents` (IAM statement ids allow [A-Za-z0-9] only)."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+class TfFile:
+    """One `*.tf.json` document under construction, in a fixed block order."""
+
+    def __init__(self, path: str, component: str | None = None):
+        self.path = path
+        self.component = component
+        self.blocks: dict[str, Any] = {}
+
+    def _add(self, kind: str, labels: tuple[str, ...], body: Any) -> None:
+        node = self.blocks.setdefault(kind, {})
+        for label in labels[:-1]:
+            node = node.setdefault(label, {})
+        if labels[-1] in node:
+            raise AssertionError(f"{self.path}: duplicate {kind} {'.'.join(labels)}")  # an emitter bug
+        node[labels[-1]] = body
+
+    def resource(self, rtype: str, name: str, body: dict[str, Any]) -> str:
+        """Add a resource; returns its address `<rtype>.<name>`."""
+        self._add("resource", (rtype, name), body)
+        return f"{rtype}.{name}"
+
+    def data(self, dtype: str, name: str, body: dict[str, Any]) -> None:
+        self._add("data", (dtype, name), body)
+
+    def variable(self, name: str, body: dict[str, Any]) -> None:
+        self._add("variable", (name,), body)
+
+    def local(self, name: str, value: Any) -> None:
+        self._add("locals", (name,), value)
+
+    def set(self, kind: str, value: Any) -> None:
+        self.blocks[kind] = value
+
+    def artifact(self) -> Artifact:
+        order = ("//", "terraform", "provider", "variable", "locals", "data", "resource", "output")
+        doc = {k: self.blocks[k] for k in order if k in self.blocks}
+        return Artifact(self.path, finalize(doc), "json", self.component)
+
+
+def money(value: float | int) -> Decimal:
+    """A US-dollar amount rounded to cents (half up), exactly as written in the spec."""
+    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def percent(ratio: float) -> int | float:
+    """`warn_ratio` as a percentage without float noise (0.85 -> 85, 0.125 -> 12.5)."""
+    value = Decimal(str(ratio)) * 100
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+# --- GCP labels --------------------------------------------------------------------------
+_GCP_LABEL_BAD = re.compile(r"[^a-z0-9_-]")
+
+
+def gcp_label_key(key: str) -> str:
+    """GCP label key: lower-case, [a-z0-9_-], starts with a letter, at most 63 characters."""
+    out = _GCP_LABEL_BAD.sub("_", key.lower())
+    if not out[:1].isalpha():
+        out = f"l{out}"
+    return out[:63]
+
+
+def gcp_label_value(value: str) -> str:
+    """GCP label value: lower-case, [a-z0-9_-], at most 63 characters (may be empty)."""
+    return _GCP_LABEL_BAD.sub("_", str(value).lower())[:63]
+
+
+def gcp_labels(labels: dict[str, str]) -> dict[str, str]:
+    """Sanitised labels, sorted; when two keys sanitise alike the first in key order wins."""
+    out: dict[str, str] = {}
+    for key in sorted(labels):
+        out.setdefault(gcp_label_key(key), gcp_label_value(labels[key]))
+    return dict(sorted(out.items()))
+
+
+# --- instance facts --------------------------------------------------------------------------
+_PRICING = Path(__file__).resolve().parent.parent / "data" / "pricing.yaml"
+
+
+@functools.cache
+def _instance_rows(provider: str) -> dict[str, dict[str, Any]]:
+    import yaml
+
+    data = yaml.safe_load(_PRICING.read_text(encoding="utf-8"))
+    section = data["gcp" if provider == "gcp" else "aws"]["instances"]
+    return {row["type"]: row for row in section["rows"]}
+
+
+def instance_gpus(provider: str, instance_type: str) -> tuple[int, str | None]:
+    """(GPU count, pricing GPU model such as "A100-40GB") of an instance type; (0, None) if
+    it has no GPU or the pricing data does not know it (the cost stage reports unknown types)."""
+    row = _instance_rows(provider).get(instance_type)
+    if not row or not row.get("gpus"):
+        return 0, None
+    return int(row["gpus"]), row.get("gpu_model")
