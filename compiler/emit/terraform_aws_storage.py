@@ -243,14 +243,15 @@ def parameter_family(engine: str, version: str) -> str:
 
 
 def db_parameters(engine: str) -> list[dict[str, str]]:
-    """TLS only, connection and slow/DDL statement logging (never full statement logs)."""
+    """TLS only; connection and DDL statement logging. DML statement texts are not logged
+    (log_min_duration_statement -1): their parameters can hold personal data."""
     if engine == "postgres":
         params = {
             "rds.force_ssl": "1",
             "log_connections": "1",
             "log_disconnections": "1",
             "log_statement": "ddl",
-            "log_min_duration_statement": "1000",
+            "log_min_duration_statement": "-1",
         }
     else:
         params = {"require_secure_transport": "1", "slow_query_log": "1", "long_query_time": "1", "log_output": "FILE"}

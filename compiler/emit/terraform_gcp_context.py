@@ -1,0 +1,94 @@
+"""What every GCP Terraform file needs: the compiled environment, the project, labels,
+service agents, and the input variables the user must provide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler import naming
+from compiler.emit.terraform_common import Expr, gcp_labels, lit, var
+from compiler.model import BUCKET_TYPES, Component, Environment
+from compiler.plan import Compiled
+
+SENSITIVE_CLASSES = ("confidential", "pii")
+KEY_RING = "mlc"  # resource name of the environment's KMS key ring
+PROJECT_NUMBER = "${data.google_project.this.number}"
+
+VARIABLES: dict[str, dict[str, Any]] = {
+    "project_id": {"type": "string", "description": "GCP project id (the spec's cloud.account is not set)."},
+    "network": {
+        "type": "string",
+        "description": "Id (projects/<p>/global/networks/<name>) of the VPC network the cluster runs in; Cloud SQL instances get a private IP in it (private services access must be set up on it).",
+    },
+    "node_service_account": {
+        "type": "string",
+        "description": "E-mail of the existing least-privilege service account GKE nodes run as (roles/container.defaultNodeServiceAccount).",
+    },
+    "billing_account": {"type": "string", "description": "Billing account id (XXXXXX-XXXXXX-XXXXXX) the budget is created in."},
+    "budget_notification_channels": {
+        "type": "list(string)",
+        "default": [],
+        "description": "Cloud Monitoring notification channel ids that receive budget alerts, in addition to the billing account's administrators.",
+    },
+}
+
+
+@dataclass
+class GcpContext:
+    compiled: Compiled
+    used_variables: set[str] = field(default_factory=set)
+
+    @property
+    def env(self) -> Environment:
+        return self.compiled.env
+
+    @property
+    def project_literal(self) -> str | None:
+        account = self.env.spec["cloud"].get("account")
+        return str(account) if account else None
+
+    @property
+    def project(self) -> Expr:
+        literal = self.project_literal
+        return lit(literal) if literal else self.var("project_id")
+
+    @property
+    def region(self) -> str:
+        return self.env.region
+
+    def var(self, name: str) -> Expr:
+        assert name in VARIABLES, name
+        self.used_variables.add(name)
+        return var(name)
+
+    def service_agent(self, service: str) -> Expr:
+        """IAM member of a Google service agent of this project (project number known at plan)."""
+        email = {
+            "gcs": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
+            "bigquery": f"bq-{PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com",
+            "cloudsql": f"service-{PROJECT_NUMBER}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+        }[service]
+        return Expr(f"serviceAccount:{email}")
+
+    def effective_class(self, component: Component) -> str:
+        return self.compiled.graph.lineage[component.name].effective
+
+    def sensitive_buckets(self) -> list[Component]:
+        return [c for c in self.env.of_type(*BUCKET_TYPES) if self.effective_class(c) in SENSITIVE_CLASSES]
+
+    def default_labels(self) -> dict[str, str]:
+        labels = dict(self.env.labels)
+        labels["mlc-environment"] = self.env.name
+        labels["managed-by"] = naming.MANAGED_BY
+        return gcp_labels(labels)
+
+    def labels(self, component: Component | None = None, **extra: str) -> dict[str, str]:
+        """Per-resource labels (sanitised for GCP) on top of the provider's default labels."""
+        labels: dict[str, str] = {}
+        if component is not None:
+            labels.update(component.get("labels") or {})
+            labels["mlc-component"] = component.name
+            labels["mlc-classification"] = self.effective_class(component)
+        labels.update(extra)
+        return gcp_labels(labels)
