@@ -1,0 +1,380 @@
+"""The mlc benchmark (`make bench`): measure compile scenarios on synthetic projects, write RESULTS.md.
+
+    python bench/run.py [--sizes 10,100,1000] [--quick] [--work DIR] [--report FILE]
+
+For every N it generates a project (bench/generate.py, fixed seed) and measures, each as
+the median of several repetitions (see REPS):
+  cold       `mlc compile` into an empty out/ with no cache (a fresh process every time);
+  no-change  `mlc compile` again, nothing edited;
+  one env    `mlc compile` after one environment file changed (a serving replicas.max);
+  parent     `mlc compile` after a shared abstract parent changed (a driver memory of the
+             feature ETL job, inherited by every environment of one region);
+  check      `mlc check` (policies only);
+  floor      serialise the same output with compiler.serialize and write the same files to a
+             fresh directory, in this process, with no compiler logic: every file of the cold
+             run's out/ is loaded into plain data first (not timed), then only dump + write is
+             timed (no fsync, one process);
+  memory     max RSS of the compile process tree (from wait4: the largest single process)
+             and a sampled sum of the tree's RSS during one extra cold run;
+  start-up   `mlc --version`, median of 10.
+Then a cProfile of an in-process cold compile (--jobs 1) of a sample project, and of the
+slowest scenarios where a target is missed. `--quick` (N=3, 1 repetition) keeps the
+script working in the test suite; it makes no claim about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402
+import report  # noqa: E402
+
+TODAY = "2026-12-01"  # fixed, so waiver expiry cannot change results between runs
+REPS = {3: 1, 10: 5, 100: 5, 1000: 3}  # repetitions per scenario (fewer for the largest N)
+STARTUP_REPS = 10
+
+
+def reps_for(n: int) -> int:
+    return REPS.get(n, 5 if n <= 300 else 3)
+
+
+def mlc_command() -> list[str]:
+    script = Path(sys.executable).with_name("mlc")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "compiler"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    rc: int
+    maxrss_kib: int  # largest single process of the tree (wait4 rusage: self + waited-for children)
+    tree_peak_kib: int = 0  # sampled sum of the tree's RSS (0 when not sampled)
+    stderr: str = ""
+
+
+def _tree_rss_kib(root: int) -> int:
+    """Sum of VmRSS over `root` and its descendants (Linux /proc); 0 elsewhere."""
+    total, pending = 0, [root]
+    while pending:
+        pid = pending.pop()
+        try:
+            with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as f:
+                    pending.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
+    """Run `mlc ARGS` as a subprocess; wall time, exit code and peak memory."""
+    out_path, err_path = work / "last.stdout", work / "last.stderr"
+    with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(mlc_command() + args, stdout=out, stderr=err)
+        peak = [0]
+        stop = threading.Event()
+        sampler = None
+        if sample_memory:
+
+            def sample() -> None:
+                while not stop.is_set():
+                    peak[0] = max(peak[0], _tree_rss_kib(proc.pid))
+                    stop.wait(0.02)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stop.set()
+        if sampler is not None:
+            sampler.join()
+    return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], err_path.read_text(errors="replace")[-4000:])
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# ------------------------------------------------------------------------- scenarios
+
+
+def _fresh_output(project: Path) -> None:
+    for sub in ("out", ".mlc-cache"):
+        shutil.rmtree(project / sub, ignore_errors=True)
+
+
+def compile_args(project: Path) -> list[str]:
+    return ["compile", "--project", str(project), "--today", TODAY]
+
+
+def _ok(run: Run, what: str) -> Run:
+    if run.rc != 0:
+        raise BenchError(f"{what} exited {run.rc}:\n{run.stderr.strip()[-2000:]}")
+    return run
+
+
+class BenchError(Exception):
+    pass
+
+
+def _edit_yaml(path: Path, change: Any) -> None:
+    import yaml
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(doc)
+    path.write_text(generate.dump(doc), encoding="utf-8")
+
+
+def _toggle_env(path: Path) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        serving = next(name for name, body in doc["components"].items() if isinstance(body, dict) and body.get("runtime"))
+        replicas = doc["components"][serving]["replicas"]
+        replicas["max"] = replicas["max"] + 1 if replicas["max"] % 2 == 0 else replicas["max"] - 1
+
+    _edit_yaml(path, change)
+
+
+def _toggle_parent(path: Path) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        driver = doc["components"]["feature-etl"]["driver"]
+        driver["memory"] = "6Gi" if driver["memory"] == "4Gi" else "4Gi"
+
+    _edit_yaml(path, change)
+
+
+def output_stats(out: Path) -> tuple[int, int]:
+    files = size = 0
+    for root, _, names in os.walk(out):
+        for name in names:
+            files += 1
+            size += os.path.getsize(os.path.join(root, name))
+    return files, size
+
+
+def measure_floor(out: Path, scratch: Path, reps: int) -> tuple[list[float], int]:
+    """Times of dump + write of every file of `out` (loaded first, untimed); and the files whose
+    re-serialised bytes differ from the compiler's (0 expected: the same serialiser)."""
+    import yaml
+
+    from compiler import serialize
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    items: list[tuple[str, str, Any, bytes]] = []
+    for root, _, names in os.walk(out):
+        for name in sorted(names):
+            path = Path(root, name)
+            raw = path.read_bytes()
+            rel = path.relative_to(out).as_posix()
+            kind = "json" if name.endswith(".json") else "yaml"
+            data = json.loads(raw) if kind == "json" else yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+            items.append((rel, kind, data, raw))
+    mismatches = 0
+    for _, kind, data, raw in items:
+        text = serialize.dump_json(data) if kind == "json" else serialize.dump_yaml(data)
+        mismatches += text.encode("utf-8") != raw
+    times = []
+    for _ in range(reps):
+        target = scratch / "floor"
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        serialize._str_cache.clear()  # a fresh process starts with empty string caches
+        serialize._json_cache.clear()
+        made: set[str] = set()
+        dump_json, dump_yaml = serialize.dump_json, serialize.dump_yaml
+        start = time.perf_counter()
+        for rel, kind, data, _ in items:
+            parent = rel.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(target / parent, exist_ok=True)
+                made.add(parent)
+            text = dump_json(data) if kind == "json" else dump_yaml(data)
+            with open(target / rel, "wb") as handle:
+                handle.write(text.encode("utf-8"))
+        times.append(time.perf_counter() - start)
+    shutil.rmtree(scratch / "floor", ignore_errors=True)
+    return times, mismatches
+
+
+@dataclass
+class SizeResult:
+    n: int
+    reps: int
+    components: int = 0
+    files: int = 0
+    bytes: int = 0
+    times: dict[str, list[float]] = field(default_factory=dict)
+    maxrss_kib: int = 0
+    tree_peak_kib: int = 0
+    floor_mismatches: int = 0
+    findings: dict[str, int] = field(default_factory=dict)
+    parent_envs: int = 0
+    error: str | None = None
+
+    def med(self, key: str) -> float:
+        return median(self.times.get(key, []))
+
+
+def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResult:
+    project = work / f"n{n}"
+    summary = generate.generate(n, project, seed)
+    result = SizeResult(n, reps, components=summary["components"])
+    parent_file = project / "environments" / f"{summary['shared_parent']}.yaml"
+    env_file = project / "environments" / f"{summary['sample_env']}.yaml"
+    result.parent_envs = sum(1 for i in range(n) if i % len(generate.REGIONS) == 0)
+    times = result.times
+    try:
+        log(f"N={n}: cold compile x{reps}")
+        for _ in range(reps):
+            _fresh_output(project)
+            run = _ok(run_mlc(compile_args(project), work), "cold compile")
+            times.setdefault("cold", []).append(run.seconds)
+            result.maxrss_kib = max(result.maxrss_kib, run.maxrss_kib)
+        result.files, result.bytes = output_stats(project / "out")
+        log(f"N={n}: memory (sampled cold run)")
+        _fresh_output(project)
+        run = _ok(run_mlc(compile_args(project), work, sample_memory=True), "cold compile")
+        result.maxrss_kib, result.tree_peak_kib = max(result.maxrss_kib, run.maxrss_kib), run.tree_peak_kib
+        log(f"N={n}: no-change, one env, one parent x{reps}")
+        for _ in range(reps):
+            times.setdefault("nochange", []).append(_ok(run_mlc(compile_args(project), work), "no-change compile").seconds)
+        for key, toggle, path in (("one_env", _toggle_env, env_file), ("parent", _toggle_parent, parent_file)):
+            for _ in range(reps):
+                toggle(path)
+                times.setdefault(key, []).append(_ok(run_mlc(compile_args(project), work), f"{key} compile").seconds)
+        log(f"N={n}: check x{reps}")
+        for _ in range(reps):
+            run = run_mlc(["check", "--project", str(project), "--today", TODAY, "--format", "json"], work)
+            if run.rc not in (0, 1):
+                raise BenchError(f"mlc check exited {run.rc}:\n{run.stderr[-2000:]}")
+            times.setdefault("check", []).append(run.seconds)
+        result.findings = _count_findings(work / "last.stdout")
+        log(f"N={n}: floor x{reps}")
+        times["floor"], result.floor_mismatches = measure_floor(project / "out", work, reps)
+    except BenchError as exc:
+        result.error = str(exc)
+    return result
+
+
+def _count_findings(path: Path) -> dict[str, int]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "[]")
+    except ValueError:
+        return {}
+    items = data.get("findings", data) if isinstance(data, dict) else data
+    counts: dict[str, int] = {}
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and not item.get("waived"):
+            counts[str(item.get("severity"))] = counts.get(str(item.get("severity")), 0) + 1
+    return counts
+
+
+def measure_startup(work: Path, reps: int) -> list[float]:
+    return [_ok(run_mlc(["--version"], work), "mlc --version").seconds for _ in range(reps)]
+
+
+# ------------------------------------------------------------------------- profiles
+
+
+def profile_cold(work: Path, envs: int, seed: int, top: int = 15) -> str:
+    """cProfile of an in-process cold compile (--jobs 1) of a sample project."""
+    project = work / f"profile-n{envs}"
+    generate.generate(envs, project, seed)
+    _fresh_output(project)
+    return profile_call(project, use_cache=False, top=top)
+
+
+def profile_call(project: Path, use_cache: bool, top: int = 15) -> str:
+    import cProfile
+    import io
+    import pstats
+    from datetime import date
+
+    from compiler.build import compile_project
+    from compiler.project import Project
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    compile_project(Project.at(project), None, date.fromisoformat(TODAY), use_cache=use_cache, jobs=1)
+    profiler.disable()
+    stream = io.StringIO()
+    stats = pstats.Stats(profiler, stream=stream)
+    stats.sort_stats("cumulative").print_stats(top)
+    text = stream.getvalue()
+    text = text.replace(str(REPO) + "/", "").replace(sys.prefix + "/", "")
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
+
+
+# ------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="mlc benchmark: writes bench/RESULTS.md")
+    ap.add_argument("--sizes", default="10,100,1000", help="comma-separated environment counts")
+    ap.add_argument("--quick", action="store_true", help="N=3, one repetition (smoke test)")
+    ap.add_argument("--work", type=Path, default=BENCH / "work", help="scratch directory (generated projects)")
+    ap.add_argument("--report", type=Path, default=BENCH / "RESULTS.md")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile-envs", type=int, default=20, help="environments in the profiled sample")
+    args = ap.parse_args(argv)
+    sizes = [3] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    def log(message: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    started = time.time()
+    results = [measure_size(n, args.work, args.seed, 1 if args.quick else reps_for(n), log) for n in sizes]
+    log("start-up")
+    startup = measure_startup(args.work, 3 if args.quick else STARTUP_REPS)
+    log("profiles")
+    profiles: dict[str, str] = {}
+    try:
+        profiles["cold"] = profile_cold(args.work, 3 if args.quick else args.profile_envs, args.seed)
+        largest = max(results, key=lambda r: r.n)
+        if not largest.error and not args.quick:
+            # the no-change path and one changed environment at the largest N, in-process
+            project = args.work / f"n{largest.n}"
+            profiles["nochange"] = profile_call(project, use_cache=True)
+            _toggle_env(_sample_env_file(project))
+            profiles["one_env"] = profile_call(project, use_cache=True)
+    except Exception as exc:  # noqa: BLE001 - a failed profile is reported, not fatal
+        profiles["error"] = f"{type(exc).__name__}: {exc}"
+    text = report.render(results, startup, profiles, quick=args.quick, seconds=time.time() - started)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text, encoding="utf-8")
+    log(f"wrote {args.report}")
+    return 1 if any(r.error for r in results) else 0
+
+
+def _sample_env_file(project: Path) -> Path:
+    names = sorted(p for p in (project / "environments").glob("*.yaml") if not p.stem.endswith("-base") and not p.stem.startswith(("team-", "tier-")))
+    return names[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
