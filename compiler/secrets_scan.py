@@ -70,3 +70,23 @@ def find_secret(text: str) -> str | None:
 def redact(text: str) -> str:
     """`text`, unless it looks like a credential: then a placeholder that does not echo it."""
     return "<redacted: looks like a credential>" if find_secret(text) else text
+
+
+PLACEHOLDER = "<redacted>"
+# a PEM block is redacted whole: its base64 body alone may not look like a secret
+_PEM_BLOCK = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(-----END [A-Z ]*-----|\Z)", re.DOTALL)
+
+
+def scrub(text: str) -> str:
+    """`text` with every credential-looking part replaced by a placeholder, the rest kept.
+
+    For messages that must quote user text (a KCL policy's message, a path) without ever
+    echoing a secret. Falls back to `redact` if anything secret-looking survives.
+    """
+    if find_secret(text) is None:
+        return text
+    out = _PEM_BLOCK.sub(PLACEHOLDER, text)
+    for _name, pattern in KNOWN_FORMATS:
+        out = pattern.sub(PLACEHOLDER, out)
+    out = _TOKEN.sub(lambda m: PLACEHOLDER if _high_entropy_token(m.group()) else m.group(), out)
+    return out if find_secret(out) is None else redact(out)

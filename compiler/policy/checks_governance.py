@@ -1,0 +1,161 @@
+"""Budget and governance checks (MLC-BUD-*, MLC-GOV-*).
+
+Budget rules use the cost model's own figures (`compiled.cost`, `check_budget`,
+`suggestions`), so `mlc cost` and the gate can never disagree. Waiver findings
+(MLC-GOV-002 / 003) are produced by waivers.py, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from compiler.model import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES
+from compiler.plan import Compiled
+from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, usd
+
+# ---------------------------------------------------------------------------- BUD
+
+
+def _contributors(compiled: Compiled) -> str:
+    assert compiled.cost is not None
+    parts = []
+    for item in compiled.cost.top(3):
+        what = item.type if item.kind == "component" else f"node pool, {item.type}"
+        parts.append(f"{item.component} {usd(item.monthly_usd)} ({what})")
+    return "; biggest: " + ", ".join(parts) if parts else ""
+
+
+def _budget_status(compiled: Compiled):  # -> BudgetStatus | None
+    if compiled.cost is None:
+        return None
+    from compiler.cost_render import check_budget
+
+    return check_budget(compiled.env.spec, compiled.cost)
+
+
+def over_budget(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-001."""
+    status = _budget_status(compiled)
+    if status is not None and status.status == "over":
+        yield Hit(None, "/budget/monthly_usd", f"{status.message}{_contributors(compiled)}")
+
+
+def near_budget(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-002: above warn_ratio x limit, not over it."""
+    status = _budget_status(compiled)
+    if status is not None and status.status == "warn":
+        ratio = compiled.env.spec["budget"].get("warn_ratio", 0.8)
+        yield Hit(None, "/budget/monthly_usd", f"{status.message}, above the warn_ratio {ratio:g}{_contributors(compiled)}")
+
+
+def no_budget(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-003."""
+    budget = compiled.env.spec.get("budget")
+    if not isinstance(budget, dict) or "monthly_usd" not in budget:
+        total = f" (estimated {usd(compiled.cost.total_usd)} per month)" if compiled.cost is not None else ""
+        yield Hit(None, "/metadata", f"environment declares no budget{total}", key=True)
+
+
+def _suggestions(compiled: Compiled) -> list:
+    if compiled.cost is None:
+        return []
+    from compiler.cost import load_pricing
+    from compiler.cost_render import suggestions
+
+    return suggestions(compiled.env.spec, compiled.cost, load_pricing())
+
+
+def cost_suggestions(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-004 (info): the cost model's suggestions, except lifecycle ones (MLC-BUD-005)."""
+    env = compiled.env
+    for s in _suggestions(compiled):
+        if s.pointer.endswith("/lifecycle"):
+            continue
+        saving = f" (saves about {usd(s.monthly_saving_usd)} per month)" if s.monthly_saving_usd >= 0.005 else ""
+        component = s.component if s.component in env.components else None
+        yield fix_at(component, env, s.pointer, f"{s.message}{saving}")
+
+
+def large_store_without_lifecycle(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-005: same threshold as the cost model's lifecycle suggestion."""
+    from compiler.cost import LARGE_STORE_GB
+
+    env = compiled.env
+    savings = {s.component: s.monthly_saving_usd for s in _suggestions(compiled) if s.pointer.endswith("/lifecycle")}
+    for store in env.of_type(*BUCKET_TYPES):
+        size = float(store.get("size_gb") or 0)
+        if size >= LARGE_STORE_GB and not store.get("lifecycle"):
+            saving = savings.get(store.name, 0.0)
+            hint = f"; tiering would save about {usd(saving)} per month" if saving >= 0.005 else ""
+            yield fix_at(store.name, env, f"{store.pointer}/lifecycle", f"{size:g} GB store has no lifecycle rules{hint}")
+
+
+def gpu_job_without_deadline(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-006."""
+    for job in compiled.env.of_type("training_job"):
+        if job.get("gpus") and job.get("max_runtime_hours") is None:
+            gpus = job.get("gpus")
+            yield Hit(job.name, job.pointer, f"GPU training job ({gpus.get('count')} x {gpus.get('type')} per node) has no max_runtime_hours", key=True)
+
+
+def gpu_pool_always_on(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-BUD-007: a node pool whose instance type has GPUs (per the pricing data) and min > 0."""
+    from compiler.cost import load_pricing
+
+    env = compiled.env
+    prices = load_pricing().providers.get(env.provider)
+    for name, pool in sorted((env.spec["cluster"].get("node_pools") or {}).items()):
+        instance = prices.instances.get(pool.get("instance_type")) if prices else None
+        if instance is not None and instance.gpus > 0 and int(pool.get("min", 0)) > 0:
+            yield Hit(None, f"/cluster/node_pools/{name}/min", f'GPU node pool "{name}" keeps {pool["min"]} x {instance.name} ({instance.gpus} GPU each) running at all times')
+
+
+# ---------------------------------------------------------------------------- GOV
+
+
+def region_not_allowed(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-GOV-001."""
+    env = compiled.env
+    allowed = (env.spec.get("compliance") or {}).get("allowed_regions")
+    if allowed and env.region not in allowed:
+        yield Hit(None, "/cloud/region", f'region "{env.region}" is not in compliance.allowed_regions ({", ".join(allowed)})')
+
+
+def classification_below_lineage(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-GOV-004: stores only (workloads have no declared class of their own to correct)."""
+    env = compiled.env
+    for store in env.of_type(*STORE_TYPES):
+        lineage = compiled.graph.lineage[store.name]
+        if CLASSIFICATION_RANK[lineage.effective] > CLASSIFICATION_RANK[lineage.own]:
+            yield fix_at(
+                store.name, env, f"{store.pointer}/classification",
+                f"classified {lineage.own} but receives {lineage.effective} data: {describe_lineage(env, lineage)}",
+            )
+
+
+def _frameworks(compiled: Compiled) -> list[str]:
+    return list((compiled.env.spec.get("compliance") or {}).get("frameworks") or [])
+
+
+def pii_without_expiry(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-GOV-005: buckets declared pii, when gdpr applies."""
+    env = compiled.env
+    if "gdpr" not in _frameworks(compiled):
+        return
+    for store in env.of_type(*BUCKET_TYPES):
+        if store.get("classification") == "pii" and not (store.get("lifecycle") or {}).get("expire_after_days"):
+            pointer = f"{store.pointer}/lifecycle/expire_after_days"
+            yield fix_at(store.name, env, pointer, "pii store keeps data forever (no lifecycle.expire_after_days) while gdpr applies")
+
+
+def pii_without_compliance(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-GOV-006."""
+    env = compiled.env
+    pii = sorted(c.name for c in env.components.values() if c.get("classification") == "pii")
+    if not pii:
+        return
+    compliance = env.spec.get("compliance") or {}
+    missing = [f for f in ("frameworks", "allowed_regions") if not compliance.get(f)]
+    if missing:
+        pointer = "/compliance" if is_set(env, "/compliance") else "/metadata"
+        yield Hit(None, pointer, f"holds pii data ({', '.join(pii)}) but compliance declares no {' and no '.join(missing)}", key=True)
