@@ -30,7 +30,7 @@ from compiler.plan import Compiled
 
 SPARK_VERSION = "3.5.5"  # informational for the operator; the image decides the real version
 METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
-SPARK_UI_PORT = 4040  # Spark's PrometheusServlet serves /metrics/prometheus/ on the driver UI
+SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
 JOB_BACKOFF_LIMIT = 3
 TIME_ZONE = "Etc/UTC"
 
@@ -172,8 +172,6 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     # executors may use spot capacity when `spot: true`; losing the driver loses the whole run
     pod.update(c.scheduling(compiled.env, component, allow_spot=None if role == "executor" else False))
     pod["volumeMounts"] = [c.tmp_mount()]
-    if role == "driver" and monitored(compiled, component.name):
-        pod["ports"] = [{"name": "spark-ui", "containerPort": SPARK_UI_PORT, "protocol": "TCP"}]
     # Only the driver needs an API token (it creates and watches its executors).
     pod["template"] = {"spec": {"automountServiceAccountToken": role == "driver", "enableServiceLinks": False}}
     if role == "executor":
