@@ -1,0 +1,382 @@
+"""Terraform emitter (AWS and shared parts): schema validity, exact shapes, least-privilege
+IAM equal to the graph's grants, escaping, budget, node groups, audit."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from terraform_helpers import (
+    compile_env,
+    emit,
+    example_environments,
+    files_of,
+    load_env,
+    resources,
+    synthetic_aws_text,
+    tf_provider,
+    with_spec,
+)
+from validators import validate_terraform_json, validate_terraform_module
+
+from compiler import naming
+from compiler.emit.terraform_aws import ami_type
+from compiler.emit.terraform_common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
+from compiler.model import BUCKET_TYPES
+
+EXAMPLES = {env.name: env for env in example_environments()}
+AWS_EXAMPLES = sorted(n for n, e in EXAMPLES.items() if e.provider == "aws")
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    return compile_env(load_env(tmp_path_factory.mktemp("synth"), {"synth": synthetic_aws_text()}, "synth"))
+
+
+def all_compiled(synth):
+    return [compile_env(e) for e in EXAMPLES.values()] + [synth]
+
+
+# --- every block validates ----------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_environments_validate_against_provider_schema(name):
+    compiled = compile_env(EXAMPLES[name])
+    artifacts = emit(compiled)
+    assert artifacts and all(a.format == "json" and a.path.endswith(".tf.json") for a in artifacts)
+    files = files_of(artifacts)
+    for fname, doc in files.items():
+        assert validate_terraform_json(doc, tf_provider(compiled)) == [], fname
+    assert validate_terraform_module(files, tf_provider(compiled)) == []
+
+
+def test_synthetic_environment_validates(synth):
+    files = files_of(emit(synth))
+    assert validate_terraform_module(files, "aws") == []
+    assert sorted(files) == [
+        "audit.tf.json",
+        "budget.tf.json",
+        "cluster.tf.json",
+        "identity-idle.tf.json",
+        "identity-loner.tf.json",
+        "identity-reader.tf.json",
+        "identity-writer.tf.json",
+        "logging.tf.json",
+        "main.tf.json",
+        "rds-monitoring.tf.json",
+        "store-lake.tf.json",
+        "store-open-data.tf.json",
+        "store-orders-db.tf.json",
+        "store-results.tf.json",
+        "store-scratch.tf.json",
+        "terraform.tf.json",
+        "variables.tf.json",
+    ]
+
+
+def test_output_is_deterministic(synth):
+    first = [(a.path, json.dumps(a.content)) for a in emit(synth)]
+    assert first == [(a.path, json.dumps(a.content)) for a in emit(synth)]
+
+
+# --- exact shapes of small things ---------------------------------------------------------
+def test_terraform_block_backend_and_provider():
+    files = files_of(emit(compile_env(EXAMPLES["prod"])))
+    assert files["terraform.tf.json"]["terraform"] == {
+        "required_version": ">= 1.10",
+        "required_providers": {"aws": {"source": "hashicorp/aws", "version": "~> 6.47"}},
+        "backend": {
+            "s3": {
+                "bucket": "123456789012-prod-tfstate",
+                "key": "prod/terraform.tfstate",
+                "region": "eu-central-1",
+                "encrypt": True,
+                "use_lockfile": True,
+            }
+        },
+    }
+    provider = files["main.tf.json"]["provider"]["aws"]
+    assert provider["region"] == "eu-central-1"
+    assert provider["allowed_account_ids"] == ["123456789012"]
+    assert provider["default_tags"]["tags"] == {
+        "cost-center": "cc-42",
+        "env": "prod",
+        "managed-by": "mlc",
+        "mlc:environment": "prod",
+        "team": "ml-platform",
+        "tier": "critical",
+    }
+
+
+def test_object_store_resources_exactly(synth):
+    store = files_of(emit(synth))["store-results.tf.json"]["resource"]
+    assert sorted(store) == [
+        "aws_kms_alias",
+        "aws_kms_key",
+        "aws_kms_key_policy",
+        "aws_s3_bucket",
+        "aws_s3_bucket_lifecycle_configuration",
+        "aws_s3_bucket_logging",
+        "aws_s3_bucket_ownership_controls",
+        "aws_s3_bucket_policy",
+        "aws_s3_bucket_public_access_block",
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "aws_s3_bucket_versioning",
+    ]
+    assert store["aws_s3_bucket"]["results"]["bucket"] == "210987654321-synth-results"
+    assert store["aws_kms_key"]["results"]["enable_key_rotation"] is True
+    assert store["aws_kms_alias"]["results"] == {"name": "alias/mlc-synth-results", "target_key_id": "${aws_kms_key.results.key_id}"}
+    key_policy = json.loads(store["aws_kms_key_policy"]["results"]["policy"])
+    assert [s["Principal"] for s in key_policy["Statement"]] == [{"AWS": "arn:aws:iam::210987654321:root"}]
+    assert store["aws_s3_bucket_server_side_encryption_configuration"]["results"]["rule"] == [
+        {
+            "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": "${aws_kms_key.results.arn}"},
+            "bucket_key_enabled": True,
+        }
+    ]
+    assert store["aws_s3_bucket_versioning"]["results"]["versioning_configuration"] == {"status": "Suspended"}
+    assert store["aws_s3_bucket_ownership_controls"]["results"]["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    assert store["aws_s3_bucket_logging"]["results"]["target_bucket"] == "${aws_s3_bucket.access-logs.id}"
+    pab = store["aws_s3_bucket_public_access_block"]["results"]
+    assert [pab[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")] == [True] * 4
+    (tls,) = json.loads(store["aws_s3_bucket_policy"]["results"]["policy"])["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert store["aws_s3_bucket_lifecycle_configuration"]["results"]["rule"] == [
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
+        },
+        {
+            "id": "tiering-and-expiration",
+            "status": "Enabled",
+            "filter": {},
+            "transition": [{"days": 30, "storage_class": "STANDARD_IA"}],
+            "expiration": {"days": 60},
+        },
+    ]
+
+
+def test_public_bucket_lifts_block_and_versioned_bucket_expires_noncurrent(synth):
+    res = resources(files_of(emit(synth)))
+    pab = res["aws_s3_bucket_public_access_block.open_data"]
+    assert not any(pab[k] for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+    rules = {r["id"]: r for r in res["aws_s3_bucket_lifecycle_configuration.scratch"]["rule"]}
+    assert rules["expire-noncurrent-versions"]["noncurrent_version_expiration"] == {"noncurrent_days": 90}
+    assert "aws_glue_catalog_database.lake" not in res  # catalog: false
+    prod = resources(files_of(emit(compile_env(EXAMPLES["prod"]))))
+    assert prod["aws_glue_catalog_database.features"]["name"] == "mlc_prod_features"
+    assert prod["aws_glue_catalog_database.features"]["location_uri"] == "s3://${aws_s3_bucket.features.bucket}/"
+
+
+def test_access_log_bucket_is_encrypted_versioned_blocked_and_owned(synth):
+    res = resources(files_of(emit(synth)))
+    assert res["aws_s3_bucket.access-logs"]["bucket"] == naming.log_bucket_name(synth.env)
+    assert res["aws_s3_bucket_server_side_encryption_configuration.access-logs"]["rule"][0]["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "AES256"
+    }
+    assert res["aws_s3_bucket_versioning.access-logs"]["versioning_configuration"]["status"] == "Enabled"
+    assert res["aws_s3_bucket_public_access_block.access-logs"]["block_public_policy"] is True
+    assert "aws_s3_bucket_ownership_controls.access-logs" in res
+    assert "aws_s3_bucket_logging.access-logs" not in res
+
+
+def test_database_is_encrypted_private_and_holds_no_password(synth):
+    res = resources(files_of(emit(synth)))
+    db = res["aws_db_instance.orders_db"]
+    expected = {
+        "identifier": "mlc-synth-orders-db",
+        "engine": "mysql",
+        "storage_encrypted": True,
+        "kms_key_id": "${aws_kms_key.orders_db.arn}",
+        "publicly_accessible": False,
+        "deletion_protection": True,
+        "multi_az": True,
+        "backup_retention_period": 3,
+        "manage_master_user_password": True,
+        "iam_database_authentication_enabled": True,
+        "copy_tags_to_snapshot": True,
+        "auto_minor_version_upgrade": True,
+        "db_subnet_group_name": "${var.db_subnet_group_name}",
+    }
+    assert {k: db[k] for k in expected} == expected
+    assert "performance_insights_enabled" not in db  # RDS for MySQL: none on *.small
+    assert res["aws_db_parameter_group.orders_db"]["family"] == "mysql8.0"
+    prod_db = resources(files_of(emit(compile_env(EXAMPLES["prod"]))))["aws_db_instance.metadata_db"]
+    assert prod_db["performance_insights_kms_key_id"] == "${aws_kms_key.metadata_db.arn}"
+    for body in resources(files_of(emit(synth))).values():
+        assert "password" not in body and "password_wo" not in body
+
+
+# --- IAM: nothing more, nothing less ------------------------------------------------------
+_BUCKET = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}$")
+_OBJECTS = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}/\*$")
+_KEY = re.compile(r"^\$\{aws_kms_key\.(\w+)\.arn\}$")
+_DBUSER = re.compile(r"^arn:aws:rds-db:[a-z0-9-]+:\d{12}:dbuser:\$\{aws_db_instance\.(\w+)\.resource_id\}/(\w+)$")
+READ_OBJECT, WRITE_OBJECT = {"s3:GetObject"}, {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
+
+
+def policy_access(policy: str, store_of: dict[str, str]) -> dict[str, set[str]]:
+    """{"read": stores, "write": stores, "list": stores, "key-read"/"key-write": stores, "db": stores}."""
+    out: dict[str, set[str]] = {k: set() for k in ("read", "write", "list", "key-read", "key-write", "db")}
+    for st in json.loads(policy)["Statement"]:
+        assert st["Effect"] == "Allow" and "NotAction" not in st and "NotResource" not in st
+        actions, resource = set(st["Action"]), st["Resource"]
+        assert isinstance(resource, str), "one resource per statement"
+        assert not any("*" in a for a in actions), actions
+        if m := _BUCKET.match(resource):
+            assert actions == {"s3:ListBucket"}
+            out["list"].add(store_of[m[1]])
+        elif m := _OBJECTS.match(resource):
+            assert actions <= READ_OBJECT | WRITE_OBJECT
+            if actions & READ_OBJECT:
+                out["read"].add(store_of[m[1]])
+            if actions & WRITE_OBJECT:
+                assert WRITE_OBJECT <= actions
+                out["write"].add(store_of[m[1]])
+        elif m := _KEY.match(resource):
+            assert actions in ({"kms:Decrypt"}, {"kms:Decrypt", "kms:GenerateDataKey"})
+            out["key-write" if "kms:GenerateDataKey" in actions else "key-read"].add(store_of[m[1]])
+        elif m := _DBUSER.match(resource):
+            assert actions == {"rds-db:connect"}
+            out["db"].add(store_of[m[1]])
+        else:
+            raise AssertionError(f"unexpected resource {resource!r}")
+        assert "*" not in (resource[:-2] if _OBJECTS.match(resource) else resource)
+    return out
+
+
+def test_iam_grants_equal_graph_reads_and_writes(synth):
+    checked = 0
+    for compiled in all_compiled(synth):
+        if compiled.env.provider != "aws":
+            continue
+        env = compiled.env
+        res = resources(files_of(emit(compiled)))
+        store_of = {c.name.replace("-", "_"): c.name for c in env.components.values()}
+        for workload, grants in compiled.grants.items():
+            name = workload.replace("-", "_")
+            role = res[f"aws_iam_role.{name}"]
+            assert role["name"] == naming.aws_role_name(env, env.components[workload])
+            policy = res.get(f"aws_iam_role_policy.{name}")
+            if not grants.stores:
+                assert policy is None, f"{workload} touches no store and gets no policy"
+                continue
+            access = policy_access(policy["policy"], store_of)
+            buckets = {s for s in grants.stores if env.components[s].type in BUCKET_TYPES}
+            bucket_reads, bucket_writes = set(grants.reads) & buckets, set(grants.writes) & buckets
+            assert access["read"] == bucket_reads, workload
+            assert access["write"] == bucket_writes, workload
+            assert access["list"] == buckets, workload
+            assert access["key-write"] == bucket_writes, workload
+            assert access["key-read"] == bucket_reads - bucket_writes, workload
+            assert access["db"] == set(grants.stores) - buckets, workload
+            checked += 1
+    assert checked >= 10
+
+
+def test_trust_policy_admits_only_the_workload_service_account(synth):
+    env = synth.env
+    role = resources(files_of(emit(synth)))["aws_iam_role.reader"]
+    (st,) = json.loads(role["assume_role_policy"])["Statement"]
+    assert st["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert st["Principal"] == {"Federated": "${data.aws_iam_openid_connect_provider.cluster.arn}"}
+    sa = naming.service_account(env.components["reader"])
+    assert st["Condition"] == {
+        "StringEquals": {"${local.oidc_issuer}:aud": "sts.amazonaws.com", "${local.oidc_issuer}:sub": f"system:serviceaccount:team-ns:{sa}"}
+    }
+    assert naming.aws_role_arn(env, env.components["reader"]).endswith(f":role/{role['name']}")
+
+
+# --- escaping ---------------------------------------------------------------------------
+def test_escape_tf_and_finalize():
+    assert escape_tf("${var.x} and %{ if true }") == "$${var.x} and %%{ if true }"
+    assert finalize({"${k}": ["%{x}", Expr("${aws_s3_bucket.a.id}")]}) == {"$${k}": ["%%{x}", "${aws_s3_bucket.a.id}"]}
+    doc = json.loads(policy_json({"Resource": Expr("${aws_kms_key.a.arn}"), "Sid": "${oops}"}))
+    assert doc == {"Resource": "${aws_kms_key.a.arn}", "Sid": "$${oops}"}
+    assert type(finalize(Expr("x"))) is str  # the writer accepts exact types only
+
+
+def test_spec_strings_are_escaped_in_emitted_terraform(synth):
+    def inject(spec):
+        spec["metadata"]["labels"] = {"team": "${var.x}", "note": "%{ if }"}
+        spec["components"]["results"]["labels"] = {"owner": '${file("/etc/passwd")}'}
+
+    compiled = compile_env(with_spec(synth.env, inject))
+    files = files_of(emit(compiled))
+    tags = files["main.tf.json"]["provider"]["aws"]["default_tags"]["tags"]
+    assert tags["team"] == "$${var.x}" and tags["note"] == "%%{ if }"
+    assert resources(files)["aws_s3_bucket.results"]["tags"]["owner"] == '$${file("/etc/passwd")}'
+    text = json.dumps(files)
+    assert "${var.x}" not in text.replace("$${var.x}", "") and "%{ if }" not in text.replace("%%{ if }", "")
+    for fname, doc in files.items():
+        assert validate_terraform_json(doc, "aws") == [], fname
+
+
+# --- budget, node groups, audit -------------------------------------------------------
+@pytest.mark.parametrize("name", AWS_EXAMPLES + ["synth"])
+def test_budget_limit_equals_spec(name, synth):
+    compiled = synth if name == "synth" else compile_env(EXAMPLES[name])
+    budget = compiled.env.spec["budget"]
+    body = resources(files_of(emit(compiled)))["aws_budgets_budget.monthly"]
+    assert Decimal(body["limit_amount"]) == Decimal(str(budget["monthly_usd"]))
+    assert re.fullmatch(r"\d+\.\d\d", body["limit_amount"])
+    assert (body["budget_type"], body["time_unit"], body["limit_unit"]) == ("COST", "MONTHLY", "USD")
+    thresholds = {(n["notification_type"], n["threshold"]) for n in body["notification"]}
+    assert thresholds == {("ACTUAL", percent(budget["warn_ratio"])), ("FORECASTED", 100)}
+    assert Decimal(str(percent(budget["warn_ratio"]))) == Decimal(str(budget["warn_ratio"])) * 100
+    assert all(n["subscriber_email_addresses"] == "${var.budget_alert_emails}" for n in body["notification"])
+
+
+def test_node_groups(synth):
+    groups = resources(files_of(emit(synth)), "aws_eks_node_group")
+    gpu, cpu, cheap, neuron = (groups[f"aws_eks_node_group.{n}"] for n in ("gpu", "cpu", "cheap", "neuron"))
+    assert gpu["ami_type"] == "AL2023_x86_64_NVIDIA" and gpu["capacity_type"] == "SPOT"
+    assert gpu["labels"] == {naming.NODE_POOL_LABEL: "gpu"}
+    assert gpu["taint"] == [
+        {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"},
+        {"key": "mlc.dev/spot", "value": "true", "effect": "NO_SCHEDULE"},
+    ]
+    assert gpu["scaling_config"] == {"min_size": 0, "max_size": 2, "desired_size": 0}
+    assert cpu["ami_type"] == "AL2023_x86_64_STANDARD" and cpu["capacity_type"] == "ON_DEMAND" and "taint" not in cpu
+    assert cpu["scaling_config"] == {"min_size": 1, "max_size": 3, "desired_size": 1}
+    assert cheap["taint"] == [{"key": "mlc.dev/spot", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert neuron["ami_type"] == "AL2023_x86_64_NEURON"
+    assert ami_type("m7g.large") == "AL2023_ARM_64_STANDARD" and ami_type("g5.2xlarge") == "AL2023_x86_64_NVIDIA"
+    assert cpu["node_group_name"] == "synth-cpu"
+
+
+def test_audit_trail_covers_exactly_the_sensitive_buckets(synth):
+    for compiled in [compile_env(EXAMPLES[n]) for n in AWS_EXAMPLES] + [synth]:
+        env = compiled.env
+        res = resources(files_of(emit(compiled)))
+        sensitive = {c.name for c in env.of_type(*BUCKET_TYPES) if compiled.graph.lineage[c.name].effective in ("pii", "confidential")}
+        trail = res.get("aws_cloudtrail.data-events")
+        if not sensitive:
+            assert trail is None
+            continue
+        selector = {f["field"]: f for f in trail["advanced_event_selector"][0]["field_selector"]}
+        watched = {re.match(r"\$\{aws_s3_bucket\.(\w+)\.arn\}/$", a)[1] for a in selector["resources.ARN"]["starts_with"]}
+        assert watched == {s.replace("-", "_") for s in sensitive}
+        assert selector["eventCategory"]["equals"] == ["Data"]
+        assert trail["enable_log_file_validation"] and trail["is_multi_region_trail"]
+        assert trail["kms_key_id"] == "${aws_kms_key.audit-trail.arn}"
+    assert "open_data" not in json.dumps(resources(files_of(emit(synth)))["aws_cloudtrail.data-events"])
+
+
+def test_no_audit_without_sensitive_data(tmp_path):
+    from helpers import aws_env
+
+    env = load_env(tmp_path, {"plain": aws_env("plain", "data:\n  type: object_store\n")}, "plain")
+    files = files_of(emit(compile_env(env)))
+    assert "audit.tf.json" not in files and "store-data.tf.json" in files
+
+
+def test_gcp_label_sanitising():
+    assert gcp_labels({"Team": "ML Platform", "app.kubernetes.io/name": "x", "9lives": "A", "team": "dup"}) == {
+        "app_kubernetes_io_name": "x",
+        "l9lives": "a",
+        "team": "ml_platform",
+    }
