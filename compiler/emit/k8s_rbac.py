@@ -18,6 +18,10 @@ the API groups and resources this environment has in the namespace, never `*`:
           no pods/exec: an admin cannot grant more than the admin Role itself holds.
 
 Group "*" binds the group `system:authenticated`.
+
+As with Kubernetes' own `edit` role, whoever may create pod-creating objects (Jobs,
+Deployments, Workflows, ...) may run them under any ServiceAccount of the namespace, and so
+use its cloud identity: grant `editor` accordingly.
 """
 
 from __future__ import annotations

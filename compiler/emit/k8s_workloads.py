@@ -181,7 +181,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
 
 def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     image = component.get("image")
-    conf = {"spark.local.dir": "/tmp/spark-local"}
+    conf: dict[str, str] = {}  # Spark puts its local dirs on emptyDir volumes by itself
     if monitored(compiled, component.name):
         conf.update(
             {
@@ -200,7 +200,8 @@ def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     }
     if component.get("args"):
         spec["arguments"] = list(component.get("args"))
-    spec["sparkConf"] = dict(sorted(conf.items()))
+    if conf:
+        spec["sparkConf"] = dict(sorted(conf.items()))
     spec["restartPolicy"] = {"type": "Never"}
     dynamic = component.get("dynamic_allocation")
     if dynamic:

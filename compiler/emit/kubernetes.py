@@ -18,6 +18,20 @@ What each component type becomes (details in the k8s_* modules):
   stores              nothing here (terraform/)
 Runnable workloads that are a pipeline step or on_failure handler run only through the
 pipeline: their identity, secrets and network policy are here, their run object is not.
+
+Cluster prerequisites (installed by the platform, not emitted):
+  - External Secrets Operator and a ClusterSecretStore named `mlc-aws` / `mlc-gcp`
+    (naming.secret_store) reading AWS Secrets Manager / GCP Secret Manager;
+  - spark-operator (sparkoperator.k8s.io/v1beta2), Kubeflow training-operator v1
+    (kubeflow.org/v1 PyTorchJob), KServe in Knative mode with Istio (namespaces
+    knative-serving and istio-system; Knative's `kubernetes.podspec-securitycontext` feature
+    enabled so pod-level securityContext is admitted), Prometheus operator with Prometheus in
+    the namespace `monitoring`, Grafana's dashboard sidecar, the NVIDIA device plugin;
+  - a CNI that enforces NetworkPolicy; node pools labelled and tainted as in compiler.naming
+    (the Terraform emitter does this);
+  - sidecars and init containers that operators inject (KServe storage initializer, Knative
+    queue-proxy, training-operator init containers) must satisfy Pod Security `restricted`,
+    which the namespace enforces.
 """
 
 from __future__ import annotations
