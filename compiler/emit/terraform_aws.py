@@ -38,6 +38,7 @@ from compiler.emit.terraform_aws_storage import (
 from compiler.emit.terraform_common import (
     ACCESS_LOG_RETENTION_DAYS,
     AWS_PROVIDER,
+    TAINT_EFFECT,
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
@@ -135,9 +136,9 @@ def ami_type(instance_type: str) -> str:
 def node_taints(provider: str, instance_type: str, spot: bool) -> list[dict[str, str]]:
     taints = []
     if instance_gpus(provider, instance_type)[0]:
-        taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": "NO_SCHEDULE"})
+        taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": TAINT_EFFECT})
     if spot:
-        taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": "NO_SCHEDULE"})
+        taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT})
     return taints
 
 

@@ -13,19 +13,21 @@ kept, and the result is itself an `Expr`.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
+from compiler import naming
 from compiler.emit import Artifact
 from compiler.model import Component
 
 TERRAFORM_REQUIRED_VERSION = ">= 1.10"  # S3 backend native locking (use_lockfile) needs 1.10+
 AWS_PROVIDER = {"source": "hashicorp/aws", "version": "~> 6.47"}
 GOOGLE_PROVIDER = {"source": "hashicorp/google", "version": "~> 6.50"}
+
+# EKS/GKE API spelling of the Kubernetes taint effect the Kubernetes emitter tolerates
+TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}[naming.TAINT_EFFECT]
 
 ABORT_MULTIPART_DAYS = 7  # incomplete multipart uploads are aborted after a week
 NONCURRENT_VERSION_DAYS = 90  # replaced/deleted object versions are kept this long
@@ -166,22 +168,14 @@ def gcp_labels(labels: dict[str, str]) -> dict[str, str]:
 
 
 # --- instance facts --------------------------------------------------------------------------
-_PRICING = Path(__file__).resolve().parent.parent / "data" / "pricing.yaml"
-
-
-@functools.cache
-def _instance_rows(provider: str) -> dict[str, dict[str, Any]]:
-    import yaml
-
-    data = yaml.safe_load(_PRICING.read_text(encoding="utf-8"))
-    section = data["gcp" if provider == "gcp" else "aws"]["instances"]
-    return {row["type"]: row for row in section["rows"]}
-
-
 def instance_gpus(provider: str, instance_type: str) -> tuple[int, str | None]:
-    """(GPU count, pricing GPU model such as "A100-40GB") of an instance type; (0, None) if
-    it has no GPU or the pricing data does not know it (the cost stage reports unknown types)."""
-    row = _instance_rows(provider).get(instance_type)
-    if not row or not row.get("gpus"):
+    """(GPU count, pricing GPU model such as "A100-40GB") of an instance type, from the
+    pricing data (compiler.cost); (0, None) without GPUs or for a type the data does not
+    know (the cost stage reports unknown types as input errors)."""
+    from compiler.cost import load_pricing
+
+    prices = load_pricing().providers.get("gcp" if provider == "gcp" else "aws")
+    instance = prices.instances.get(instance_type) if prices else None
+    if instance is None or not instance.gpus:
         return 0, None
-    return int(row["gpus"]), row.get("gpu_model")
+    return instance.gpus, instance.gpu_model

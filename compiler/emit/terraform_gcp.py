@@ -24,6 +24,7 @@ from compiler import naming
 from compiler.emit import Artifact
 from compiler.emit.terraform_common import (
     GOOGLE_PROVIDER,
+    TAINT_EFFECT,
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
@@ -132,7 +133,7 @@ def cluster_file(ctx: GcpContext) -> TfFile:
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
         }
         if spot:
-            node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": "NO_SCHEDULE"}]
+            node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
         accelerators = guest_accelerators(machine_type)
         if accelerators:
             node_config["guest_accelerator"] = accelerators
