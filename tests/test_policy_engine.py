@@ -252,3 +252,21 @@ def test_prod_detection_uses_env_or_tier_label(tmp_path):
     assert is_prod(compiled_env(tmp_path, {"e1": spec("{}", labels=PROD)}, "e1").env)
     assert is_prod(compiled_env(tmp_path, {"e1": spec("{}", labels="{tier: production}")}, "e1").env)
     assert not is_prod(compiled_env(tmp_path, {"e1": spec("{}", labels="{env: staging, tier: critical}")}, "e1").env)
+
+
+# ---------------------------------------------------------------------------- budget
+
+
+@pytest.mark.parametrize("budget, rule", [("budget: {monthly_usd: 10}", "MLC-BUD-001"), ("budget: {monthly_usd: 600, warn_ratio: 0.5}", "MLC-BUD-002")])
+def test_budget_findings_name_the_biggest_contributors(tmp_path, budget, rule):
+    from compiler.policy.hits import usd
+    from tests.test_policy_rules import training
+
+    text = spec("models: {type: object_store, size_gb: 100}\n" + serving("api", "replicas: {min: 4, max: 4}")
+                + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu\nhours_per_month: 100"), budget=budget)
+    compiled = compiled_env(tmp_path, {"e1": text}, "e1")
+    found = [f for f in run_policies(compiled, None, TODAY) if f.rule in ("MLC-BUD-001", "MLC-BUD-002")]
+    assert [(f.rule, f.location.line) for f in found] == [(rule, line_of(text, "budget:"))]
+    top = compiled.cost.top(3)
+    assert [i.component for i in top] == ["cpu", "api", "train"]
+    assert found[0].message.endswith("; biggest: " + ", ".join(f"{i.component} {usd(i.monthly_usd)}" + (f" ({i.type})" if i.kind == "component" else f" (node pool, {i.type})") for i in top))

@@ -151,3 +151,21 @@ def test_secret_used_as_a_key_is_not_echoed_in_the_path(tmp_path):
     text = spec("data: {type: object_store, labels: {" + secret + ": x}}")
     (found,) = [f for f in run_policies(compiled_env(tmp_path, {"e1": text}, "e1"), None, TODAY) if f.rule == "MLC-SEC-001"]
     assert secret not in found.message and "components.data.labels.<redacted>" in found.message
+
+
+def test_mlc_check_formats_and_exit_codes(tmp_path, capsys):
+    from compiler.cli import main
+    from tests.helpers import make_project
+
+    warn_only = spec("open: {type: object_store, classification: public, public: true}")
+    make_project(tmp_path, {"e1": warn_only})
+    args = ["check", "--project", str(tmp_path), "--today", "2026-06-01"]
+    assert main(args) == 0
+    assert "warning MLC-SEC-004" in capsys.readouterr().out
+    assert main([*args, "--fail-on", "warning"]) == 1
+    capsys.readouterr()
+    assert main([*args, "--format", "sarif"]) == 0
+    assert validate_sarif(json.loads(capsys.readouterr().out)) == []
+    (tmp_path / "environments" / "e1.yaml").write_text(warn_only.replace("classification: public", "classification: pii"), encoding="utf-8")
+    assert main([*args, "--format", "github"]) == 1
+    assert "::error file=environments/e1.yaml,line=" in capsys.readouterr().out
