@@ -29,7 +29,8 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
         ("Azure storage key", r"AccountKey=[A-Za-z0-9+/=]{40,}"),
         ("connection string with password", r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@]+:[^\s@/]{3,}@"),
-        ("password assignment", r"(?i)\b(password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*[^\s{$<][^\s]{5,}"),
+        # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose
+        ("password assignment", r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)\s*[=:]\s*(?=\S*[0-9A-Z!#%^&*+=@])[^\s{$<]\S{5,}"),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
         ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
     )

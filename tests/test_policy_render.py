@@ -169,3 +169,10 @@ def test_mlc_check_formats_and_exit_codes(tmp_path, capsys):
     (tmp_path / "environments" / "e1.yaml").write_text(warn_only.replace("classification: public", "classification: pii"), encoding="utf-8")
     assert main([*args, "--format", "github"]) == 1
     assert "::error file=environments/e1.yaml,line=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("prose", ["token: rotated monthly by the platform team", "api key: replaced by workload identity"])
+def test_prose_about_credentials_is_not_a_credential(tmp_path, prose):
+    text = spec("open: {type: object_store, classification: public, public: true}",
+                top=f'exceptions:\n  - {{rule: MLC-SEC-004, component: open, reason: "{prose}", expires: "2026-12-31"}}')
+    assert [f.rule for f in run_policies(compiled_env(tmp_path, {"e1": text}, "e1"), None, TODAY) if f.rule == "MLC-SEC-001"] == []
