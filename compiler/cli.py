@@ -65,7 +65,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         for verb, paths in (("add", write.added), ("change", write.changed), ("remove", write.removed)):
             for rel in paths:
                 drift += 1
-                print(f"{'would ' + verb if args.check else verb + 'd' if verb != 'change' else 'changed'} {out}/{write.env}/{rel}")
+                print(f"{'would ' + verb if args.check else verb.rstrip('e') + 'ed'} {out}/{write.env}/{rel}")
         for rel in write.foreign:
             print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
     for env in result.blocked:
