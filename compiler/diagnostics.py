@@ -23,7 +23,17 @@ class Diagnostic:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity} {self.code}: {self.message}"
+        return f"{self.location}: {self.severity} {self.code}: {printable(self.message)}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line with no terminal tricks: control, format (e.g. U+202E, which
+    reorders what a reviewer sees) and line-separator characters become \\x/\\u escapes."""
+    import unicodedata
+
+    if text.isprintable():
+        return text
+    return "".join(ch if ch == " " or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") else ascii(ch)[1:-1] for ch in text)
 
 
 class InputError(Exception):

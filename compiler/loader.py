@@ -163,12 +163,8 @@ class _Builder:
             return True
         if value in ("false", "False", "FALSE"):
             return False
-        if _INT_RE.match(value):
-            return int(value)
-        if _OCT_RE.match(value):
-            return int(value[2:], 8)
-        if _HEX_RE.match(value):
-            return int(value[2:], 16)
+        if _INT_RE.match(value) or _OCT_RE.match(value) or _HEX_RE.match(value):
+            return self.integer(node, value)
         if _FLOAT_RE.match(value):
             number = float(value)
             if math.isfinite(number):
@@ -177,6 +173,20 @@ class _Builder:
             self.error(node.start_mark, "MLC-E021", f'"{value}" is not a finite number')
             return None
         return value
+
+
+    def integer(self, node: Any, value: str) -> int | None:
+        """A 64-bit integer; longer literals are an error, never converted (Python refuses
+        str() of ints over 4300 digits, and floats overflow far earlier)."""
+        base = 16 if value.startswith("0x") else 8 if value.startswith("0o") else 10
+        digits = (value[2:] if base != 10 else value.lstrip("+-")).lstrip("0")
+        if len(digits) <= 20:
+            number = int(value[2:], base) if base != 10 else int(value)
+            if -(2**63) <= number < 2**63:
+                return number
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        self.error(node.start_mark, "MLC-E021", f'the integer "{shown}" is out of range (at most 64 bits)')
+        return None
 
 
 class _Abort(Exception):
@@ -220,8 +230,8 @@ def parse(path: str, text: str) -> Document:
             col = len(line) - len(stripped) + 1
             raise InputError([Diagnostic(Location(path, number, col), "MLC-E004", "tab character in indentation; YAML indents with spaces")])
     if "\x00" in text:
-        line, col = _position_of(text, text.index("\x00"))
-        raise InputError([Diagnostic(Location(path, line, col), "MLC-E002", "file contains a NUL character")])
+        nul_line, nul_col = _position_of(text, text.index("\x00"))
+        raise InputError([Diagnostic(Location(path, nul_line, nul_col), "MLC-E002", "file contains a NUL character")])
     try:
         node = _composer(text)
     except Exception as exc:  # every parser error (libyaml or ruamel) becomes a located diagnostic
@@ -256,9 +266,20 @@ def _syntax_diagnostic(path: str, exc: Exception) -> Diagnostic:
 
 def load_file(path_on_disk: str, display_path: str) -> Document:
     """Read, decode and parse one file, bounded by MAX_FILE_BYTES."""
+    import errno
+    import os
+    import stat
+
     try:
-        with open(path_on_disk, "rb") as handle:
+        # never follow a symlink (it could point at credentials outside the repository and
+        # error messages quote values); never block on a FIFO; read only regular files
+        fd = os.open(path_on_disk, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError([Diagnostic(Location(display_path, 1, 1), "MLC-E012", "not a regular file; environment files must be plain files in the repository")])
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError([Diagnostic(Location(display_path, 1, 1), "MLC-E012", "is a symbolic link; environment files must be plain files in the repository")]) from None
         raise InputError([Diagnostic(Location(display_path, 1, 1), "MLC-E001", f"cannot read file: {exc.strerror}")]) from None
     return parse(display_path, decode(display_path, raw))

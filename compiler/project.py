@@ -65,7 +65,9 @@ class Project:
             return {}
         files: dict[str, Path] = {}
         for path in sorted(self.env_dir.iterdir()):
-            if path.suffix in (".yaml", ".yml") and path.is_file() and not path.is_symlink():
+            # symlinks are listed (and refused when loaded, MLC-E012) rather than skipped:
+            # skipping would silently prune the environment's output as if it were deleted
+            if path.suffix in (".yaml", ".yml") and (path.is_file() or path.is_symlink()):
                 files.setdefault(path.stem, path)
         self._files = files
         return files

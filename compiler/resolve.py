@@ -17,6 +17,9 @@ from typing import Any
 from compiler.diagnostics import Diagnostic, did_you_mean
 from compiler.loader import Document
 
+MAX_EXTENDS_DEPTH = 32  # parent -> grandparent -> ... levels
+MAX_CHAIN = 256  # documents merged for one environment (a shared parent counts per branch)
+
 
 def strip_nulls(value: Any) -> Any:
     if isinstance(value, dict):
@@ -57,9 +60,16 @@ def linearize(name: str, documents: dict[str, Document], known: set[str]) -> tup
     """
     diagnostics: list[Diagnostic] = []
     chain: list[str] = []
+    visits = [0]
 
     def visit(current: str, path: list[str]) -> None:
         doc = documents[current]
+        visits[0] += 1
+        if visits[0] > MAX_CHAIN:
+            raise _TooLarge(Diagnostic(documents[name].locate("/extends"), "MLC-E034", f'the inheritance of "{name}" merges more than {MAX_CHAIN} files (parents shared by several branches of "extends" count once per branch); simplify the hierarchy'))
+        if len(path) >= MAX_EXTENDS_DEPTH and parents_of(doc):
+            described = " -> ".join(path[:3] + ["..."] + path[-2:] + [current])
+            raise _TooLarge(Diagnostic(doc.locate("/extends"), "MLC-E034", f"extends is nested more than {MAX_EXTENDS_DEPTH} levels deep ({described}); flatten the hierarchy"))
         for index, parent in enumerate(parents_of(doc)):
             pointer = "/extends" if isinstance(doc.data.get("extends"), str) else f"/extends/{index}"
             if parent in path or parent == current:
@@ -75,8 +85,16 @@ def linearize(name: str, documents: dict[str, Document], known: set[str]) -> tup
             visit(parent, path + [current])
         chain.append(current)
 
-    visit(name, [])
+    try:
+        visit(name, [])
+    except _TooLarge as too_large:
+        return [name], [too_large.diagnostic]
     return chain, diagnostics
+
+
+class _TooLarge(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
 
 
 def merge_chain(chain: list[str], documents: dict[str, Document]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -29,11 +30,29 @@ def load_schema(path: str) -> dict[str, Any]:
 
 
 @functools.cache
+def _ecma_anchors(pattern: str) -> re.Pattern[str]:
+    """`pattern` with JSON Schema (ECMA-262) semantics for a final `$`: the end of the
+    string. Python's `$` also matches before a trailing newline, which let "prod\n" pass
+    as a DNS label and reach file names and object names."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: dict[str, Any]) -> Iterable[Any]:
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and not _ecma_anchors(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
 def _validator(path: str) -> Any:
     from jsonschema import Draft202012Validator
+    from jsonschema.validators import extend
 
     schema = load_schema(path)
-    return Draft202012Validator(schema)
+    return extend(Draft202012Validator, {"pattern": _pattern_keyword})(schema)
 
 
 def _json_type(value: Any) -> str:
