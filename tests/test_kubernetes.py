@@ -722,3 +722,93 @@ def test_run_objects_of_examples_have_no_argocd_annotations(examples):
             obj = build_run_object(compiled, component)
             assert validate_k8s_object(obj) == [], (compiled.name, component.name)
             assert "annotations" not in obj["metadata"] and obj["metadata"]["name"] == component.name
+
+
+DIGEST = "@sha256:" + "ab" * 32
+KITCHEN_SINK = f"""
+raw: {{type: object_store}}
+preds: {{type: object_store}}
+models: {{type: data_lake}}
+db: {{type: database, engine: postgres, instance_class: db.t3.large}}
+etl:
+  type: spark_job
+  image: registry.example.com/s:1.0{DIGEST}
+  main: local:///opt/app/etl.jar
+  reads: [raw, db]
+  writes: [models]
+  schedule: "0 1 * * *"
+  node_pool: cpu
+  env: {{TOKEN: {{secret: "ml/etl#token"}}, MODE: full}}
+train:
+  type: training_job
+  image: registry.example.com/t:1.0{DIGEST}
+  reads: [models]
+  checkpoint_to: models
+  gpus: {{type: nvidia-a100, count: 8}}
+  nodes: 2
+  max_runtime_hours: 1.5
+cron-train:
+  type: training_job
+  image: registry.example.com/t:1.0{DIGEST}
+  reads: [models]
+  schedule: "@weekly"
+  resources: {{cpu: "250m", memory: 1Gi}}
+isvc:
+  type: serving
+  model: {{from: models, path: m/2}}
+  runtime: huggingface
+  public: true
+  gpus: {{type: nvidia-a10g, count: 1}}
+  canary: {{path: m/3, traffic_percent: 20}}
+  env: {{HF_TOKEN: {{secret: "ml/hf#token"}}}}
+app:
+  type: serving
+  model: {{from: models}}
+  image: registry.example.com/app:1.0{DIGEST}
+  reads: [db]
+  autoscaling: {{metric: rps, target: 100}}
+  canary: {{path: next, traffic_percent: 50}}
+  slo: {{availability: 0.999}}
+score: {{type: batch_inference, image: "registry.example.com/b:1.0{DIGEST}", model: {{from: models}}, writes: [preds]}}
+mon: {{type: monitoring, targets: [isvc, app, score, etl, train], alerts: {{error_rate: 0.05}}}}
+"""
+
+
+def test_kitchen_sink_validates_builds_and_passes_checkov(tmp_path):
+    from compiler.serialize import dump_yaml
+
+    out = emit(tmp_path / "p", KITCHEN_SINK, pools=GPU_POOLS, extra="access: [{group: '*', role: viewer}, {group: ops, role: admin}]\n")
+    assert {"scheduledsparkapplication-etl.yaml", "pytorchjob-train.yaml", "cronjob-cron-train.yaml", "inferenceservice-isvc.yaml"} <= set(
+        out
+    )
+    assert {"deployment-app.yaml", "deployment-app-canary.yaml", "job-score.yaml", "externalsecret-isvc-env.yaml"} <= set(out)
+    assert out["scheduledsparkapplication-etl.yaml"]["spec"]["template"]["type"] == "Scala"
+    assert out["pytorchjob-train.yaml"]["spec"]["runPolicy"]["activeDeadlineSeconds"] == 5400
+    assert out["horizontalpodautoscaler-app.yaml"]["spec"]["metrics"][0]["pods"]["metric"]["name"] == "http_requests_per_second"
+    assert {"ports": [{"protocol": "TCP", "port": 5432}]} in out["networkpolicy-app.yaml"]["spec"]["egress"]
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for path, obj in out.items():
+        (tree / path).write_text(dump_yaml(obj), encoding="utf-8")
+    kubectl = shutil.which("kubectl")
+    if kubectl is not None:
+        result = subprocess.run([kubectl, "kustomize", str(tree)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    checkov = _checkov()
+    if checkov is None:
+        pytest.skip("checkov is not installed (.tools/checkov/bin/checkov or PATH)")
+    result = subprocess.run(
+        [checkov, "-d", str(tree), "--framework", "kubernetes", "--skip-download", "-o", "json", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    reports = json.loads(result.stdout)
+    failed = [
+        (f["check_id"], f["resource"])
+        for report in (reports if isinstance(reports, list) else [reports])
+        for f in report["results"]["failed_checks"]
+        if f["check_id"] not in CHECKOV_NOT_APPLICABLE
+    ]
+    assert failed == []
