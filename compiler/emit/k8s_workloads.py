@@ -241,10 +241,10 @@ def runs_standalone(compiled: Compiled, component: Component) -> bool:
     """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo)."""
     if compiled.graph.pipelines_running(component.name):
         return False
-    if component.type == "batch_inference" and component.get("schedule"):
-        return False  # an Argo CronWorkflow (argo/)
-    if component.type == "training_job" and component.get("schedule") and int(component.get("nodes", 1)) > 1:
-        return False  # no native cron for PyTorchJob: scheduled by Argo (argo/)
+    from compiler.emit.argo_inputs import is_distributed_training
+
+    if component.get("schedule") and (component.type == "batch_inference" or is_distributed_training(component)):
+        return False  # an Argo CronWorkflow (argo/): PyTorchJob has no cron form, batch scoring is Argo's
     return True
 
 

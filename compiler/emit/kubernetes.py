@@ -58,13 +58,11 @@ COLLISION = "MLC-E052"
 
 
 def argo_kinds(env: Environment) -> set[str]:
-    """Kinds the Argo emitter puts in argo/ for this environment (same rules as argo_inputs)."""
+    """Kinds the Argo emitter puts in argo/ for this environment, and the Workflows they start."""
+    from compiler.emit.argo_inputs import scheduled_runs
+
     pipelines = list(env.of_type("pipeline"))
-    scheduled = [
-        c
-        for c in env.components.values()
-        if c.get("schedule") and (c.type == "batch_inference" or (c.type == "training_job" and int(c.get("nodes", 1)) > 1))
-    ]
+    scheduled = scheduled_runs(env)
     kinds: set[str] = set()
     if pipelines:
         kinds.add("WorkflowTemplate")
