@@ -86,8 +86,8 @@ def test_bucket_and_catalog(lab):
     assert key["rotation_period"] == "7776000s" and key["key_ring"] == "${google_kms_key_ring.mlc.id}"
     agents = {res[a]["member"] for a in res if a.startswith("google_kms_crypto_key_iam_member.lake-")}
     assert agents == {
-        "serviceAccount:service-${data.google_project.this.number}@gs-project-accounts.iam.gserviceaccount.com",
-        "serviceAccount:bq-${data.google_project.this.number}@bigquery-encryption.iam.gserviceaccount.com",
+        "serviceAccount:${data.google_storage_project_service_account.this.email_address}",
+        "serviceAccount:${data.google_bigquery_default_service_account.this.email}",
     }
     dataset = res["google_bigquery_dataset.lake"]
     assert dataset["dataset_id"] == "mlc_lab_lake"

@@ -3,8 +3,8 @@
 Layout of out/<env>/terraform/ (each file only when it has something to hold):
 
   terraform.tf.json         terraform block: required versions, pinned provider, GCS backend
-  main.tf.json              provider (project, region, default labels), the project (data
-                            source, for its number), the environment's KMS key ring
+  main.tf.json              provider (project, region, default labels), the project and the
+                            storage/BigQuery service agents (data sources), the KMS key ring
   variables.tf.json         inputs the spec cannot know (network, node service account, ...)
   logging.tf.json           the environment's storage access-log bucket (and its key)
   store-<name>.tf.json      per store: KMS key + agent grants and the bucket (+ BigQuery
@@ -32,7 +32,7 @@ from compiler.emit.terraform_common import (
     money,
     rname,
 )
-from compiler.emit.terraform_gcp_context import KEY_RING, PROJECT_NUMBER, VARIABLES, GcpContext
+from compiler.emit.terraform_gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, VARIABLES, GcpContext
 from compiler.emit.terraform_gcp_iam import identity_file
 from compiler.emit.terraform_gcp_storage import access_log_file, bucket_store_file, database_file
 from compiler.model import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
@@ -53,7 +53,7 @@ ACCELERATORS = {
 def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
     ctx = GcpContext(compiled)
     env = compiled.env
-    files = [settings_file(ctx), main_file(ctx)]
+    files = [settings_file(ctx)]
     if any(True for _ in env.of_type(*BUCKET_TYPES)):
         files.append(access_log_file(ctx))
     for store in env.of_type(*STORE_TYPES):
@@ -66,6 +66,7 @@ def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
         files.append(budget_file(ctx))
     if ctx.sensitive_buckets():
         files.append(audit_file(ctx))
+    files.append(main_file(ctx))  # last: it declares the data sources the others used
     if ctx.used_variables:
         files.append(variables_file(ctx))
     return sorted((f.artifact() for f in files), key=lambda a: a.path)
@@ -89,6 +90,9 @@ def main_file(ctx: GcpContext) -> TfFile:
     f = TfFile("terraform/main.tf.json")
     f.set("provider", {"google": {"project": ctx.project, "region": ctx.region, "default_labels": ctx.default_labels()}})
     f.data("google_project", "this", {"project_id": ctx.project})
+    for agent in sorted(ctx.used_agents):
+        if agent in SERVICE_AGENT_DATA:
+            f.data(SERVICE_AGENT_DATA[agent], "this", {"project": ctx.project})
     f.resource("google_kms_key_ring", KEY_RING, {"name": naming.gcp_kms_key_ring(ctx.env), "location": ctx.region})
     return f
 

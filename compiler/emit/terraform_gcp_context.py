@@ -15,6 +15,16 @@ SENSITIVE_CLASSES = ("confidential", "pii")
 KEY_RING = "mlc"  # resource name of the environment's KMS key ring
 PROJECT_NUMBER = "${data.google_project.this.number}"
 
+# Service agents that encrypt/decrypt with customer-managed keys on a service's behalf.
+SERVICE_AGENT_EMAIL = {
+    "gcs": "${data.google_storage_project_service_account.this.email_address}",
+    "bigquery": "${data.google_bigquery_default_service_account.this.email}",
+    # No data source in hashicorp/google returns it; it exists once Cloud SQL was used in
+    # the project, or after `gcloud beta services identity create --service=sqladmin.googleapis.com`.
+    "cloudsql": f"service-{PROJECT_NUMBER}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+}
+SERVICE_AGENT_DATA = {"gcs": "google_storage_project_service_account", "bigquery": "google_bigquery_default_service_account"}
+
 VARIABLES: dict[str, dict[str, Any]] = {
     "project_id": {"type": "string", "description": "GCP project id (the spec's cloud.account is not set)."},
     "network": {
@@ -38,6 +48,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
 class GcpContext:
     compiled: Compiled
     used_variables: set[str] = field(default_factory=set)
+    used_agents: set[str] = field(default_factory=set)
 
     @property
     def env(self) -> Environment:
@@ -63,13 +74,12 @@ class GcpContext:
         return var(name)
 
     def service_agent(self, service: str) -> Expr:
-        """IAM member of a Google service agent of this project (project number known at plan)."""
-        email = {
-            "gcs": f"service-{PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com",
-            "bigquery": f"bq-{PROJECT_NUMBER}@bigquery-encryption.iam.gserviceaccount.com",
-            "cloudsql": f"service-{PROJECT_NUMBER}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
-        }[service]
-        return Expr(f"serviceAccount:{email}")
+        """IAM member of the project's service agent that uses CMEK keys for `service`.
+        The storage and BigQuery agents come from data sources, which also create the agent
+        if it does not exist yet; the Cloud SQL agent must exist already (see
+        SERVICE_AGENT_DATA)."""
+        self.used_agents.add(service)
+        return Expr(f"serviceAccount:{SERVICE_AGENT_EMAIL[service]}")
 
     def effective_class(self, component: Component) -> str:
         return self.compiled.graph.lineage[component.name].effective
