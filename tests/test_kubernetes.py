@@ -148,6 +148,37 @@ def test_every_example_container_is_hardened(examples):
     assert checked > 0
 
 
+def _assert_container_context(sc: dict[str, Any]) -> None:
+    assert sc["runAsNonRoot"] is True and sc["runAsUser"] >= 10000
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]} and sc["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_custom_kinds_without_pod_specs_are_hardened_too(examples, tmp_path):
+    """InferenceService predictors and Spark driver/executor specs (Checkov does not read CRDs)."""
+    objects = [a.content for _, artifacts in examples.values() for a in artifacts]
+    objects += list(emit(tmp_path, KITCHEN_SINK, pools=GPU_POOLS).values())
+    seen = set()
+    for obj in objects:
+        if obj["kind"] == "InferenceService":
+            predictor = obj["spec"]["predictor"]
+            assert predictor["automountServiceAccountToken"] is False
+            assert predictor["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+            model = predictor["model"]
+            _assert_container_context(model["securityContext"])
+            assert model["resources"]["requests"] == model["resources"]["limits"]
+            assert {"livenessProbe", "readinessProbe"} <= set(model)
+            seen.add(obj["kind"])
+        elif obj["kind"] in ("SparkApplication", "ScheduledSparkApplication"):
+            spec = obj["spec"] if obj["kind"] == "SparkApplication" else obj["spec"]["template"]
+            for role in ("driver", "executor"):
+                _assert_container_context(spec[role]["securityContext"])
+                assert spec[role]["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+                assert spec[role]["coreLimit"] == str(spec[role]["cores"])
+            seen.add(obj["kind"])
+    assert seen == {"InferenceService", "SparkApplication", "ScheduledSparkApplication"}
+
+
 def test_emission_is_deterministic(examples):
     from compiler.emit.kubernetes import emit_kubernetes
     from compiler.serialize import dump_yaml
@@ -812,3 +843,88 @@ def test_kitchen_sink_validates_builds_and_passes_checkov(tmp_path):
         if f["check_id"] not in CHECKOV_NOT_APPLICABLE
     ]
     assert failed == []
+
+
+# --- property: any valid combination of workload options emits valid, hardened objects ------
+def _workload_specs():
+    from hypothesis import strategies as st
+
+    cpu = st.one_of(st.integers(1, 64), st.sampled_from([0.25, 0.5, 1.5]), st.sampled_from(["100m", "2500m", "3"]))
+    memory = st.sampled_from(["256Mi", "1Gi", "1.5Gi", "64Gi"])
+    resources = st.fixed_dictionaries({}, optional={"cpu": cpu, "memory": memory})
+    env = st.dictionaries(st.sampled_from(["A", "B_KEY", "TOKEN"]), st.one_of(st.just("v"), st.just({"secret": "p/q#k"})), max_size=3)
+    gpus = st.one_of(
+        st.none(), st.fixed_dictionaries({"type": st.sampled_from(["nvidia-a10g", "nvidia-a100"]), "count": st.sampled_from([1, 4, 8])})
+    )
+    image = "registry.example.com/x:1.0"
+    training = st.fixed_dictionaries(
+        {"type": st.just("training_job"), "image": st.just(image), "resources": resources, "env": env},
+        optional={
+            "nodes": st.integers(1, 4),
+            "spot": st.booleans(),
+            "max_runtime_hours": st.sampled_from([0.5, 2, 100]),
+            "node_pool": st.sampled_from(["cpu", "gpu", "a100"]),
+        },
+    ).flatmap(lambda d: gpus.map(lambda g: {**d, **({"gpus": g} if g else {})}))
+    spark = st.fixed_dictionaries(
+        {
+            "type": st.just("spark_job"),
+            "image": st.just(image),
+            "main": st.sampled_from(["local:///a.py", "s3a://b/app.jar", "local:///x.R"]),
+            "env": env,
+        },
+        optional={
+            "spot": st.booleans(),
+            "driver": st.fixed_dictionaries({}, optional={"cores": st.integers(1, 8), "memory": memory}),
+            "executors": st.fixed_dictionaries(
+                {}, optional={"instances": st.integers(1, 50), "cores": st.integers(1, 8), "memory": memory}
+            ),
+            "dynamic_allocation": st.just({"min": 1, "max": 9}),
+        },
+    )
+    replicas = st.tuples(st.integers(0, 5), st.integers(1, 9)).map(lambda t: {"min": min(t), "max": max(t[1], 1)})
+    serving = st.fixed_dictionaries(
+        {
+            "type": st.just("serving"),
+            "model": st.just({"from": "models", "path": "m/1"}),
+            "resources": resources,
+            "env": env,
+            "replicas": replicas,
+        },
+        optional={
+            "public": st.booleans(),
+            "canary": st.integers(1, 99).map(lambda p: {"path": "m/2", "traffic_percent": p}),
+            "autoscaling": st.fixed_dictionaries(
+                {"metric": st.sampled_from(["cpu", "memory", "concurrency", "rps"]), "target": st.integers(1, 500)}
+            ),
+            "slo": st.just({"latency_p99_ms": 100, "availability": 0.99}),
+        },
+    ).flatmap(lambda d: st.one_of(st.just({**d, "runtime": "onnx"}), st.just({**d, "image": image})))
+    return st.lists(st.one_of(training, spark, serving), min_size=1, max_size=3)
+
+
+def test_random_workloads_emit_valid_objects(tmp_path_factory):
+    import yaml
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_workload_specs())
+    def check(workloads):
+        components = {"models": {"type": "object_store"}}
+        for index, spec in enumerate(workloads):
+            components[f"w{index}"] = spec
+        components["mon"] = {
+            "type": "monitoring",
+            "targets": [f"w{i}" for i in range(len(workloads))],
+            "alerts": {"error_rate": 0.1, "drift_threshold": 0.3},
+        }
+        out = emit(tmp_path_factory.mktemp("prop"), yaml.safe_dump(components, sort_keys=True), pools=GPU_POOLS)
+        runs.append(len(out))
+        for obj in out.values():
+            for pod in pod_specs(obj):
+                for container in pod["containers"]:
+                    _assert_container_context(container["securityContext"])
+
+    runs: list[int] = []
+    check()
+    assert len(runs) >= 10  # hypothesis really generated environments
