@@ -224,7 +224,7 @@ def audit_file(ctx: AwsContext) -> TfFile:
         f,
         ctx,
         "audit-trail",
-        f"alias/{naming.bounded(f'mlc-{env.name}-audit-trail', 200)}",
+        f"alias/mlc-{env.name}/audit-trail",  # a "/" no store alias (alias/mlc-<env>-<store>) has
         f"mlc {env.name}: encrypts the data-event audit trail",
         tags,
         extra=[

@@ -343,7 +343,8 @@ def rds_monitoring_file(ctx: AwsContext) -> TfFile:
         "aws_iam_role",
         "rds-monitoring",
         {
-            "name": naming.bounded(f"mlc-{ctx.env.name}-rds-monitoring", 64),
+            # the "." keeps it apart from workload roles mlc-<env>-<workload> (DNS labels)
+            "name": naming.bounded(f"mlc-{ctx.env.name}.rds-monitoring", 64),
             "description": "RDS enhanced monitoring (AWS-managed AmazonRDSEnhancedMonitoringRole)",
             "assume_role_policy": policy_json(trust),
             "tags": ctx.tags(None),
