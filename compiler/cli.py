@@ -62,10 +62,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     out = project.relpath(project.out_dir)
     drift = 0
     for write in result.writes:
-        for verb, paths in (("add", write.added), ("change", write.changed), ("remove", write.removed)):
-            for rel in paths:
-                drift += 1
-                print(f"{'would ' + verb if args.check else verb.rstrip('e') + 'ed'} {out}/{write.env}/{rel}")
+        changes = (("add", write.added), ("change", write.changed), ("remove", write.removed))
+        for verb, paths in changes:
+            drift += len(paths)
+            if args.check or args.verbose:
+                for rel in paths:
+                    print(f"{'would ' + verb if args.check else verb.rstrip('e') + 'ed'} {out}/{write.env}/{rel}")
+        if not args.check and not write.unchanged:
+            print(f"{out}/{write.env}: {len(write.added)} added, {len(write.changed)} changed, {len(write.removed)} removed")
         for rel in write.foreign:
             print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
     for env in result.blocked:
@@ -221,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         parsers[name].add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     parsers["compile"].add_argument("--check", action="store_true", help="exit 1 if out/ differs from what would be written")
     parsers["compile"].add_argument("--no-cache", action="store_true", help="recompile every environment")
-    parsers["compile"].add_argument("-v", "--verbose", action="store_true", help="also print info-level findings")
+    parsers["compile"].add_argument("-v", "--verbose", action="store_true", help="also print info-level findings and every file written")
     parsers["check"].add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     parsers["check"].add_argument("--fail-on", choices=("error", "warning"), default="error")
     parsers["check"].add_argument("--output", metavar="FILE", help="write the report to FILE")

@@ -312,8 +312,8 @@ def test_scheduled_workloads(tmp_path):
     for cron in crons.values():
         spec = cron["spec"]
         assert spec["concurrencyPolicy"] == "Forbid" and spec["timezone"] == "UTC" and spec["startingDeadlineSeconds"] > 0
-        assert spec["workflowSpec"]["serviceAccountName"] == "argo-workflow"
-    rules = artifacts["argo/role-argo-workflow.yaml"]["rules"]
+        assert spec["workflowSpec"]["serviceAccountName"] == "mlc.argo-workflow"
+    rules = artifacts["argo/role-mlc.argo-workflow.yaml"]["rules"]
     assert {(tuple(r["apiGroups"]), tuple(r["resources"])) for r in rules} == {
         (("argoproj.io",), ("workflowtaskresults",)),
         (("batch",), ("jobs",)),
@@ -336,16 +336,16 @@ def test_long_names_fit_argo_limits(tmp_path):
 def test_workflow_role_grants_exactly_what_the_templates_create(tmp_path):
     components = spark("a") + spark("b") + pipeline("p", ["a", "b"])
     artifacts = emit(compile_components(tmp_path, components))
-    role = artifacts["argo/role-argo-workflow.yaml"]
+    role = artifacts["argo/role-mlc.argo-workflow.yaml"]
     assert role["rules"] == [
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
         {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"], "verbs": ["create", "get", "list", "watch"]},
     ]
-    binding = artifacts["argo/rolebinding-argo-workflow.yaml"]
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "argo-workflow"}
-    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "argo-workflow", "namespace": "ml-e1"}]
+    binding = artifacts["argo/rolebinding-mlc.argo-workflow.yaml"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mlc.argo-workflow"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "mlc.argo-workflow", "namespace": "ml-e1"}]
     template = artifacts["argo/workflowtemplate-p.yaml"]
-    assert template["spec"]["serviceAccountName"] == "argo-workflow"
+    assert template["spec"]["serviceAccountName"] == "mlc.argo-workflow"
     assert template["spec"]["securityContext"]["runAsNonRoot"] is True
     assert template["spec"]["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert template["spec"]["archiveLogs"] is False and template["spec"]["podGC"]["strategy"]

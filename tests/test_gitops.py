@@ -126,7 +126,10 @@ def test_cache_skips_unchanged_and_recompiles_exactly_the_affected(tmp_path: Pat
     assert (root / "out" / "env02" / "plan.json").read_text() != "{}\n"
 
 
-def test_disk_full_while_writing_leaves_out_intact(tmp_path: Path, monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("where", ["write", "flush", "fsync-fallback"])
+def test_disk_full_while_writing_leaves_out_intact(tmp_path: Path, monkeypatch, capsys, where: str) -> None:
+    """ENOSPC while creating a staged file, while flushing the staged trees (syncfs), or in
+    the per-file fsync used where syncfs is unavailable: exit 2, out/ untouched."""
     root = project_with(tmp_path, 2)
     assert main(["compile", "--project", str(root)]) == 0
     before = snapshot(root / "out")
@@ -135,15 +138,38 @@ def test_disk_full_while_writing_leaves_out_intact(tmp_path: Path, monkeypatch, 
     import compiler.writer as writer
 
     calls = {"n": 0}
-    real = writer.os.fsync
 
-    def failing(fd: int) -> None:
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real(fd)
+    def disk_full() -> OSError:
+        return OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(writer.os, "fsync", failing)
+    if where == "write":
+        real_open = writer.os.open
+
+        def failing_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if flags & os.O_CREAT:
+                calls["n"] += 1
+                if calls["n"] == 5:
+                    raise disk_full()
+            return real_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(writer.os, "open", failing_open)
+    elif where == "flush":
+
+        def failing_syncfs(directory: Path) -> bool:
+            raise disk_full()
+
+        monkeypatch.setattr(writer, "_syncfs", failing_syncfs)
+    else:
+        real_fsync = writer.os.fsync
+
+        def failing_fsync(fd: int) -> None:
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise disk_full()
+            real_fsync(fd)
+
+        monkeypatch.setattr(writer, "_SYNCFS", None)
+        monkeypatch.setattr(writer.os, "fsync", failing_fsync)
     capsys.readouterr()
     assert main(["compile", "--project", str(root), "--no-cache", "--jobs", "1"]) == 2
     err = capsys.readouterr().err
@@ -234,7 +260,10 @@ def test_diff_against_a_git_revision(tmp_path: Path, capsys) -> None:
     assert text.startswith("== env00: 0 added, ")
     assert "  data:\n    changed plan.json" in text or "changed plan.json" in text
     assert "env01" not in text
-    assert "-      \"size_gb\": 10," in text and "+      \"size_gb\": 5000," in text
+    lines = text.splitlines()
+    assert any(line.startswith("-") and '"size_gb": 10' in line for line in lines)
+    assert any(line.startswith("+") and '"size_gb": 5000' in line for line in lines)
+    assert "cost $281.27 → $396.04 (+$114.77)" in lines[0]
     assert main(["diff", "--project", str(root), "--base", "HEAD", "--format", "markdown"]) == 0
     markdown = capsys.readouterr().out
     assert markdown.startswith("### mlc: compiled output against `HEAD`")

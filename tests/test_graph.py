@@ -110,16 +110,16 @@ EXPECTED_LINEAGE = {
     # component: (effective classification, explaining path)
     "raw-events": ("pii", ("raw-events",)),
     "feature-etl": ("pii", ("raw-events", "feature-etl")),
-    "features": ("pii", ("raw-events", "feature-etl", "features")),
-    "train-ranker": ("pii", ("raw-events", "feature-etl", "features", "train-ranker")),
-    "models": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models")),
-    "ranker": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models", "ranker")),
-    "batch-score": ("pii", ("raw-events", "feature-etl", "features", "batch-score")),
-    "predictions": ("pii", ("raw-events", "feature-etl", "features", "batch-score", "predictions")),
+    "features": ("pii", ("features",)),
+    "train-ranker": ("pii", ("features", "train-ranker")),
+    "models": ("pii", ("models",)),
+    "ranker": ("pii", ("models", "ranker")),
+    "batch-score": ("pii", ("features", "batch-score")),
+    "predictions": ("pii", ("predictions",)),
     "metadata-db": ("internal", ("metadata-db",)),
     "ranker-monitoring": ("internal", ("ranker-monitoring",)),
     "nightly": ("internal", ("nightly",)),
-    "ranker-fallback": ("pii", ("raw-events", "feature-etl", "features", "train-ranker", "models", "ranker-fallback")),
+    "ranker-fallback": ("pii", ("models", "ranker-fallback")),
 }
 EXPECTED_GCP_LINEAGE = {name: ("internal", (name,)) for name in ("corpus", "checkpoints", "experiments-db", "tokenize", "pretrain", "demo", "demo-monitoring", "weekly-pretrain")}
 
@@ -168,3 +168,18 @@ def test_a_pipeline_step_may_not_have_its_own_schedule(tmp_path: Path) -> None:
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.code == "MLC-E044" and diagnostic.location.line == 15
     assert 'runs as a step of pipeline "p"' in diagnostic.message
+
+
+def test_lineage_propagates_along_data_flow_with_its_explanation(tmp_path: Path) -> None:
+    comps = (
+        "pii-in: {type: object_store, classification: pii}\n"
+        "conf: {type: object_store, classification: confidential}\n"
+        f"train: {{type: training_job, image: '{IMG}', reads: [pii-in, conf], writes: [raw]}}\n"
+        "serve: {type: serving, runtime: onnx, model: {from: raw}}\n"
+        f"other: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [conf], writes: [lake]}}"
+    )
+    lineage = graph_of(tmp_path, comps).lineage
+    assert (lineage["serve"].effective, lineage["serve"].path) == ("pii", ("pii-in", "train", "raw", "serve"))
+    assert (lineage["raw"].own, lineage["raw"].effective) == ("internal", "pii")
+    assert (lineage["lake"].effective, lineage["lake"].path) == ("confidential", ("conf", "other", "lake"))
+    assert (lineage["db"].effective, lineage["db"].path) == ("internal", ("db",))
