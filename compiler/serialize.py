@@ -35,6 +35,10 @@ String quoting rule (one rule, for keys and values alike):
    ``512Mi`` stay plain);
 3. otherwise it is **single-quoted** (``'`` doubled).
 
+Exception, for readable diffs: a multi-line string that is a mapping VALUE and passes
+``_block_ok`` is written as a literal block (``|`` or ``|-``), e.g. the Kubernetes
+manifest inside an Argo resource template.
+
 Shared sub-objects are written out in full at every place they occur (never as
 ``&anchor`` / ``*alias``, unlike PyYAML); cyclic data raises ``ValueError``.
 
@@ -209,6 +213,28 @@ def _scalar(v: Any, t: type) -> str:
     raise TypeError(f"cannot serialise object of type {t.__name__}: {v!r:.80}")
 
 
+def _block_ok(s: str) -> bool:
+    """True if multi-line `s` reads back identically as a literal block scalar (`|` / `|-`):
+    no character that needs an escape other than newline, no leading space or newline
+    (that would need an indentation indicator), no trailing whitespace on any line, and at
+    most one final newline (`|+` is never used)."""
+    return (
+        "\n" in s
+        and _ESCAPE.search(s.replace("\n", "")) is None
+        and s[0] not in " \n"
+        and not s.endswith("\n\n")
+        and " \n" not in s
+        and not s.endswith(" ")
+    )
+
+
+def _yblock(s: str, head: str, indent: str, out: list[str]) -> None:
+    """Append `head |` (or `|-`) and the lines of `s`, indented under the key."""
+    body = s[:-1] if s.endswith("\n") else s
+    out.append(head + (" |" if s.endswith("\n") else " |-"))
+    out.extend(indent + line if line else "" for line in body.split("\n"))
+
+
 def _ymap(d: dict, indent: str, first: str, out: list[str]) -> None:
     """Append the lines of non-empty mapping `d`; the first line starts with `first`."""
     prefix = first
@@ -227,6 +253,9 @@ def _ymap(d: dict, indent: str, first: str, out: list[str]) -> None:
         prefix = indent
         t = type(v)
         if t is str:
+            if "\n" in v and _block_ok(v):
+                _yblock(v, head, child, out)
+                continue
             s = _str_cache.get(v)
             if s is None:
                 s = _ystr(v)

@@ -162,7 +162,9 @@ def test_special_words_are_quoted(word):
 )
 def test_string_styles(value, text):
     assert dump_yaml(value) == text + "\n"
-    assert dump_yaml({"k": value}) == f"k: {text}\n"
+    assert dump_yaml(["x", value]) == f"- x\n- {text}\n"
+    if "\n" not in value:  # multi-line mapping values may become literal blocks (tested below)
+        assert dump_yaml({"k": value}) == f"k: {text}\n"
 
 
 @settings(max_examples=3000, deadline=None)
@@ -355,7 +357,9 @@ DEPLOYMENT_YAML = textwrap.dedent(
         app.kubernetes.io/version: '1.25'
       annotations:
         argocd.argoproj.io/sync-wave: '2'
-        description: "runs {{ workflow.name }}\\nnightly"
+        description: |-
+          runs {{ workflow.name }}
+          nightly
     spec:
       replicas: 3
       paused: false
@@ -487,3 +491,26 @@ def test_cache_bound(monkeypatch):
     assert same(load_c(dump_yaml(items)), items)
     assert len(serialize._str_cache) <= 10
     assert dump_yaml(items) == dump_yaml(items)
+
+
+# --- literal blocks for multi-line mapping values ------------------------------------
+_line_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_line_text, min_size=1, max_size=6).map("\n".join), st.booleans())
+def test_multiline_values_round_trip_whatever_their_style(text, final_newline):
+    value = text + ("\n" if final_newline else "")
+    for doc in ({"k": value}, {"a": {"manifest": value, "z": 1}}, {"l": [{"m": value}]}):
+        dumped = dump_yaml(doc)
+        assert yaml.safe_load(dumped) == doc, dumped
+
+
+def test_a_manifest_string_is_a_literal_block():
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x # not a comment\n\n---\n"
+    assert dump_yaml({"resource": {"manifest": manifest}, "note": "a\nb"}) == (
+        "resource:\n  manifest: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: x # not a comment\n\n    ---\n"
+        "note: |-\n  a\n  b\n"
+    )
+    assert dump_yaml({"k": " lead\nx"}) == 'k: " lead\\nx"\n'  # leading space: no block
+    assert dump_yaml({"k": "trail \nx"}) == "k: \"trail \\nx\"\n"
