@@ -53,9 +53,13 @@ def render(findings: Iterable[Finding], format: str = "text", rules: Iterable[Ru
 
 
 def text_line(f: Finding) -> str:
+    from compiler.diagnostics import printable
+
     where = f"{f.env}: {f.component}" if f.component else f.env
     waived = f" (waived: {f.waiver_reason})" if f.waived else ""
-    return f"{f.location}: {f.severity} {f.rule}: {f.message} [{where}]{waived}"
+    # one line, no control characters: a waiver reason is free text from the spec, and a
+    # newline in it would forge lines in CI logs (e.g. a `::error ...` workflow command)
+    return printable(f"{f.location}: {f.severity} {f.rule}: {f.message} [{where}]{waived}")
 
 
 def summary(findings: list[Finding]) -> dict[str, int]:
