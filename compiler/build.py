@@ -5,7 +5,8 @@ Order of events for `mlc compile`:
 2. the rest are compiled in worker processes (chunks, all cores): load, validate,
    resolve, plan, check, emit, serialise; each unblocked environment is staged aside;
 3. if ANY input error was found, every staged tree is discarded: out/ is untouched (exit 2);
-4. otherwise staged trees are swapped in one by one (each atomic), environments with
+4. otherwise the staged trees are flushed to disk together (writer.make_durable), then
+   swapped in one by one (each atomic) and out/ is fsynced once; environments with
    error-level findings are left as they were (exit 1), deleted environments are pruned.
 """
 
@@ -24,6 +25,7 @@ from compiler.writer import (
     WriteError,
     carry_foreign,
     diff_env,
+    make_durable,
     prune_env,
     recover,
     remove_tree,
@@ -31,6 +33,7 @@ from compiler.writer import (
     stage_env,
     stale_environments,
     swap_in,
+    sync_dir,
 )
 
 PARALLEL_THRESHOLD = 8  # fewer environments than this compile in-process
@@ -183,10 +186,14 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
         writes += [diff_env(project.out_dir, env, {}) for env in stale]
         return BuildResult(outcomes, [], writes, skipped)
     try:
+        staged = [project.out_dir / o.staged for o in outcomes if o.staged is not None]
+        make_durable(project.out_dir, staged)  # every staged byte on disk before any swap
         for outcome in outcomes:
             if outcome.staged is not None:
-                swap_in(project.out_dir, outcome.env, project.out_dir / outcome.staged)
+                swap_in(project.out_dir, outcome.env, project.out_dir / outcome.staged, sync=False)
                 outcome.staged = None
+        if staged:
+            sync_dir(project.out_dir)  # the swaps, durable together
         for env in stale:
             writes.append(prune_env(project.out_dir, env, token))
     except (OSError, WriteError) as exc:

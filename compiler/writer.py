@@ -6,10 +6,37 @@ Guarantees (each is tested):
   exchanged with `out/<env>` in one `renameat2(RENAME_EXCHANGE)` (Linux); elsewhere two
   renames with recovery of a leftover `.mlc-old-<env>` at the next start. A failure or a
   kill at any moment leaves `out/<env>` either entirely old or entirely new.
+- Durability (power loss), in one pass: staged trees are written without a flush each; then
+  `make_durable` flushes them all at once, before the first exchange, and `sync_dir(out/)`
+  makes the exchanges durable at the end. See "Durability" below for the trade-off.
 - Pruning: files mlc wrote before (listed in `out/<env>/.mlc-manifest.json`) that are not
   produced any more disappear with the swap. Files mlc did not write are reported and
   carried over untouched (symlinks are copied as links, never followed).
 - Paths: every artifact path is checked to stay inside its environment directory.
+
+Durability
+----------
+Kill-safety needs no flush at all: a killed process loses nothing that reached the page
+cache, and a rename/exchange is atomic in the kernel's view, so `out/<env>` is old or new.
+Power loss is different: the kernel may persist a rename before the data of the files it
+publishes, leaving a new tree of empty or torn files. The fix is an ordering: every staged
+byte durable *before* the first exchange that publishes it. We keep that ordering but pay
+for it once per run instead of once per file (an fsync costs a journal commit, ~2 ms on the
+benchmark machine's ext4: 69 files per environment made fsync 80 % of a cold compile):
+
+1. workers write the staged trees without fsync;
+2. `make_durable(out/, staged)` calls `syncfs(2)` on the filesystem holding out/ (Linux):
+   one writeback of all dirty data plus one journal commit; without syncfs (other systems,
+   or if it fails with ENOSYS) it falls back to the old fsync of every staged file and
+   directory;
+3. the exchanges run, then one fsync of out/ commits them (previously one per environment).
+
+Trade-offs, stated plainly: syncfs flushes *every* dirty page of that filesystem, including
+other programs' writes, so its latency depends on them (on a busy shared disk it can be
+slower than per-file fsync); before Linux 5.8 syncfs does not report writeback errors (EIO,
+ENOSPC at delayed allocation), so a failing disk may go unnoticed where fsync would have
+raised; and until the final directory fsync a power cut may revert any number of the run's
+exchanges (each environment still old or new, never mixed, which is the guarantee).
 """
 
 from __future__ import annotations
@@ -73,17 +100,76 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def sync_dir(path: Path) -> None:
+    """fsync a directory: makes the renames inside it durable."""
+    _fsync_dir(path)
+
+
+def _libc() -> object | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
 def _libc_renameat2() -> object | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        func = libc.renameat2
-    except (OSError, AttributeError):
+        func = _LIBC.renameat2  # type: ignore[attr-defined]
+    except AttributeError:
         return None
     func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     return func
 
 
+def _libc_syncfs() -> object | None:
+    try:
+        func = _LIBC.syncfs  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    func.argtypes = [ctypes.c_int]
+    return func
+
+
+_LIBC = _libc()
 _RENAMEAT2 = _libc_renameat2()
+_SYNCFS = _libc_syncfs()
+
+
+def _syncfs(directory: Path) -> bool:
+    """syncfs(2) on the filesystem holding `directory`; False when unavailable (raises OSError
+    when the kernel reports a writeback error)."""
+    if _SYNCFS is None:
+        return False
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS(fd) == 0:  # type: ignore[operator]
+            return True
+        err = ctypes.get_errno()
+    finally:
+        os.close(fd)
+    if err in (38, 95):  # ENOSYS / EOPNOTSUPP
+        return False
+    raise OSError(err, os.strerror(err), str(directory))
+
+
+def make_durable(out_dir: Path, staged: Iterable[Path]) -> None:
+    """Flush the staged trees to stable storage (see Durability in the module docstring)."""
+    trees = list(staged)
+    if not trees or _syncfs(out_dir):
+        return
+    for tree in trees:
+        directories = [tree]
+        for root, dirs, files in os.walk(tree):
+            base = Path(root)
+            directories += [base / d for d in dirs]
+            for name in files:
+                fd = os.open(base / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        for directory in reversed(directories):
+            _fsync_dir(directory)
 _AT_FDCWD = -100
 
 
@@ -174,7 +260,8 @@ def diff_env(out_dir: Path, env: str, files: dict[str, bytes]) -> EnvWrite:
 
 
 def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> Path:
-    """Write the whole environment tree aside (inside out/, same filesystem) and fsync it."""
+    """Write the whole environment tree aside (inside out/, same filesystem), unflushed:
+    call `make_durable` on it before `swap_in`."""
     staging = out_dir / f"{STAGING_PREFIX}{env}-{token}"
     if staging.exists() or staging.is_symlink():
         remove_tree(staging)
@@ -186,10 +273,6 @@ def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> P
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for directory in sorted({(staging / rel).parent for rel in files}, reverse=True):
-            _fsync_dir(directory)
     except OSError as exc:
         remove_tree(staging)
         raise WriteError(f"cannot write {staging.name}: {exc.strerror or exc}") from None
@@ -208,17 +291,20 @@ def carry_foreign(out_dir: Path, env: str, staging: Path, foreign: list[str]) ->
             shutil.copy2(source, target, follow_symlinks=False)
 
 
-def swap_in(out_dir: Path, env: str, staging: Path) -> None:
-    """Make the staged tree out/<env>, atomically; remove the previous tree afterwards."""
+def swap_in(out_dir: Path, env: str, staging: Path, sync: bool = True) -> None:
+    """Make the (durable, see make_durable) staged tree out/<env>, atomically; remove the
+    previous tree afterwards. sync=False leaves the fsync of out/ to the caller (one per run)."""
     env_dir = out_dir / env
     if env_dir.is_symlink():
         env_dir.unlink()  # a planted link is replaced, never followed
     if not env_dir.exists():
         os.rename(staging, env_dir)
-        _fsync_dir(out_dir)
+        if sync:
+            _fsync_dir(out_dir)
         return
     if _exchange(staging, env_dir):
-        _fsync_dir(out_dir)
+        if sync:
+            _fsync_dir(out_dir)
         remove_tree(staging)  # now holds the old tree
         return
     old = out_dir / f"{OLD_PREFIX}{env}"
@@ -226,7 +312,8 @@ def swap_in(out_dir: Path, env: str, staging: Path) -> None:
         remove_tree(old)
     os.rename(env_dir, old)
     os.rename(staging, env_dir)
-    _fsync_dir(out_dir)
+    if sync:
+        _fsync_dir(out_dir)
     remove_tree(old)
 
 
@@ -261,6 +348,7 @@ def write_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> E
     staging = stage_env(out_dir, env, files, token)
     try:
         carry_foreign(out_dir, env, staging, report.foreign)
+        make_durable(out_dir, [staging])
         swap_in(out_dir, env, staging)
     except OSError as exc:
         remove_tree(staging)
