@@ -83,6 +83,8 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
     outcome = EnvOutcome(env_name)
     try:
         if project.is_abstract(env_name):
+            # a parent only: its own file is validated (by is_abstract), nothing is emitted
+            outcome.files = (project.relpath(project.env_files()[env_name]),)
             return outcome
         (env,) = project.load_environments([env_name])
         outcome.files = env.files
@@ -201,9 +203,9 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
         raise WriteError(str(exc)) from None
     if cache is not None:
         for outcome in outcomes:
-            if outcome.blocked or project.is_abstract(outcome.env):
+            if outcome.blocked:
                 cache.forget(outcome.env)
-            else:
+            else:  # abstract parents too: no outputs, their file's key only
                 cache.record(outcome.env, outcome.files, project.out_dir, outcome.written)
         for env in stale:
             cache.forget(env)

@@ -51,6 +51,7 @@ class Cache:
     shared_key: str  # compiler + schema + policies + date
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bytes: dict[str, bytes] = field(default_factory=dict)
+    dirty: bool = False  # state changed since it was read: save() writes it
 
     @classmethod
     def open(cls, project_root: Path, out_dir: Path, schema_path: str, policies_dir: Path, today: str) -> Cache:
@@ -112,12 +113,19 @@ class Cache:
         for rel in written:
             info = os.lstat(out_dir / env / rel)
             outputs[rel] = [info.st_size, info.st_mtime_ns]
-        self.envs[env] = {"key": key, "files": list(files), "outputs": outputs}
+        entry = {"key": key, "files": list(files), "outputs": outputs}
+        if self.envs.get(env) != entry:
+            self.envs[env] = entry
+            self.dirty = True
 
     def forget(self, env: str) -> None:
-        self.envs.pop(env, None)
+        if self.envs.pop(env, None) is not None:
+            self.dirty = True
 
     def save(self) -> None:
+        """Write the state if it changed (a no-change run writes nothing)."""
+        if not self.dirty:
+            return
         directory = self.root / CACHE_DIR
         try:
             directory.mkdir(exist_ok=True)
@@ -125,5 +133,6 @@ class Cache:
             tmp = directory / f"state.json.{os.getpid()}"
             tmp.write_text(json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True), encoding="utf-8")
             os.replace(tmp, directory / "state.json")
+            self.dirty = False
         except OSError:
             pass  # a cache that cannot be saved only costs time
