@@ -21,6 +21,7 @@ from datetime import date
 from compiler.diagnostics import Diagnostic, InputError, did_you_mean
 from compiler.project import Project, UsageError
 from compiler.writer import (
+    STAGING_PREFIX,
     EnvWrite,
     WriteError,
     carry_foreign,
@@ -177,7 +178,12 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
     cache = Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat()) if use_cache and not check else None
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
     todo = [n for n in names if n not in skipped]
-    outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token)
+    try:
+        outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token)
+    except (OSError, WriteError) as exc:  # staging failed (disk full...): drop this run's staged trees
+        for entry in project.out_dir.glob(f"{STAGING_PREFIX}*-{token}") if project.out_dir.is_dir() else []:
+            remove_tree(entry)
+        raise WriteError(str(exc) if isinstance(exc, WriteError) else f"{exc.strerror or exc}: {exc.filename or ''}") from None
     diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
     if diagnostics:
         _discard(project, outcomes)
