@@ -172,6 +172,8 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
     from compiler.cache import Cache
 
     token = uuid.uuid4().hex[:12]
+    if project.out_dir.is_symlink():  # e.g. planted in the repository: never write through it
+        raise UsageError(f"the output directory {project.relpath(project.out_dir)} is a symbolic link; mlc writes only into a real directory (remove the link, or pass the real path with --out)")
     if not check:
         recover(project.out_dir)
     names = _names(project, selected)

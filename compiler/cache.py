@@ -129,10 +129,26 @@ class Cache:
         directory = self.root / CACHE_DIR
         try:
             directory.mkdir(exist_ok=True)
-            (directory / ".gitignore").write_text("*\n", encoding="utf-8")
-            tmp = directory / f"state.json.{os.getpid()}"
-            tmp.write_text(json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, directory / "state.json")
+            if directory.is_symlink():
+                return  # planted in the working tree: never write through it
+            _replace_file(directory, ".gitignore", b"*\n")
+            _replace_file(directory, "state.json", json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True).encode("utf-8"))
             self.dirty = False
         except OSError:
             pass  # a cache that cannot be saved only costs time
+
+
+def _replace_file(directory: Path, name: str, data: bytes) -> None:
+    """Write `directory/name` without following a symlink a pull request may have planted
+    there (or at a predictable temporary name): a fresh file created with O_EXCL, then
+    renamed over the name (rename replaces a link, never writes through it)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, directory / name)
+    except BaseException:
+        os.unlink(tmp)
+        raise
