@@ -27,25 +27,36 @@ def _today(args: argparse.Namespace) -> date:
     return date.fromisoformat(args.today) if getattr(args, "today", None) else date.today()
 
 
-def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None) -> None:
+def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None, policies_dir: Path | None = None) -> None:
+    from compiler.policy.engine import all_rules
     from compiler.policy.render import render
 
-    text = render(findings, fmt)
+    text = render(findings, fmt, rules=all_rules(policies_dir) if fmt == "sarif" else None)
     if text:
         (stream or sys.stdout).write(text if text.endswith("\n") else text + "\n")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from compiler.graph import build_graph
+    from compiler.diagnostics import InputError
+    from compiler.pipeline import plan_environment
+    from compiler.policy.engine import all_rules, validate_waivers
 
     project = _project(args)
+    policies = project.policies_dir if project.policies_dir.is_dir() else None
     names = args.envs or None
     envs = project.load_environments(names)
     if not names:  # abstract parents are validated too
         for name, path in project.env_files().items():
             project.document(name, path)
+    problems = []
     for env in envs:
-        build_graph(env)
+        try:
+            plan_environment(env)
+            problems += validate_waivers(env, {rule.id for rule in all_rules(policies)})
+        except InputError as exc:
+            problems += exc.diagnostics
+    if problems:
+        raise InputError(problems)
     print(f"{len(envs)} environment(s) valid: {', '.join(e.name for e in envs)}")
     return EXIT_OK
 
@@ -93,7 +104,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.output:
         text_out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
-        _print_findings(result.findings, args.format, text_out)
+        project = _project(args)
+        _print_findings(result.findings, args.format, text_out, project.policies_dir if project.policies_dir.is_dir() else None)
     finally:
         if args.output:
             text_out.close()

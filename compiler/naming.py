@@ -85,9 +85,12 @@ def gcp_service_account_email(env: Environment, component: Component) -> str:
 
 # --- storage --------------------------------------------------------------------------
 def bucket_name(env: Environment, component: Component) -> str:
-    """Globally unique bucket name: account/project, environment and store."""
+    """Globally unique bucket name: account/project, environment, store, and a short hash of
+    (environment, store) so that `dev`+`eu-x` and `dev-eu`+`x`, or a store named like an
+    environment-level bucket (`access-logs`, `tfstate`), can never produce the same name."""
     account = str(env.spec["cloud"].get("account", "acct"))
-    return bounded(f"{account}-{env.name}-{component.name}", 63)
+    digest = hashlib.sha256(f"{env.name}/{component.name}".encode()).hexdigest()[:6]
+    return f"{bounded(f'{account}-{env.name}-{component.name}', 56)}-{digest}"
 
 
 def log_bucket_name(env: Environment) -> str:

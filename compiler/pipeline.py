@@ -17,16 +17,37 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic, InputError
 from compiler.emit import Artifact
-from compiler.graph import build_graph
+from compiler.graph import DependencyGraph, build_graph
 from compiler.model import Environment
 from compiler.plan import Compiled, derive_iam_grants, plan_document
 
 
+def validate_environment(env: Environment) -> DependencyGraph:
+    """Every input check beyond the schema: references and cycles (graph), cross-field
+    rules, Argo template syntax. Returns the graph; raises InputError with all problems.
+    (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
+    from compiler.emit.argo_inputs import argo_template_violations
+    from compiler.semantics import lifecycle_problems
+
+    problems: list[Diagnostic] = []
+    graph = None
+    try:
+        graph = build_graph(env)
+    except InputError as exc:
+        problems += exc.diagnostics
+    problems += lifecycle_problems(env)
+    problems += argo_template_violations(env)
+    if problems or graph is None:
+        raise InputError(problems)
+    return graph
+
+
 def plan_environment(env: Environment) -> Compiled:
-    """Graph, grants and cost of one resolved environment (InputError on bad references/prices)."""
+    """Validated graph, grants and cost of one resolved environment (InputError on any
+    input problem, unknown prices included)."""
     from compiler.cost import CostErrors, estimate, load_pricing
 
-    graph = build_graph(env)
+    graph = validate_environment(env)
     try:
         cost = estimate(env.spec, load_pricing())
     except CostErrors as errors:

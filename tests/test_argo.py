@@ -459,7 +459,15 @@ def test_template_braces_are_rejected_at_their_yaml_line(tmp_path):
     components += "  command: [python, '{{inputs.parameters.x}}']\n" + store("m")
     components += pipeline("p", ["a"])
     files = {"e1": aws_env("e1", components)}
-    compiled = compiled_env(tmp_path, files, "e1")
+    from compiler.graph import build_graph
+    from compiler.plan import Compiled, derive_iam_grants
+    from tests.helpers import load_env
+
+    env = load_env(tmp_path, files, "e1")
+    graph = build_graph(env)
+    compiled = Compiled(env, graph, derive_iam_grants(graph))  # bypasses validation, which rejects it
+    with pytest.raises(InputError):
+        compiled_env(tmp_path, files, "e1")
     diagnostics = argo_template_violations(compiled.env)
     assert [(d.code, d.location.file) for d in diagnostics] == [("MLC-E051", "environments/e1.yaml")] * 3
     lines = files["e1"].splitlines()

@@ -117,6 +117,8 @@ BAD_INPUTS = [
     ("name-mismatch", MINIMAL_AWS.replace("NAME", "other") + "components: {}\n", "MLC-E010", 3),
     ("unknown-extends", "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: bse\ncomponents: {}\n", "MLC-E030", 4),
     ("missing-required", "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\ncomponents:\n  db: {type: database}\n", "MLC-E023", 1),
+    ("lifecycle-order", aws_env("e1", "s:\n  type: object_store\n  lifecycle: {infrequent_after_days: 60, archive_after_days: 70}"), "MLC-E045", 14),
+    ("expiry-before-transition", aws_env("e1", "s:\n  type: object_store\n  lifecycle:\n    archive_after_days: 90\n    expire_after_days: 60"), "MLC-E045", 16),
     ("nan", MINIMAL_AWS.replace("NAME", "e1").replace("monthly_usd: 100000", "monthly_usd: .nan") + "components: {}\n", "MLC-E021", 10),
 ]
 

@@ -291,7 +291,7 @@ def test_single_node_training_is_a_job_with_gpus_on_its_pool(tmp_path):
     assert main["resources"]["requests"] == {"cpu": "500m", "memory": "8Gi", "nvidia.com/gpu": "4"}
     assert main["resources"]["limits"] == main["resources"]["requests"]
     assert main["imagePullPolicy"] == "Always"
-    assert {"name": "CHECKPOINT_URI", "value": "s3://123456789012-e1-models/train"} in main["env"]
+    assert {"name": "CHECKPOINT_URI", "value": "s3://123456789012-e1-models-bea68d/train"} in main["env"]
 
 
 def test_gpu_job_without_pool_is_pinned_to_pools_with_that_gpu(tmp_path):
@@ -355,7 +355,7 @@ def test_scheduled_runs(tmp_path):
     scheduled = out["scheduledsparkapplication-etl.yaml"]
     assert scheduled["spec"]["schedule"] == "@daily" and scheduled["spec"]["template"]["type"] == "Python"
     assert "job-once.yaml" in out
-    assert {"name": "MODEL_URI", "value": "s3://123456789012-e1-models/m/1"} in out["job-once.yaml"]["spec"]["template"]["spec"][
+    assert {"name": "MODEL_URI", "value": "s3://123456789012-e1-models-bea68d/m/1"} in out["job-once.yaml"]["spec"]["template"]["spec"][
         "containers"
     ][0]["env"]
     # scheduled batch inference and scheduled multi-node training run from Argo CronWorkflows
@@ -462,7 +462,7 @@ def test_secret_env_becomes_external_secret_and_secret_key_ref(tmp_path):
         {"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "score-env", "key": "API_TOKEN"}}},
         {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "score-env", "key": "DB_PASSWORD"}}},
         {"name": "LOG_LEVEL", "value": "debug"},
-        {"name": "MODEL_URI", "value": "s3://123456789012-e1-models"},
+        {"name": "MODEL_URI", "value": "s3://123456789012-e1-models-bea68d"},
     ]
 
 
@@ -483,7 +483,7 @@ def test_canary_inference_service(tmp_path):
     isvc = out["inferenceservice-ranker.yaml"]
     predictor = isvc["spec"]["predictor"]
     assert predictor["model"]["modelFormat"] == {"name": "sklearn"}
-    assert predictor["model"]["storageUri"] == "s3://123456789012-e1-models/ranker/v13"  # the new revision
+    assert predictor["model"]["storageUri"] == "s3://123456789012-e1-models-bea68d/ranker/v13"  # the new revision
     assert predictor["canaryTrafficPercent"] == 10
     assert (predictor["minReplicas"], predictor["maxReplicas"]) == (0, 4)
     assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("rps", 50)
@@ -519,7 +519,7 @@ def test_inference_service_on_gcp_uses_gcs_and_workload_identity(tmp_path):
     assert sa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"] == "g1-demo@ml-research-4711.iam.gserviceaccount.com"
     assert "eks.amazonaws.com/role-arn" not in sa["metadata"]["annotations"]
     predictor = out["inferenceservice-demo.yaml"]["spec"]["predictor"]
-    assert predictor["model"]["storageUri"] == "gs://ml-research-4711-g1-ckpt/demo"
+    assert predictor["model"]["storageUri"] == "gs://ml-research-4711-g1-ckpt-9eda53/demo"
     assert predictor["nodeSelector"] == {"mlc.dev/node-pool": "gpu"}
     assert out["resourcequota-mlc-quota.yaml"]["spec"]["hard"] == {"requests.nvidia.com/gpu": "4"}
     binding = out["rolebinding-mlc-viewer-all-authenticated.yaml"]
@@ -584,7 +584,7 @@ def test_deployment_serving_with_canary(tmp_path):
         d: next(e["value"] for e in x["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "MODEL_URI")
         for d, x in (("s", stable), ("c", canary))
     }
-    assert uri == {"s": "s3://123456789012-e1-models/app/v1", "c": "s3://123456789012-e1-models/app/v2"}
+    assert uri == {"s": "s3://123456789012-e1-models-bea68d/app/v1", "c": "s3://123456789012-e1-models-bea68d/app/v2"}
     server = stable["spec"]["template"]["spec"]["containers"][0]
     assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(server)
     assert out["service-app.yaml"]["spec"]["selector"] == {"app.kubernetes.io/name": "app"}

@@ -44,10 +44,14 @@ def line_of(text: str, marker: str = "# <-") -> int:
 
 
 def check(tmp_path: Path, text: str, policies: dict[str, str] | None = None, today: date = TODAY):
-    compiled = compiled_env(tmp_path, {"e1": text}, "e1")
+    from compiler.pipeline import plan_environment
+    from tests.helpers import load_env
+
+    env = load_env(tmp_path, {"e1": text}, "e1")
     for name, body in (policies or {}).items():
         (tmp_path / "policies").mkdir(exist_ok=True)
         (tmp_path / "policies" / name).write_text(textwrap.dedent(body), encoding="utf-8")
+    compiled = plan_environment(env)
     return run_policies(compiled, tmp_path / "policies", today)
 
 

@@ -124,7 +124,7 @@ def test_object_store_resources_exactly(synth):
         "aws_s3_bucket_server_side_encryption_configuration",
         "aws_s3_bucket_versioning",
     ]
-    assert store["aws_s3_bucket"]["results"]["bucket"] == "210987654321-synth-results"
+    assert store["aws_s3_bucket"]["results"]["bucket"] == "210987654321-synth-results-365afb"
     assert store["aws_kms_key"]["results"]["enable_key_rotation"] is True
     assert store["aws_kms_alias"]["results"] == {"name": "alias/mlc-synth-results", "target_key_id": "${aws_kms_key.results.key_id}"}
     key_policy = json.loads(store["aws_kms_key_policy"]["results"]["policy"])

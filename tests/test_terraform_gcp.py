@@ -57,13 +57,13 @@ def test_bucket_and_catalog(lab):
     res = resources(files_of(emit(lab)))
     bucket = res["google_storage_bucket.lake"]
     expected = {
-        "name": "lab-project-1-lab-lake",
+        "name": "lab-project-1-lab-lake-d71559",
         "location": "EUROPE-WEST4",
         "uniform_bucket_level_access": True,
         "public_access_prevention": "enforced",
         "versioning": {"enabled": True},
         "encryption": {"default_kms_key_name": "${google_kms_crypto_key.lake.id}"},
-        "logging": {"log_bucket": "${google_storage_bucket.access-logs.name}", "log_object_prefix": "lab-project-1-lab-lake"},
+        "logging": {"log_bucket": "${google_storage_bucket.access-logs.name}", "log_object_prefix": "lab-project-1-lab-lake-d71559"},
         "depends_on": ["google_kms_crypto_key_iam_member.lake-gcs-agent"],
     }
     assert {k: bucket[k] for k in expected} == expected

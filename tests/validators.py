@@ -693,7 +693,7 @@ def known_terraform_resource_types(provider: str) -> frozenset[str]:
 
 
 def _is_expr(value: Any) -> bool:
-    return isinstance(value, str) and ("${" in value or "%{" in value)
+    return isinstance(value, str) and re.search(r"(?<![$%])[$%]\{", value) is not None
 
 
 def _as_bodies(value: Any, path: str, errs: list[str], what: str = "block") -> list[tuple[dict[str, Any], str]]:
@@ -1131,7 +1131,7 @@ def validate_terraform_json(doc: Mapping[str, Any], provider: str) -> list[str]:
 _TF_TRAVERSAL = re.compile(
     r"(?<![\w.\"'])([A-Za-z_][A-Za-z0-9_-]*)\.([A-Za-z_][A-Za-z0-9_-]*)(?:\.([A-Za-z_][A-Za-z0-9_-]*))?(?:\.([A-Za-z_][A-Za-z0-9_-]*))?"
 )
-_TF_INTERP = re.compile(r"\$\{(.*?)\}")
+_TF_INTERP = re.compile(r"(?<!\$)\$\{(.*?)\}")  # `$${` is an escaped literal, not an interpolation
 
 
 def _walk_strings(value: Any) -> Iterator[str]:
