@@ -65,7 +65,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from compiler.build import compile_project
 
     project = _project(args)
-    result = compile_project(project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs)
+    result = compile_project(project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs, progress=_progress())
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics)
     findings = [f for f in result.findings if f.severity != "info" or args.verbose]
@@ -91,6 +91,19 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if result.blocked or (args.check and drift):
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _progress() -> Callable[[int, int], None] | None:
+    """A one-line progress display on a terminal, for runs of more than a few environments."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total >= 20:
+            sys.stderr.write(f"\r  compiling {done}/{total} environments" + ("\n" if done == total else ""))
+            sys.stderr.flush()
+
+    return show
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -81,6 +81,7 @@ def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
         "order": graph["order"],
         "generations": graph["generations"],
         "iam": {name: {"reads": list(g.reads), "writes": list(g.writes)} for name, g in sorted(compiled.grants.items())},
+        "budget": env.spec.get("budget"),
         "cost": compiled.cost.to_dict() if compiled.cost is not None else None,
         "findings": [f.to_dict() for f in findings],
     }

@@ -289,3 +289,37 @@ def test_pre_commit_hook_definition() -> None:
     assert set(ids) == {"mlc-check", "mlc-compile-check"}
     assert ids["mlc-compile-check"]["entry"] == "mlc compile --check"
     assert all(h["pass_filenames"] is False for h in hooks)
+
+
+def test_an_environment_with_error_findings_is_not_written_others_are(tmp_path: Path, capsys) -> None:
+    root = project_with(tmp_path, 2)
+    assert main(["compile", "--project", str(root)]) == 0
+    before = snapshot(root / "out" / "env00")
+    # a pii store made public is an error-level finding (MLC-SEC-002) in env00 only
+    (root / "environments" / "env00.yaml").write_text(child("env00", "components:\n  data: {classification: pii, public: true}\n"))
+    (root / "environments" / "env01.yaml").write_text(child("env01", "budget: {monthly_usd: 7000}\n"))
+    capsys.readouterr()
+    assert main(["compile", "--project", str(root)]) == 1
+    captured = capsys.readouterr()
+    assert "error MLC-SEC-002" in captured.err and "env00: not written" in captured.err
+    assert snapshot(root / "out" / "env00") == before
+    assert '"monthly_usd": 7000' in (root / "out" / "env01" / "plan.json").read_text()
+
+
+def test_cost_delta_against_a_git_revision(tmp_path: Path, capsys) -> None:
+    root = project_with(tmp_path, 1)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    (root / "environments" / "env00.yaml").write_text(child("env00", "components:\n  data: {size_gb: 1010}\n"))
+    git(root, "commit", "-qam", "bigger store")
+    capsys.readouterr()
+    assert main(["cost", "--project", str(root), "env00", "--base", "HEAD~1", "--format", "json"]) == 0
+    import json
+
+    delta = json.loads(capsys.readouterr().out)
+    text = json.dumps(delta)
+    assert "data" in text and "23.0" in text  # 1000 GB more x $0.023 = $23.00 per month
+    assert main(["cost", "--project", str(root), "env00", "--base", "HEAD~1", "--format", "markdown"]) == 0
+    markdown = capsys.readouterr().out
+    assert "env00" in markdown and "+$23.00" in markdown
