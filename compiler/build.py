@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -53,6 +53,7 @@ class EnvOutcome:
     content: dict[str, bytes] | None = None  # mode "memory": the files themselves
     owners: dict[str, str | None] = field(default_factory=dict)  # mode "memory": path -> component
     cost: object | None = None  # the environment's CostEstimate
+    stats: dict[str, list[int]] = field(default_factory=dict)  # staged file -> [size, mtime_ns], for the cache
 
 
 @dataclass
@@ -64,7 +65,9 @@ class BuildResult:
 
     @property
     def findings(self) -> list:
-        return sorted(f for o in self.outcomes for f in o.findings)
+        from compiler.policy.engine import sort_key
+
+        return sorted((f for o in self.outcomes for f in o.findings), key=sort_key)
 
     @property
     def blocked(self) -> list[str]:
@@ -77,9 +80,8 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
 
     An abstract environment is only validated. Input problems land in `diagnostics`.
     """
-    from compiler.emit.argo import argo_template_violations
     from compiler.pipeline import emit_environment, plan_environment
-    from compiler.policy.engine import all_rules, run_policies, validate_waivers
+    from compiler.policy.engine import run_policies
 
     outcome = EnvOutcome(env_name)
     try:
@@ -89,11 +91,9 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
             return outcome
         (env,) = project.load_environments([env_name])
         outcome.files = env.files
-        problems = validate_waivers(env, {r.id for r in all_rules(project.policies_dir)}) + argo_template_violations(env)
-        if problems:
-            raise InputError(problems)
+        policies = project.policies_dir if project.policies_dir.is_dir() else None
         compiled = plan_environment(env)
-        findings = run_policies(compiled, project.policies_dir if project.policies_dir.is_dir() else None, today)
+        findings = run_policies(compiled, policies, today)
     except InputError as exc:
         outcome.diagnostics = exc.diagnostics
         return outcome
@@ -112,7 +112,7 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
     outcome.report = diff_env(project.out_dir, env_name, files)
     if mode == "write" and not outcome.report.unchanged:
         project.out_dir.mkdir(parents=True, exist_ok=True)
-        staging = stage_env(project.out_dir, env_name, files, token)
+        staging = stage_env(project.out_dir, env_name, files, token, outcome.stats)
         carry_foreign(project.out_dir, env_name, staging, outcome.report.foreign)
         outcome.staged = staging.name
     return outcome
@@ -134,16 +134,25 @@ def _worker_run(args: tuple[list[str], str, str, str]) -> list[EnvOutcome]:
 
 
 def _chunks(names: list[str], jobs: int) -> Iterator[list[str]]:
-    size = max(1, min(64, len(names) // (jobs * 4) or 1))
+    # small chunks: the last one decides when the pool finishes (tail ~ chunk x 20 ms/env)
+    size = max(1, min(16, len(names) // (jobs * 8) or 1))
     for start in range(0, len(names), size):
         yield names[start : start + size]
 
 
-def run_many(project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "") -> list[EnvOutcome]:
+Progress = Callable[[int, int], None]  # (environments done, total)
+
+
+def run_many(project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "", progress: Progress | None = None) -> list[EnvOutcome]:
     """compile_one over `names`, in parallel when it pays; outcomes in name order."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(names) < PARALLEL_THRESHOLD:
-        return [compile_one(project, name, today, mode, token) for name in names]
+        done: list[EnvOutcome] = []
+        for name in names:
+            done.append(compile_one(project, name, today, mode, token))
+            if progress:
+                progress(len(done), len(names))
+        return done
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
@@ -151,6 +160,8 @@ def run_many(project: Project, names: list[str], today: date, mode: str, jobs: i
     with context.Pool(jobs, initializer=_worker_init, initargs=(str(project.root), str(project.out_dir))) as pool:
         for batch in pool.imap_unordered(_worker_run, [(chunk, today.isoformat(), mode, token) for chunk in _chunks(names, jobs)]):
             outcomes.extend(batch)
+            if progress:
+                progress(len(outcomes), len(names))
     return sorted(outcomes, key=lambda o: o.env)
 
 
@@ -167,7 +178,9 @@ def _names(project: Project, selected: list[str] | None) -> list[str]:
     return list(dict.fromkeys(selected))
 
 
-def compile_project(project: Project, selected: list[str] | None, today: date, check: bool = False, use_cache: bool = True, jobs: int | None = None) -> BuildResult:
+def compile_project(
+    project: Project, selected: list[str] | None, today: date, check: bool = False, use_cache: bool = True, jobs: int | None = None, progress: Progress | None = None
+) -> BuildResult:
     """Compile (or --check) the selected environments; see the module docstring."""
     from compiler.cache import Cache
 
@@ -181,7 +194,7 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
     todo = [n for n in names if n not in skipped]
     try:
-        outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token)
+        outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token, progress)
     except (OSError, WriteError) as exc:  # staging failed (disk full...): drop this run's staged trees
         for entry in project.out_dir.glob(f"{STAGING_PREFIX}*-{token}") if project.out_dir.is_dir() else []:
             remove_tree(entry)
@@ -214,7 +227,7 @@ def compile_project(project: Project, selected: list[str] | None, today: date, c
             if outcome.blocked:
                 cache.forget(outcome.env)
             else:  # abstract parents too: no outputs, their file's key only
-                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written)
+                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written, outcome.stats)
         for env in stale:
             cache.forget(env)
         cache.save()

@@ -51,6 +51,7 @@ class Cache:
     shared_key: str  # compiler + schema + policies + date
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bytes: dict[str, bytes] = field(default_factory=dict)
+    file_digests: dict[str, bytes] = field(default_factory=dict)
     dirty: bool = False  # state changed since it was read: save() writes it
 
     @classmethod
@@ -80,13 +81,23 @@ class Cache:
                 return None
         return self.file_bytes[rel]
 
-    def key(self, files: list[str] | tuple[str, ...]) -> str | None:
-        digest = hashlib.sha256(self.shared_key.encode())
-        for rel in files:
+    def _digest(self, rel: str) -> bytes | None:
+        """sha256 of an input file, computed once per run (parents are shared by many envs)."""
+        found = self.file_digests.get(rel)
+        if found is None:
             data = self._file(rel)
             if data is None:
                 return None
-            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+            found = self.file_digests[rel] = hashlib.sha256(data).digest()
+        return found
+
+    def key(self, files: list[str] | tuple[str, ...]) -> str | None:
+        digest = hashlib.sha256(self.shared_key.encode())
+        for rel in files:
+            file_digest = self._digest(rel)
+            if file_digest is None:
+                return None
+            digest.update(rel.encode() + b"\0" + file_digest)
         return digest.hexdigest()
 
     def fresh(self, env: str, out_dir: Path) -> bool:
@@ -95,23 +106,31 @@ class Cache:
         if not entry or self.key(entry["files"]) != entry["key"]:
             return False
         outputs: dict[str, list[int]] = entry["outputs"]
-        env_dir = out_dir / env
+        prefix = os.path.join(out_dir, env, "")  # plain strings: ~70k lstat calls at N=1000
+        lstat = os.lstat
         try:
             for rel, (size, mtime) in outputs.items():
-                info = os.lstat(env_dir / rel)
+                info = lstat(prefix + rel)
                 if info.st_size != size or info.st_mtime_ns != mtime:
                     return False
         except OSError:
             return False
         return True
 
-    def record(self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str]) -> None:
+    def record(self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str], stats: dict[str, list[int]] | None = None) -> None:
+        """Remember env's key and its output files' [size, mtime_ns]: from `stats` (taken by
+        the worker that wrote them) when it covers them, else from lstat."""
         key = self.key(files)
         if key is None:
             return
         outputs = {}
+        prefix = os.path.join(out_dir, env, "")
         for rel in written:
-            info = os.lstat(out_dir / env / rel)
+            known = stats.get(rel) if stats else None
+            if known is not None:
+                outputs[rel] = known
+                continue
+            info = os.lstat(prefix + rel)
             outputs[rel] = [info.st_size, info.st_mtime_ns]
         entry = {"key": key, "files": list(files), "outputs": outputs}
         if self.envs.get(env) != entry:

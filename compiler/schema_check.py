@@ -47,6 +47,14 @@ def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: dict[s
 
 
 @functools.cache
+def _fast_checker(path: str, partial: bool) -> Any:
+    """The compiled yes/no checker (compiler.schema_fast), None when the schema is unsupported."""
+    from compiler.schema_fast import compile_checker
+
+    return compile_checker(load_schema(path), partial, _ecma_anchors)
+
+
+@functools.cache
 def _validator(path: str) -> Any:
     from jsonschema import Draft202012Validator
     from jsonschema.validators import extend
@@ -92,9 +100,16 @@ def _strip_nulls(value: Any) -> Any:
 
 
 def validate(schema_path: str, data: Any, locate: Locate, partial: bool) -> list[Diagnostic]:
-    """Every schema problem in `data` as a located diagnostic (deduplicated, sorted)."""
-    validator = _validator(schema_path)
+    """Every schema problem in `data` as a located diagnostic (deduplicated, sorted).
+
+    A document the compiled checker accepts has none (it only accepts what jsonschema would);
+    anything else goes through jsonschema, which explains every problem.
+    """
     instance = _strip_nulls(data) if partial else data
+    fast = _fast_checker(schema_path, partial)
+    if fast is not None and fast(instance):
+        return []
+    validator = _validator(schema_path)
     found: set[Diagnostic] = set()
     for error in validator.iter_errors(instance):
         for diagnostic in _diagnostics_for(error, locate, partial):

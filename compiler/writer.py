@@ -259,20 +259,33 @@ def diff_env(out_dir: Path, env: str, files: dict[str, bytes]) -> EnvWrite:
     return report
 
 
-def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> Path:
+def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str, stats: dict[str, list[int]] | None = None) -> Path:
     """Write the whole environment tree aside (inside out/, same filesystem), unflushed:
-    call `make_durable` on it before `swap_in`."""
+    call `make_durable` on it before `swap_in`. `stats`, when given, receives
+    rel -> [size, mtime_ns] of every file written (a later rename keeps both)."""
     staging = out_dir / f"{STAGING_PREFIX}{env}-{token}"
     if staging.exists() or staging.is_symlink():
         remove_tree(staging)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
         staging.mkdir(parents=True)
+        base = os.fspath(staging)
+        made = {""}
         for rel, data in files.items():
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            parent = rel.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(f"{base}/{parent}", exist_ok=True)
+                made.add(parent)
+            fd = os.open(f"{base}/{rel}", flags, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if stats is not None:
+                    info = os.fstat(fd)
+                    stats[rel] = [info.st_size, info.st_mtime_ns]
+            finally:
+                os.close(fd)
     except OSError as exc:
         remove_tree(staging)
         raise WriteError(f"cannot write {staging.name}: {exc.strerror or exc}") from None
