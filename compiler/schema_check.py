@@ -92,11 +92,9 @@ def _field(pointer: str) -> str:
 
 def _strip_nulls(value: Any) -> Any:
     """A null in a file means "delete the inherited key": not a value to validate."""
-    if isinstance(value, dict):
-        return {k: _strip_nulls(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_nulls(v) for v in value]
-    return value
+    from compiler.resolve import strip_nulls
+
+    return strip_nulls(value)
 
 
 def validate(schema_path: str, data: Any, locate: Locate, partial: bool) -> list[Diagnostic]:
