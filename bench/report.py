@@ -145,14 +145,27 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
             f"{_s(r.med('cold'))} | {_s(r.med('nochange'))} | {_s(r.med('one_env'))} | {_s(r.med('parent'))} ({r.parent_envs}) | "
             f"{_s(r.med('check'))} | {_s(r.med('floor'))} | {r.med('cold') / r.med('floor'):.2f}x |"
         )
-    lines += ["", "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |", "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
+    lines += [
+        "",
+        "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | cold CPU s | floor CPU s | CPU ratio | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+    ]
     for r in ok:
         cold, floor = r.med("cold"), r.med("floor")
         f = r.findings
         lines.append(
             f"| {r.n} | {1000 * cold / r.n:.1f} | {1000 * floor / r.n:.1f} | {r.files / cold:,.0f} | {r.bytes / MB / cold:.2f} | {r.bytes / MB / floor:.2f} | "
+            f"{_s(r.cpu_med('cold'))} | {_s(r.cpu_med('floor'))} | {r.cpu_med('cold') / r.cpu_med('floor'):.2f}x | "
             f"{r.maxrss_kib / 1024:.0f} | {r.tree_peak_kib / 1024:.0f} | {f.get('error', 0)}/{f.get('warning', 0)}/{f.get('info', 0)} | {r.floor_mismatches} |"
         )
+    lines += ["", "CPU s: user + system time of the whole process tree (compile: all workers, from `wait4`; floor: this process); "
+              "unlike wall time it does not count waiting for the disk. The per-run spread and the disk probe below show how noisy this machine was:", ""]
+    lines += ["| N envs | cold s: min / median / max | floor s: min / median / max | disk probe (6,900 files) s, before / after | load average before / after |", "|---:|---|---|---|---|"]
+    for r in ok:
+        c, fl = r.times.get("cold", []), r.times.get("floor", [])
+        probe = " / ".join(f"{x:.2f}" for x in r.io_probe)
+        load = " / ".join(f"{x:.2f}" for x in r.load)
+        lines.append(f"| {r.n} | {_s(min(c))} / {_s(r.med('cold'))} / {_s(max(c))} | {_s(min(fl))} / {_s(r.med('floor'))} / {_s(max(fl))} | {probe} | {load} |")
     start = median(startup) if startup else float("nan")
     lines += ["", f"`mlc --version` start-up: median {1000 * start:.0f} ms of {len(startup)} runs (min {1000 * min(startup):.0f} ms).", ""]
 

@@ -68,6 +68,7 @@ class Run:
     maxrss_kib: int  # largest single process of the tree (wait4 rusage: self + waited-for children)
     tree_peak_kib: int = 0  # sampled sum of the tree's RSS (0 when not sampled)
     stderr: str = ""
+    cpu: float = 0.0  # user + system seconds of the process tree (wait4 rusage)
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -94,7 +95,7 @@ def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
     out_path, err_path = work / "last.stdout", work / "last.stderr"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(mlc_command() + args, stdout=out, stderr=err)
+        proc = subprocess.Popen(mlc_command() + args, stdout=out, stderr=err, env=_environment())
         peak = [0]
         stop = threading.Event()
         sampler = None
@@ -113,7 +114,16 @@ def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
         stop.set()
         if sampler is not None:
             sampler.join()
-    return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], err_path.read_text(errors="replace")[-4000:])
+    stderr = err_path.read_text(errors="replace")[-4000:]
+    return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], stderr, usage.ru_utime + usage.ru_stime)
+
+
+def _environment() -> dict[str, str]:
+    """The subprocess environment: this checkout's compiler/ first on the path (so that a copy
+    of the repository measures its own code, not the one the venv was installed from)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
 
 
 def median(values: list[float]) -> float:
@@ -176,48 +186,68 @@ def output_stats(out: Path) -> tuple[int, int]:
     return files, size
 
 
-def measure_floor(out: Path, scratch: Path, reps: int) -> tuple[list[float], int]:
-    """Times of dump + write of every file of `out` (loaded first, untimed); and the files whose
-    re-serialised bytes differ from the compiler's (0 expected: the same serialiser)."""
-    import yaml
+class Floor:
+    """The serialisation floor: every file of a compiled out/ loaded into plain data once
+    (untimed); `run` then times only dump (compiler.serialize) + write into a fresh directory."""
 
-    from compiler import serialize
+    def __init__(self, out: Path):
+        import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    items: list[tuple[str, str, Any, bytes]] = []
-    for root, _, names in os.walk(out):
-        for name in sorted(names):
-            path = Path(root, name)
-            raw = path.read_bytes()
-            rel = path.relative_to(out).as_posix()
-            kind = "json" if name.endswith(".json") else "yaml"
-            data = json.loads(raw) if kind == "json" else yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
-            items.append((rel, kind, data, raw))
-    mismatches = 0
-    for _, kind, data, raw in items:
-        text = serialize.dump_json(data) if kind == "json" else serialize.dump_yaml(data)
-        mismatches += text.encode("utf-8") != raw
-    times = []
-    for _ in range(reps):
+        from compiler import serialize
+
+        self.serialize = serialize
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        self.items: list[tuple[str, str, Any]] = []
+        self.mismatches = 0  # files whose re-serialised bytes differ (0 expected: the same serialiser)
+        for root, _, names in os.walk(out):
+            for name in sorted(names):
+                path = Path(root, name)
+                raw = path.read_bytes()
+                kind = "json" if name.endswith(".json") else "yaml"
+                data = json.loads(raw) if kind == "json" else yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+                text = serialize.dump_json(data) if kind == "json" else serialize.dump_yaml(data)
+                self.mismatches += text.encode("utf-8") != raw
+                self.items.append((path.relative_to(out).as_posix(), kind, data))
+
+    def run(self, scratch: Path) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of one dump + write pass."""
         target = scratch / "floor"
         shutil.rmtree(target, ignore_errors=True)
         target.mkdir(parents=True)
+        os.sync()  # start from a quiet disk, like every compile run
+        serialize = self.serialize
         serialize._str_cache.clear()  # a fresh process starts with empty string caches
         serialize._json_cache.clear()
         made: set[str] = set()
         dump_json, dump_yaml = serialize.dump_json, serialize.dump_yaml
-        start = time.perf_counter()
-        for rel, kind, data, _ in items:
+        base = os.fspath(target)
+        cpu, start = time.process_time(), time.perf_counter()
+        for rel, kind, data in self.items:
             parent = rel.rpartition("/")[0]
             if parent not in made:
-                os.makedirs(target / parent, exist_ok=True)
+                os.makedirs(f"{base}/{parent}", exist_ok=True)
                 made.add(parent)
             text = dump_json(data) if kind == "json" else dump_yaml(data)
-            with open(target / rel, "wb") as handle:
+            with open(f"{base}/{rel}", "wb") as handle:
                 handle.write(text.encode("utf-8"))
-        times.append(time.perf_counter() - start)
-    shutil.rmtree(scratch / "floor", ignore_errors=True)
-    return times, mismatches
+        return time.perf_counter() - start, time.process_time() - cpu
+
+
+def io_probe(work: Path, dirs: int = 100, files: int = 69) -> float:
+    """Seconds to create dirs x files small files (2 KiB): how fast this disk creates files now."""
+    target = work / "io-probe"
+    shutil.rmtree(target, ignore_errors=True)
+    os.sync()
+    payload = b"x" * 2048
+    start = time.perf_counter()
+    for d in range(dirs):
+        os.makedirs(target / f"d{d}")
+        for f in range(files):
+            with open(target / f"d{d}" / f"f{f}.yaml", "wb") as handle:
+                handle.write(payload)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(target, ignore_errors=True)
+    return elapsed
 
 
 @dataclass
@@ -228,6 +258,9 @@ class SizeResult:
     files: int = 0
     bytes: int = 0
     times: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # user + system seconds per run
+    io_probe: list[float] = field(default_factory=list)
+    load: list[float] = field(default_factory=list)  # 1-minute load average before and after
     maxrss_kib: int = 0
     tree_peak_kib: int = 0
     floor_mismatches: int = 0
@@ -238,6 +271,13 @@ class SizeResult:
     def med(self, key: str) -> float:
         return median(self.times.get(key, []))
 
+    def cpu_med(self, key: str) -> float:
+        return median(self.cpu.get(key, []))
+
+    def add(self, key: str, run: Run) -> None:
+        self.times.setdefault(key, []).append(run.seconds)
+        self.cpu.setdefault(key, []).append(run.cpu)
+
 
 def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResult:
     project = work / f"n{n}"
@@ -246,35 +286,47 @@ def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResu
     parent_file = project / "environments" / f"{summary['shared_parent']}.yaml"
     env_file = project / "environments" / f"{summary['sample_env']}.yaml"
     result.parent_envs = sum(1 for i in range(n) if i % len(generate.REGIONS) == 0)
-    times = result.times
     try:
-        log(f"N={n}: cold compile x{reps}")
+        result.load.append(os.getloadavg()[0])
+        result.io_probe.append(io_probe(work))
+        log(f"N={n}: cold compile and floor x{reps}, interleaved")
+        floor: Floor | None = None
         for _ in range(reps):
             _fresh_output(project)
+            os.sync()
             run = _ok(run_mlc(compile_args(project), work), "cold compile")
-            times.setdefault("cold", []).append(run.seconds)
+            result.add("cold", run)
             result.maxrss_kib = max(result.maxrss_kib, run.maxrss_kib)
-        result.files, result.bytes = output_stats(project / "out")
+            if floor is None:
+                result.files, result.bytes = output_stats(project / "out")
+                floor = Floor(project / "out")
+                result.floor_mismatches = floor.mismatches
+            wall, cpu = floor.run(work)
+            result.times.setdefault("floor", []).append(wall)
+            result.cpu.setdefault("floor", []).append(cpu)
+        shutil.rmtree(work / "floor", ignore_errors=True)
+        del floor
         log(f"N={n}: memory (sampled cold run)")
         _fresh_output(project)
+        os.sync()
         run = _ok(run_mlc(compile_args(project), work, sample_memory=True), "cold compile")
         result.maxrss_kib, result.tree_peak_kib = max(result.maxrss_kib, run.maxrss_kib), run.tree_peak_kib
         log(f"N={n}: no-change, one env, one parent x{reps}")
         for _ in range(reps):
-            times.setdefault("nochange", []).append(_ok(run_mlc(compile_args(project), work), "no-change compile").seconds)
+            result.add("nochange", _ok(run_mlc(compile_args(project), work), "no-change compile"))
         for key, toggle, path in (("one_env", _toggle_env, env_file), ("parent", _toggle_parent, parent_file)):
             for _ in range(reps):
                 toggle(path)
-                times.setdefault(key, []).append(_ok(run_mlc(compile_args(project), work), f"{key} compile").seconds)
+                result.add(key, _ok(run_mlc(compile_args(project), work), f"{key} compile"))
         log(f"N={n}: check x{reps}")
         for _ in range(reps):
             run = run_mlc(["check", "--project", str(project), "--today", TODAY, "--format", "json"], work)
             if run.rc not in (0, 1):
                 raise BenchError(f"mlc check exited {run.rc}:\n{run.stderr[-2000:]}")
-            times.setdefault("check", []).append(run.seconds)
+            result.add("check", run)
         result.findings = _count_findings(work / "last.stdout")
-        log(f"N={n}: floor x{reps}")
-        times["floor"], result.floor_mismatches = measure_floor(project / "out", work, reps)
+        result.io_probe.append(io_probe(work))
+        result.load.append(os.getloadavg()[0])
     except BenchError as exc:
         result.error = str(exc)
     return result
