@@ -119,15 +119,42 @@ _TYPES: dict[str, Check] = {
 
 
 def _all(funcs: tuple[Check, ...]) -> Check:
-    return lambda x: all(f(x) for f in funcs)
+    if not funcs:
+        return _always
+    if len(funcs) == 1:
+        return funcs[0]
+    if len(funcs) == 2:
+        first, second = funcs
+        return lambda x: first(x) and second(x)
+
+    def check(x: Any) -> bool:
+        for f in funcs:
+            if not f(x):
+                return False
+        return True
+
+    return check
 
 
 def _any(funcs: tuple[Check, ...]) -> Check:
-    return lambda x: any(f(x) for f in funcs)
+    def check(x: Any) -> bool:
+        for f in funcs:
+            if f(x):
+                return True
+        return False
+
+    return check
 
 
 def _one(funcs: tuple[Check, ...]) -> Check:
-    return lambda x: sum(1 for f in funcs if f(x)) == 1
+    def check(x: Any) -> bool:
+        found = 0
+        for f in funcs:
+            if f(x):
+                found += 1
+        return found == 1
+
+    return check
 
 
 def _not(func: Check) -> Check:
@@ -181,6 +208,8 @@ class _Compiler:
         return self.refs[key]
 
     def compile(self, schema: Any, partial: bool) -> Check:
+        """One closure per schema object: the instance's type is looked at once, then only
+        the keywords that apply to that type run (jsonschema ignores the others too)."""
         if schema is True:
             return _always
         if schema is False:
@@ -190,126 +219,167 @@ class _Compiler:
         for keyword in schema:
             if keyword in self.known and keyword not in _HANDLED and keyword not in _IGNORED:
                 raise _Unsupported(keyword)
-        checks: list[Check] = []
-        add = checks.append
         s = schema
-        if "type" in s:
-            names = s["type"] if isinstance(s["type"], list) else [s["type"]]
-            funcs = [_TYPES[n] for n in names if n in _TYPES]
-            if len(funcs) != len(names):
-                raise _Unsupported(f"type {names}")
-            add(funcs[0] if len(funcs) == 1 else (lambda x, fs=tuple(funcs): any(f(x) for f in fs)))
+        type_ok = self._type(s)
+        strings = _all(tuple(self._strings(s)))
+        numbers = _all(tuple(self._numbers(s)))
+        arrays = _all(tuple(self._arrays(s, partial)))
+        objects = self._object(s, partial)
+        general = _all(tuple(self._general(s, partial)))
+        str_on, num_on, arr_on = strings is not _always, numbers is not _always, arrays is not _always
+        obj_on, gen_on = objects is not _always, general is not _always
+
+        def check(x: Any) -> bool:
+            if type_ok is not None and not type_ok(x):
+                return False
+            if isinstance(x, str):
+                if str_on and not strings(x):
+                    return False
+            elif isinstance(x, dict):
+                if obj_on and not objects(x):
+                    return False
+            elif isinstance(x, list):
+                if arr_on and not arrays(x):
+                    return False
+            elif num_on and isinstance(x, (int, float)) and not isinstance(x, bool):
+                if not numbers(x):
+                    return False
+            return not gen_on or general(x)
+
+        if type_ok is None and not (str_on or num_on or arr_on or obj_on):
+            return general  # only applicators / enum / const (or nothing: _always)
+        return check
+
+    def _type(self, s: dict[str, Any]) -> Check | None:
+        if "type" not in s:
+            return None
+        names = s["type"] if isinstance(s["type"], list) else [s["type"]]
+        funcs = [_TYPES[n] for n in names if isinstance(n, str) and n in _TYPES]
+        if len(funcs) != len(names):
+            raise _Unsupported(f"type {names}")
+        return funcs[0] if len(funcs) == 1 else _any(tuple(funcs))
+
+    def _general(self, s: dict[str, Any], partial: bool) -> list[Check]:
+        out: list[Check] = []
+        equal = self.equal
         if "enum" in s:
-            options, equal = list(s["enum"]), self.equal
+            options = list(s["enum"])
             if all(type(o) is str for o in options):
-                strings = frozenset(options)
-                add(lambda x: (x in strings) if type(x) is str else any(equal(o, x) for o in options))
+                names = frozenset(options)
+                out.append(lambda x: (x in names) if type(x) is str else any(equal(o, x) for o in options))
             else:
-                add(lambda x: any(equal(o, x) for o in options))
+                out.append(lambda x: any(equal(o, x) for o in options))
         if "const" in s:
-            const, equal = s["const"], self.equal
-            add(lambda x: equal(x, const))
-        self._strings(s, add)
-        self._numbers(s, add)
-        self._arrays(s, add, partial)
-        self._objects(s, add, partial)
+            const = s["const"]
+            out.append(lambda x: equal(x, const))
         if "$ref" in s:
-            ref = s["$ref"]
-            if not isinstance(ref, str):
+            if not isinstance(s["$ref"], str):
                 raise _Unsupported("$ref")
-            add(self.ref(ref, partial))
+            out.append(self.ref(s["$ref"], partial))
         if "allOf" in s:
-            add(_all(tuple(self.compile(sub, partial) for sub in s["allOf"])))
+            out.append(_all(tuple(self.compile(sub, partial) for sub in s["allOf"])))
         if "anyOf" in s:
-            add(_any(tuple(self.compile(sub, False) for sub in s["anyOf"])))
+            out.append(_any(tuple(self.compile(sub, False) for sub in s["anyOf"])))
         if "oneOf" in s:
-            add(_one(tuple(self.compile(sub, False) for sub in s["oneOf"])))
+            out.append(_one(tuple(self.compile(sub, False) for sub in s["oneOf"])))
         if "not" in s:
-            add(_not(self.compile(s["not"], False)))
+            out.append(_not(self.compile(s["not"], False)))
         if "if" in s:
             then = self.compile(s["then"], partial) if "then" in s else _always
             other = self.compile(s["else"], partial) if "else" in s else _always
-            add(_if(self.compile(s["if"], False), then, other))
-        if not checks:
-            return _always
-        return checks[0] if len(checks) == 1 else _all(tuple(checks))
+            out.append(_if(self.compile(s["if"], False), then, other))
+        return out
 
-    def _strings(self, s: dict[str, Any], add: Callable[[Check], None]) -> None:
+    def _strings(self, s: dict[str, Any]) -> list[Check]:
+        out: list[Check] = []
         if "pattern" in s:
             search = self.pattern(s["pattern"]).search
-            add(lambda x: not isinstance(x, str) or search(x) is not None)
+            out.append(lambda x: search(x) is not None)
         if "minLength" in s:
             low = s["minLength"]
-            add(lambda x: not isinstance(x, str) or len(x) >= low)
+            out.append(lambda x: len(x) >= low)
         if "maxLength" in s:
             high = s["maxLength"]
-            add(lambda x: not isinstance(x, str) or len(x) <= high)
+            out.append(lambda x: len(x) <= high)
+        return out
 
-    def _numbers(self, s: dict[str, Any], add: Callable[[Check], None]) -> None:
+    def _numbers(self, s: dict[str, Any]) -> list[Check]:
+        out: list[Check] = []
         if "minimum" in s:
-            v = s["minimum"]
-            add(lambda x, v=v: not _is_number(x) or x >= v)
+            minimum = s["minimum"]
+            out.append(lambda x: x >= minimum)
         if "maximum" in s:
-            v = s["maximum"]
-            add(lambda x, v=v: not _is_number(x) or x <= v)
+            maximum = s["maximum"]
+            out.append(lambda x: x <= maximum)
         if "exclusiveMinimum" in s:
-            v = s["exclusiveMinimum"]
-            add(lambda x, v=v: not _is_number(x) or x > v)
+            above = s["exclusiveMinimum"]
+            out.append(lambda x: x > above)
         if "exclusiveMaximum" in s:
-            v = s["exclusiveMaximum"]
-            add(lambda x, v=v: not _is_number(x) or x < v)
+            below = s["exclusiveMaximum"]
+            out.append(lambda x: x < below)
         if "multipleOf" in s:
             raise _Unsupported("multipleOf")  # float semantics: leave it to jsonschema
+        return out
 
-    def _arrays(self, s: dict[str, Any], add: Callable[[Check], None], partial: bool) -> None:
+    def _arrays(self, s: dict[str, Any], partial: bool) -> list[Check]:
+        out: list[Check] = []
         if "minItems" in s:
-            v = s["minItems"]
-            add(lambda x, v=v: not isinstance(x, list) or len(x) >= v)
+            fewest = s["minItems"]
+            out.append(lambda x: len(x) >= fewest)
         if "maxItems" in s:
-            v = s["maxItems"]
-            add(lambda x, v=v: not isinstance(x, list) or len(x) <= v)
+            most = s["maxItems"]
+            out.append(lambda x: len(x) <= most)
         if s.get("uniqueItems"):
             uniq = self.uniq
-            add(lambda x: not isinstance(x, list) or (len(set(x)) == len(x) if all(type(i) is str for i in x) else bool(uniq(x))))
+            out.append(lambda x: (len(set(x)) == len(x)) if all(type(i) is str for i in x) else bool(uniq(x)))
         if "items" in s:
             item = self.compile(s["items"], partial)
-            add(lambda x: not isinstance(x, list) or all(item(i) for i in x))
 
-    def _objects(self, s: dict[str, Any], add: Callable[[Check], None], partial: bool) -> None:
-        if "required" in s and not partial:
-            names = tuple(s["required"])
-            add(lambda x: not isinstance(x, dict) or all(n in x for n in names))
-        if "minProperties" in s:
-            v = s["minProperties"]
-            add(lambda x, v=v: not isinstance(x, dict) or len(x) >= v)
-        if "maxProperties" in s:
-            v = s["maxProperties"]
-            add(lambda x, v=v: not isinstance(x, dict) or len(x) <= v)
-        props: dict[str, Check] = {k: self.compile(v, partial) for k, v in s.get("properties", {}).items()}
-        patterns = tuple((re.compile(p).search, self.compile(v, partial)) for p, v in s.get("patternProperties", {}).items())
-        if props:
-            items = tuple(props.items())
-            add(lambda x: not isinstance(x, dict) or all(f(x[k]) for k, f in items if k in x))
-        if patterns:
-            add(lambda x: not isinstance(x, dict) or all(f(v) for k, v in x.items() for search, f in patterns if search(k)))
-        if "additionalProperties" in s:
-            extra = self.compile(s["additionalProperties"], partial)
-            known = frozenset(props)
-
-            def additional(x: Any) -> bool:
-                if not isinstance(x, dict):
-                    return True
-                for k, v in x.items():
-                    if k in known or any(search(k) for search, _ in patterns):
-                        continue
-                    if not extra(v):
+            def items(x: list[Any]) -> bool:
+                for i in x:
+                    if not item(i):
                         return False
                 return True
 
-            add(additional)
-        if "propertyNames" in s:
-            name = self.compile(s["propertyNames"], partial)
-            add(lambda x: not isinstance(x, dict) or all(name(k) for k in x))
+            out.append(items)
+        return out
+
+    def _object(self, s: dict[str, Any], partial: bool) -> Check:
+        """properties, patternProperties, additionalProperties, propertyNames, required and
+        the property counts, in one pass over the instance's keys."""
+        required = tuple(s["required"]) if "required" in s and not partial else ()
+        fewest, most = s.get("minProperties"), s.get("maxProperties")
+        props: dict[str, Check] = {k: self.compile(v, partial) for k, v in s.get("properties", {}).items()}
+        patterns = tuple((re.compile(p).search, self.compile(v, partial)) for p, v in s.get("patternProperties", {}).items())
+        extra = self.compile(s["additionalProperties"], partial) if "additionalProperties" in s else None
+        names = self.compile(s["propertyNames"], partial) if "propertyNames" in s else None
+        if not (required or props or patterns or extra is not None or names is not None or fewest is not None or most is not None):
+            return _always
+        get = props.get
+
+        def check(x: dict[str, Any]) -> bool:
+            for k, v in x.items():
+                if names is not None and not names(k):
+                    return False
+                f = get(k)
+                if f is not None and not f(v):
+                    return False
+                matched = False
+                for search, g in patterns:
+                    if search(k):
+                        matched = True
+                        if not g(v):
+                            return False
+                if extra is not None and f is None and not matched and not extra(v):
+                    return False
+            for name in required:
+                if name not in x:
+                    return False
+            if fewest is not None and len(x) < fewest:
+                return False
+            return most is None or len(x) <= most
+
+        return check
 
 
 def compile_checker(schema: Any, partial: bool, pattern: Callable[[str], re.Pattern[str]] = re.compile) -> Check | None:
