@@ -75,8 +75,10 @@ def serialise(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
         check_relative_path(artifact.path)
         text = dump_json(artifact.content) if artifact.format == "json" else dump_yaml(artifact.content)
         files[artifact.path] = text.encode("utf-8")
-    manifest = {"generated_by": "mlc", "files": {path: hashlib.sha256(data).hexdigest() for path, data in files.items()}}
-    files[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    # keys in sorted order and ASCII-only paths (check_relative_path): the same bytes as
+    # json.dumps(manifest, indent=2, sort_keys=True) + "\n", without its pure-Python encoder
+    manifest = {"files": {path: hashlib.sha256(files[path]).hexdigest() for path in sorted(files)}, "generated_by": "mlc"}
+    files[MANIFEST] = dump_json(manifest).encode("utf-8")
     return files
 
 
