@@ -82,15 +82,18 @@ class DependencyGraph:
 
     # --- data flow -------------------------------------------------------------------
     def reads(self, name: str) -> tuple[str, ...]:
-        """Stores a workload reads (reads + model source), sorted."""
-        return tuple(sorted({e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}))
+        """Stores a workload reads (reads + model source + its checkpoint store, which it
+        reads back to resume), sorted."""
+        read = {e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}
+        return tuple(sorted(read | {e.target for e in self.edges if e.source == name and e.kind == "checkpoint"}))
 
     def writes(self, name: str) -> tuple[str, ...]:
         """Stores a workload writes (writes + checkpoints), sorted."""
         return tuple(sorted({e.target for e in self.edges if e.source == name and e.kind in WRITE_KINDS}))
 
     def readers(self, store: str) -> tuple[str, ...]:
-        return tuple(sorted({e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}))
+        read = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
+        return tuple(sorted(read | {e.source for e in self.edges if e.target == store and e.kind == "checkpoint"}))
 
     def writers(self, store: str) -> tuple[str, ...]:
         return tuple(sorted({e.source for e in self.edges if e.target == store and e.kind in WRITE_KINDS}))

@@ -111,7 +111,7 @@ CATALOG: tuple[Rule, ...] = (
        "with the workloads' data permissions.",
        'Grant `editor` to named groups; give "*" at most `viewer`.'),
     _r("MLC-IAM-004", "error", "Workload permissions are exactly the declared data flow",
-       "Least privilege is derived from `reads`, `writes`, `model.from` and `checkpoint_to`: a "
+       "Least privilege is derived from `reads`, `writes`, `model.from` and `checkpoint_to` (read and write: a job resumes from its checkpoints): a "
        "workload can touch a store only if the spec says so. This rule re-checks the derived "
        "grants against the declarations, so a compiler change that widened them would block the "
        "build instead of shipping. It cannot fire on a correct compiler.",

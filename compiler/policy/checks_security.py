@@ -183,8 +183,9 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
         yield Hit(None, "/components", f'grants exist for "{name}", which is not a workload of this environment', key=True)
     for name in sorted(workloads):
         spec = env.components[name].spec
-        declared_reads = set(spec.get("reads") or []) | ({spec["model"]["from"]} if isinstance(spec.get("model"), dict) else set())
-        declared_writes = set(spec.get("writes") or []) | ({spec["checkpoint_to"]} if spec.get("checkpoint_to") else set())
+        checkpoint = {spec["checkpoint_to"]} if spec.get("checkpoint_to") else set()  # written, and read back to resume
+        declared_reads = set(spec.get("reads") or []) | ({spec["model"]["from"]} if isinstance(spec.get("model"), dict) else set()) | checkpoint
+        declared_writes = set(spec.get("writes") or []) | checkpoint
         grant = compiled.grants.get(name)
         got_reads, got_writes = (set(grant.reads), set(grant.writes)) if grant else (set(), set())
         for label, got, declared, edges in (
