@@ -144,6 +144,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from compiler.pipeline import plan_environment
 
     head = plan_environment(_single_env(args)).cost
+    assert head is not None  # plan_environment always estimates
     if not args.base:
         if args.format == "json":
             import json

@@ -174,7 +174,7 @@ class DependencyGraph:
         result: dict[str, Lineage] = {}
         for name, component in self.env.components.items():
             own = component.get("classification", "internal")
-            best, best_path = own, (name,)
+            best, best_path = own, (name,)  # type: tuple[str, tuple[str, ...]]
             parents: dict[str, str | None] = {name: None}
             queue = deque([name])
             while queue:  # BFS upstream: the shortest explanation of the highest class

@@ -23,7 +23,7 @@ MINIMAL = {
     "pipeline": "{type: pipeline, steps: [w]}",
 }
 HELPERS = {
-    "monitoring": f"w: {{type: serving, runtime: sklearn, model: {{from: s}}, slo: {{latency_p99_ms: 100}}}}",
+    "monitoring": "w: {type: serving, runtime: sklearn, model: {from: s}, slo: {latency_p99_ms: 100}}",
     "pipeline": f"w: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [s]}}",
 }
 # Emitters that have nothing to say about a kind, and why.
