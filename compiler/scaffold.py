@@ -20,9 +20,8 @@ def init_project(target: Path) -> list[str]:
         "README.md": (DATA / "scaffold" / "README.md").read_bytes(),
         ".github/workflows/mlc.yml": (DATA / "scaffold" / "mlc.yml").read_bytes(),
     }
-    policies = DATA / "policies"
-    for policy in sorted(policies.glob("*.k")) if policies.is_dir() else []:
-        files[f"policies/{policy.name}"] = policy.read_bytes()
+    # built-in KCL policies run from the package; policies/ is for the team's own
+    files["policies/README.md"] = (DATA / "scaffold" / "policies-README.md").read_bytes()
     made = []
     for rel, data in files.items():
         path = target / rel
