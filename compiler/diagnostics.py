@@ -23,7 +23,10 @@ class Diagnostic:
     severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.severity} {self.code}: {printable(self.message)}"
+        from compiler.secrets_scan import scrub
+
+        # messages quote input (keys, names, values): never a credential, never two lines
+        return f"{self.location}: {self.severity} {self.code}: {printable(scrub(self.message))}"
 
 
 def printable(text: str) -> str:

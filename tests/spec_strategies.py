@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,6 +66,11 @@ def waivable_rules() -> tuple[str, ...]:
     from compiler.policy.catalog import CATALOG
 
     return tuple(r.id for r in CATALOG if r.waivable)
+
+
+def fast(examples: int) -> settings:
+    """Modest example counts, no deadline: the whole suite must stay fast on 2 cores."""
+    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 # --- small value strategies ---------------------------------------------------------------
@@ -182,6 +188,7 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             checkpoint = [b for b in buckets if read_by.get(b, index) >= index]
             if checkpoint and draw(st.booleans()):
                 body["checkpoint_to"] = draw(st.sampled_from(checkpoint))
+                read_by.setdefault(body["checkpoint_to"], index)  # a job reads its checkpoints back to resume
         elif kind == "serving":
             body.pop("writes")
             body.pop("reads")

@@ -19,20 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.spec_strategies import REPO, compile_args, emitted_files, parse_file, projects, run_main, snapshot, to_yaml, write_project
+from tests.spec_strategies import REPO, compile_args, emitted_files, fast, parse_file, projects, run_main, snapshot, to_yaml, write_project
 from tests.validators import validate_k8s_object, validate_kustomization, validate_output_dir, validate_terraform_module
 
 LOCATED = re.compile(r"^environments/[a-z0-9][-a-z0-9]*\.yaml:\d+:\d+: error MLC-E\d{3}: \S")
 SUMMARY = re.compile(r"^\d+ problems? found; nothing was written$")
-_HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
 
-
-def fast(examples: int) -> settings:
-    """Modest example counts, no deadline: the whole suite must stay fast on 2 cores."""
-    return settings(max_examples=examples, deadline=None, suppress_health_check=_HEALTH)
 
 
 def fresh(tmp_path: Path, tag: str) -> Path:

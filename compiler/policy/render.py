@@ -23,6 +23,18 @@ GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 TOOL_URI = "https://git.example.com/ml/mlc"
 
 
+def _without_secrets(f: Finding) -> Finding:
+    """A finding safe to print: messages, waiver reasons and component names that quote a
+    credential-looking value (a component may be *named* like a token) are scrubbed."""
+    from dataclasses import replace
+
+    from compiler.secrets_scan import PLACEHOLDER, find_secret, scrub
+
+    component = PLACEHOLDER if f.component and find_secret(f.component) else f.component
+    reason = scrub(f.waiver_reason) if f.waiver_reason else f.waiver_reason
+    return replace(f, message=scrub(f.message), component=component, waiver_reason=reason)
+
+
 def _order(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.location.file, f.location.line, f.location.col, f.rule, f.env, f.component or "", f.message))
 
@@ -37,7 +49,7 @@ def _rules(rules: Iterable[Rule] | Mapping[str, Rule] | None) -> dict[str, Rule]
 
 def render(findings: Iterable[Finding], format: str = "text", rules: Iterable[Rule] | Mapping[str, Rule] | None = None) -> str:
     """`findings` as text | json | sarif | github. `rules` adds metadata of KCL rules (SARIF)."""
-    ordered = _order(findings)
+    ordered = [_without_secrets(f) for f in _order(findings)]
     if format == "text":
         return render_text(ordered)
     if format == "json":
