@@ -32,6 +32,15 @@ def _git(root: Path, *args: str) -> bytes:
     return done.stdout
 
 
+def _regular_files_only(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """tarfile's "data" filter, but links are skipped instead of aborting the extraction:
+    a revision may hold environments/x.yaml -> /etc/passwd (the data filter raised
+    AbsoluteLinkError, an internal error); the loader refuses symlinks anyway (MLC-E012)."""
+    if member.issym() or member.islnk():
+        return None
+    return tarfile.data_filter(member, path)
+
+
 def checkout_base(root: Path, ref: str) -> tempfile.TemporaryDirectory[str]:
     """A temporary directory holding the project's spec files at `ref`."""
     if not _REF.match(ref) or ref.startswith("-"):
@@ -44,7 +53,7 @@ def checkout_base(root: Path, ref: str) -> tempfile.TemporaryDirectory[str]:
     if listing:
         data = _git(root, "archive", "--format=tar", commit, "--", *listing)
         with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            archive.extractall(target, filter="data")
+            archive.extractall(target, filter=_regular_files_only)
     project = target / prefix if prefix else target
     project.mkdir(parents=True, exist_ok=True)
     tmp.project_root = project  # type: ignore[attr-defined]

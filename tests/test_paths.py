@@ -268,3 +268,24 @@ def test_the_cache_never_writes_through_planted_symlinks(tmp_path: Path, outside
     (root / "environments" / "e1.yaml").write_text(aws_env("e1", STORE.replace("size_gb: 1", "size_gb: 2")))
     assert compile_(root)[0] == 0
     untouched(outside)
+
+
+def test_a_base_revision_with_symlinked_files_is_read_safely(tmp_path: Path, outside: Path) -> None:
+    """`mlc diff --base REF` / `mlc cost --base REF` extract REF's specs with `git archive`:
+    links in that revision (absolute, or climbing out) are skipped, never followed; they
+    made tarfile's data filter raise (an internal error, exit 70)."""
+    import subprocess
+
+    root = make_project(tmp_path / "p", {"e1": aws_env("e1", STORE)})
+    os.symlink(outside / "creds.yaml", root / "environments" / "abs.yaml")
+    os.symlink("../../outside/creds.yaml", root / "environments" / "rel.yaml")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
+    for name in ("abs", "rel"):
+        (root / "environments" / f"{name}.yaml").unlink()
+    for argv in (["diff", "--project", str(root), "--base", "HEAD"], ["cost", "e1", "--project", str(root), "--base", "HEAD"]):
+        code, out, err = run_main(*argv)
+        assert code == 0, err
+        assert SECRET not in out + err and "internal error" not in err
+    untouched(outside)
