@@ -157,11 +157,16 @@ def run_many(project: Project, names: list[str], today: date, mode: str, jobs: i
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     outcomes: list[EnvOutcome] = []
-    with context.Pool(jobs, initializer=_worker_init, initargs=(str(project.root), str(project.out_dir))) as pool:
+    pool = context.Pool(jobs, initializer=_worker_init, initargs=(str(project.root), str(project.out_dir)))
+    try:
         for batch in pool.imap_unordered(_worker_run, [(chunk, today.isoformat(), mode, token) for chunk in _chunks(names, jobs)]):
             outcomes.extend(batch)
             if progress:
                 progress(len(outcomes), len(names))
+        pool.close()
+        pool.join()  # workers exit normally, so their exit handlers (multiprocessing finalizers) run
+    finally:
+        pool.terminate()
     return sorted(outcomes, key=lambda o: o.env)
 
 

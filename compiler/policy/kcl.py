@@ -123,32 +123,52 @@ def evaluate(files: list[PolicyFile], plan: dict[str, Any], reserved: dict[str, 
     return KclResult(tuple(rules), tuple(findings), tuple(sorted(set(diagnostics))))
 
 
+_WORKSPACES: dict[tuple[Any, ...], tuple[str, int]] = {}
+
+
+def _workspace(files: list[PolicyFile]) -> tuple[str, int]:
+    """(folder, line of the first collector) holding `files` as packages m0, m1, ... and the
+    generated main file. Written once per process and set of files, then reused for every
+    environment: creating and deleting ~8 files per environment cost more than evaluating
+    them, and ext4 makes every file created soon after a deletion dearer (bench/ANALYSIS.md).
+    Removed when the process exits, pool workers included (a multiprocessing finalizer);
+    a killed process leaves it in the temp folder, as the per-call folder did before."""
+    import os
+    from multiprocessing.util import Finalize
+
+    key = (os.getpid(), *((f.path.name, f.text) for f in files))
+    found = _WORKSPACES.get(key)
+    if found is not None and os.path.isdir(found[0]):
+        return found
+    tmp = tempfile.mkdtemp(prefix="mlc-kcl-")
+    Finalize(None, shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True}, exitpriority=0)
+    lines = []
+    for index, f in enumerate(files):
+        package = Path(tmp) / f"m{index}"
+        package.mkdir()
+        (package / f.path.name).write_text(f.text, encoding="utf-8")
+        lines.append(f"import m{index}")
+    first = len(lines) + 1  # line of the first collector: line first+k belongs to file k
+    lines += [f"_mlc_{k} = {{rules = m{k}.mlc_rules, findings = m{k}.mlc_findings}}" for k in range(len(files))]
+    lines.append("mlc_out = [" + ", ".join(f"_mlc_{k}" for k in range(len(files))) + "]")
+    (Path(tmp) / MAIN).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _WORKSPACES[key] = (tmp, first)
+    return tmp, first
+
+
 def _run(files: list[PolicyFile], plan: dict[str, Any]) -> tuple[bool, list[dict[str, Any]], list[tuple[int, Diagnostic]]]:
     api = _api()
-    tmp = tempfile.mkdtemp(prefix="mlc-kcl-")
+    tmp, first = _workspace(files)
+    main = Path(tmp) / MAIN
+    args = api.ExecProgramArgs(k_filename_list=[str(main)], args=[api.Argument(name="plan", value=json.dumps(plan, sort_keys=True))])
     try:
-        lines = []
-        for index, f in enumerate(files):
-            package = Path(tmp) / f"m{index}"
-            package.mkdir()
-            (package / f.path.name).write_text(f.text, encoding="utf-8")
-            lines.append(f"import m{index}")
-        first = len(lines) + 1  # line of the first collector: line first+k belongs to file k
-        lines += [f"_mlc_{k} = {{rules = m{k}.mlc_rules, findings = m{k}.mlc_findings}}" for k in range(len(files))]
-        lines.append("mlc_out = [" + ", ".join(f"_mlc_{k}" for k in range(len(files))) + "]")
-        main = Path(tmp) / MAIN
-        main.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        args = api.ExecProgramArgs(k_filename_list=[str(main)], args=[api.Argument(name="plan", value=json.dumps(plan, sort_keys=True))])
-        try:
-            result = api.API().exec_program(args)
-            error = result.err_message
-        except Exception as exc:  # kcl-lib raises on compile errors
-            result, error = None, str(exc) or type(exc).__name__
-        if not error and result is not None:
-            return True, list(json.loads(result.json_result or "{}").get("mlc_out") or []), []
-        return False, [], _attribute(_ANSI.sub("", error), tmp, files, first)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        result = api.API().exec_program(args)
+        error = result.err_message
+    except Exception as exc:  # kcl-lib raises on compile errors
+        result, error = None, str(exc) or type(exc).__name__
+    if not error and result is not None:
+        return True, list(json.loads(result.json_result or "{}").get("mlc_out") or []), []
+    return False, [], _attribute(_ANSI.sub("", error), tmp, files, first)
 
 
 _TITLE = re.compile(r"(?:error\[\w+\]:\s*(\w*)|^(\w+Error)\s*$)", re.MULTILINE)
