@@ -147,7 +147,7 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         )
     lines += [
         "",
-        "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | cold CPU s | floor CPU s | CPU ratio | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |",
+        "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | cold CPU s (user) | floor CPU s (user) | CPU ratio (user) | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in ok:
@@ -155,11 +155,14 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         f = r.findings
         lines.append(
             f"| {r.n} | {1000 * cold / r.n:.1f} | {1000 * floor / r.n:.1f} | {r.files / cold:,.0f} | {r.bytes / MB / cold:.2f} | {r.bytes / MB / floor:.2f} | "
-            f"{_s(r.cpu_med('cold'))} | {_s(r.cpu_med('floor'))} | {r.cpu_med('cold') / r.cpu_med('floor'):.2f}x | "
+            f"{_s(r.cpu_med('cold'))} ({_s(r.cpu_med('cold_user'))}) | {_s(r.cpu_med('floor'))} ({_s(r.cpu_med('floor_user'))}) | "
+            f"{r.cpu_med('cold') / r.cpu_med('floor'):.2f}x ({r.cpu_med('cold_user') / max(r.cpu_med('floor_user'), 1e-9):.2f}x) | "
             f"{r.maxrss_kib / 1024:.0f} | {r.tree_peak_kib / 1024:.0f} | {f.get('error', 0)}/{f.get('warning', 0)}/{f.get('info', 0)} | {r.floor_mismatches} |"
         )
-    lines += ["", "CPU s: user + system time of the whole process tree (compile: all workers, from `wait4`; floor: this process); "
-              "unlike wall time it does not count waiting for the disk. The per-run spread and the disk probe below show how noisy this machine was:", ""]
+    lines += ["", "CPU s: user + system time of the whole process tree (compile: all workers, from `wait4`; floor: this process), "
+              "user time alone in parentheses; unlike wall time it does not count waiting for the disk, and user time does not count "
+              "the kernel's file-creation work either (which varies with the file system's state, see the analysis). The per-run spread "
+              "and the disk probe below show how noisy this machine was:", ""]
     lines += ["| N envs | cold s: min / median / max | floor s: min / median / max | disk probe (6,900 files) s, before / after | load average before / after |", "|---:|---|---|---|---|"]
     for r in ok:
         c, fl = r.times.get("cold", []), r.times.get("floor", [])

@@ -69,6 +69,7 @@ class Run:
     tree_peak_kib: int = 0  # sampled sum of the tree's RSS (0 when not sampled)
     stderr: str = ""
     cpu: float = 0.0  # user + system seconds of the process tree (wait4 rusage)
+    user: float = 0.0  # user seconds alone: what the compiler's own code costs
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -115,7 +116,7 @@ def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
         if sampler is not None:
             sampler.join()
     stderr = err_path.read_text(errors="replace")[-4000:]
-    return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], stderr, usage.ru_utime + usage.ru_stime)
+    return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], stderr, usage.ru_utime + usage.ru_stime, usage.ru_utime)
 
 
 def _environment() -> dict[str, str]:
@@ -138,8 +139,30 @@ def _fresh_output(project: Path) -> None:
         shutil.rmtree(project / sub, ignore_errors=True)
 
 
-def compile_args(project: Path) -> list[str]:
-    return ["compile", "--project", str(project), "--today", TODAY]
+def compile_args(project: Path, out: Path | None = None) -> list[str]:
+    return ["compile", "--project", str(project), "--today", TODAY] + (["--out", str(out)] if out is not None else [])
+
+
+# Nothing is deleted while measuring. ext4 avoids re-using an inode deleted in the last
+# 60-300 s, and its allocator then reads every such inode's dtime: creating 69,000 files
+# right after deleting as many cost up to 50 s of system time (perf: recently_deleted()
+# under ext4_create), so a benchmark that rm -rf's out/ before each cold run measures the
+# file system's memory of its own previous run. Each cold run and floor run writes to a
+# fresh directory instead; everything is removed once, at the very end (`_trash`).
+_TRASH: list[Path] = []
+
+
+def _fresh_dir(path: Path) -> Path:
+    if path.exists():
+        _TRASH.append(path.rename(path.with_name(f"{path.name}.old{len(_TRASH)}")))
+    _TRASH.append(path)
+    return path
+
+
+def empty_trash() -> None:
+    for path in _TRASH:
+        shutil.rmtree(path, ignore_errors=True)
+    _TRASH.clear()
 
 
 def _ok(run: Run, what: str) -> Run:
@@ -199,6 +222,7 @@ class Floor:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         self.items: list[tuple[str, str, Any]] = []
         self.mismatches = 0  # files whose re-serialised bytes differ (0 expected: the same serialiser)
+        self.user: list[float] = []
         for root, _, names in os.walk(out):
             for name in sorted(names):
                 path = Path(root, name)
@@ -209,10 +233,9 @@ class Floor:
                 self.mismatches += text.encode("utf-8") != raw
                 self.items.append((path.relative_to(out).as_posix(), kind, data))
 
-    def run(self, scratch: Path) -> tuple[float, float]:
-        """(wall seconds, CPU seconds) of one dump + write pass."""
-        target = scratch / "floor"
-        shutil.rmtree(target, ignore_errors=True)
+    def run(self, target: Path) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) of one dump + write pass into the new directory `target`;
+        user seconds alone are appended to `self.user`."""
         target.mkdir(parents=True)
         os.sync()  # start from a quiet disk, like every compile run
         serialize = self.serialize
@@ -221,7 +244,7 @@ class Floor:
         made: set[str] = set()
         dump_json, dump_yaml = serialize.dump_json, serialize.dump_yaml
         base = os.fspath(target)
-        cpu, start = time.process_time(), time.perf_counter()
+        cpu, start, user = time.process_time(), time.perf_counter(), os.times().user
         for rel, kind, data in self.items:
             parent = rel.rpartition("/")[0]
             if parent not in made:
@@ -230,13 +253,14 @@ class Floor:
             text = dump_json(data) if kind == "json" else dump_yaml(data)
             with open(f"{base}/{rel}", "wb") as handle:
                 handle.write(text.encode("utf-8"))
-        return time.perf_counter() - start, time.process_time() - cpu
+        wall = time.perf_counter() - start
+        self.user.append(os.times().user - user)
+        return wall, time.process_time() - cpu
 
 
-def io_probe(work: Path, dirs: int = 100, files: int = 69) -> float:
-    """Seconds to create dirs x files small files (2 KiB): how fast this disk creates files now."""
-    target = work / "io-probe"
-    shutil.rmtree(target, ignore_errors=True)
+def io_probe(target: Path, dirs: int = 100, files: int = 69) -> float:
+    """Seconds to create dirs x files small files (2 KiB) in the new directory `target`:
+    how fast this disk creates files at the moment."""
     os.sync()
     payload = b"x" * 2048
     start = time.perf_counter()
@@ -245,9 +269,7 @@ def io_probe(work: Path, dirs: int = 100, files: int = 69) -> float:
         for f in range(files):
             with open(target / f"d{d}" / f"f{f}.yaml", "wb") as handle:
                 handle.write(payload)
-    elapsed = time.perf_counter() - start
-    shutil.rmtree(target, ignore_errors=True)
-    return elapsed
+    return time.perf_counter() - start
 
 
 @dataclass
@@ -277,6 +299,7 @@ class SizeResult:
     def add(self, key: str, run: Run) -> None:
         self.times.setdefault(key, []).append(run.seconds)
         self.cpu.setdefault(key, []).append(run.cpu)
+        self.cpu.setdefault(f"{key}_user", []).append(run.user)
 
 
 def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResult:
@@ -288,29 +311,26 @@ def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResu
     result.parent_envs = sum(1 for i in range(n) if i % len(generate.REGIONS) == 0)
     try:
         result.load.append(os.getloadavg()[0])
-        result.io_probe.append(io_probe(work))
+        result.io_probe.append(io_probe(_fresh_dir(work / f"probe-n{n}-a")))
+        shutil.rmtree(project / ".mlc-cache", ignore_errors=True)
+        log(f"N={n}: memory (sampled cold run)")  # first: the runner is still small when it forks
+        run = _ok(run_mlc(compile_args(project, _fresh_dir(project / "out")), work, sample_memory=True), "cold compile")
+        result.maxrss_kib, result.tree_peak_kib = run.maxrss_kib, run.tree_peak_kib
+        result.files, result.bytes = output_stats(project / "out")
+        floor = Floor(project / "out")
+        result.floor_mismatches = floor.mismatches
         log(f"N={n}: cold compile and floor x{reps}, interleaved")
-        floor: Floor | None = None
-        for _ in range(reps):
-            _fresh_output(project)
+        for rep in range(reps):
+            shutil.rmtree(project / ".mlc-cache", ignore_errors=True)
             os.sync()
-            run = _ok(run_mlc(compile_args(project), work), "cold compile")
-            result.add("cold", run)
-            result.maxrss_kib = max(result.maxrss_kib, run.maxrss_kib)
-            if floor is None:
-                result.files, result.bytes = output_stats(project / "out")
-                floor = Floor(project / "out")
-                result.floor_mismatches = floor.mismatches
-            wall, cpu = floor.run(work)
+            result.add("cold", _ok(run_mlc(compile_args(project, _fresh_dir(project / f"out-cold-{rep}")), work), "cold compile"))
+            wall, cpu = floor.run(_fresh_dir(work / f"floor-n{n}-{rep}"))
             result.times.setdefault("floor", []).append(wall)
             result.cpu.setdefault("floor", []).append(cpu)
-        shutil.rmtree(work / "floor", ignore_errors=True)
+        result.cpu["floor_user"] = floor.user
         del floor
-        log(f"N={n}: memory (sampled cold run)")
-        _fresh_output(project)
-        os.sync()
-        run = _ok(run_mlc(compile_args(project), work, sample_memory=True), "cold compile")
-        result.maxrss_kib, result.tree_peak_kib = max(result.maxrss_kib, run.maxrss_kib), run.tree_peak_kib
+        shutil.rmtree(project / ".mlc-cache", ignore_errors=True)
+        _ok(run_mlc(compile_args(project), work), "compile")  # out/ and the cache, as a user has them
         log(f"N={n}: no-change, one env, one parent x{reps}")
         for _ in range(reps):
             result.add("nochange", _ok(run_mlc(compile_args(project), work), "no-change compile"))
@@ -325,7 +345,7 @@ def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResu
                 raise BenchError(f"mlc check exited {run.rc}:\n{run.stderr[-2000:]}")
             result.add("check", run)
         result.findings = _count_findings(work / "last.stdout")
-        result.io_probe.append(io_probe(work))
+        result.io_probe.append(io_probe(_fresh_dir(work / f"probe-n{n}-b")))
         result.load.append(os.getloadavg()[0])
     except BenchError as exc:
         result.error = str(exc)
@@ -420,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text, encoding="utf-8")
     log(f"wrote {args.report}")
+    empty_trash()
     return 1 if any(r.error for r in results) else 0
 
 
