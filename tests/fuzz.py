@@ -7,7 +7,8 @@
 The target takes the bytes of ONE environment file and runs it through what `mlc validate`
 does, in memory (no disk I/O in the hot loop): decode -> parse -> per-file schema check ->
 `extends` resolution against the example environments -> full validation -> defaults ->
-dependency graph -> cost estimate. InputError and UsageError are the expected outcomes of
+dependency graph -> cost estimate; then (unless --front-end-only) what `mlc compile` does
+after that, still in memory: waivers, policies, emitters, serialiser, path checks. InputError and UsageError are the expected outcomes of
 bad input; ANY other exception is a crash: the input is printed and saved to
 tests/fuzz_crashes/ (with the traceback next to it), and the run exits 1 at the end.
 An input that takes longer than --timeout seconds is saved as a hang.
@@ -44,9 +45,10 @@ FUZZ_STEM = "fuzz"
 class _Target:
     """Everything `mlc validate` does to one file, with the example environments as parents."""
 
-    def __init__(self) -> None:
+    def __init__(self, deep: bool = True) -> None:
         from compiler.loader import load_file
 
+        self.deep = deep
         self.examples = {p.stem: load_file(str(p), f"environments/{p.name}") for p in sorted((REPO / "environments").glob("*.yaml"))}
 
     def __call__(self, data: bytes) -> set[str]:
@@ -62,7 +64,9 @@ class _Target:
             doc = parse(display, decode(display, data))
             metadata = doc.data.get("metadata")
             declared = metadata.get("name") if isinstance(metadata, dict) else None
-            name = declared if isinstance(declared, str) and DNS_LABEL.match(declared) and declared not in self.examples else FUZZ_STEM
+            # the input takes the place of the example it names (a mutated base.yaml is the
+            # parent of dev, staging and prod), else it is a new environment file
+            name = declared if isinstance(declared, str) and DNS_LABEL.match(declared) else FUZZ_STEM
             display = f"environments/{name}.yaml"
             doc = type(doc)(display, doc.data, doc.positions, doc.key_positions)
             project = Project.at(REPO)
@@ -72,17 +76,33 @@ class _Target:
             project._documents.update(self.examples)
             project._documents[name] = doc
             project._files = {n: REPO / "environments" / f"{n}.yaml" for n in [*self.examples, name]}
-            if doc.data.get("abstract") is True:
-                return {"abstract"}
-            (env,) = project.load_environments([name])
-            build_graph(env)
-            plan_environment(env)
+            targets = [name]
+            if doc.data.get("abstract") is True:  # a parent: compile its children instead
+                targets = [n for n, d in self.examples.items() if name in _parents(d) and n != name]
+            for target in targets:
+                if self.deep:  # the whole pipeline in memory: policies, emitters, serialiser
+                    from datetime import date
+
+                    from compiler.build import compile_one
+
+                    outcome = compile_one(project, target, date(2026, 6, 1), "memory", "fuzz")
+                    if outcome.diagnostics:
+                        raise InputError(outcome.diagnostics)
+                    continue
+                (env,) = project.load_environments([target])
+                build_graph(env)
+                plan_environment(env)
+            return {"ok"} if targets else {"abstract"}
         except InputError as exc:
             _check_located(exc)
             return {d.code for d in exc.diagnostics}
         except UsageError:
             return {"usage"}
-        return {"ok"}
+
+
+def _parents(doc: Any) -> list[str]:
+    extends = doc.data.get("extends")
+    return [extends] if isinstance(extends, str) else [p for p in extends if isinstance(p, str)] if isinstance(extends, list) else []
 
 
 def _check_located(exc: Any) -> None:
@@ -242,7 +262,49 @@ def mutate_bytes(data: bytes, rng: random.Random, corpus: list[bytes]) -> bytes:
     return bytes(buf)
 
 
+STRINGS = ["${var.x}", "%{ if x }", "{{workflow.name}}", "$(id)", "a\nb: c", "'\"", "\u202e", "../../x", "x" * 300, "", " ", "é", "0", "null", "AKIAIOSFODNN7EXAMPLE"]
+
+
+def mutate_values(data: bytes, rng: random.Random) -> bytes | None:
+    """Gentle: 1-2 leaves changed WITHIN their type, so the result often stays valid and
+    reaches the policies and emitters (the other mutators rarely get past validation)."""
+    import yaml
+
+    try:
+        tree = yaml.load(data.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except Exception:  # noqa: BLE001
+        return None
+    paths = [p for p in _paths(tree) if p and not isinstance(_get(tree, p), dict)]
+    if not isinstance(tree, dict) or not paths:
+        return None
+    for _ in range(rng.randrange(1, 3)):
+        path = rng.choice(paths)
+        try:  # an earlier edit may have removed the path
+            parent, key = _get(tree, path[:-1]), path[-1]
+            value = parent[key]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(value, bool):
+            parent[key] = not value
+        elif isinstance(value, int):
+            parent[key] = rng.choice([0, 1, 2, value + 1, value * 10, -1, 63, 64, 1000, 1001])
+        elif isinstance(value, float):
+            parent[key] = rng.choice([0.0, 0.5, 0.999, 1.0, value * 2])
+        elif isinstance(value, str):
+            parent[key] = rng.choice([value + rng.choice(STRINGS), rng.choice(STRINGS), value.upper(), value[: len(value) // 2]])
+        elif isinstance(value, list) and value:
+            parent[key] = value + [rng.choice(value)] if rng.random() < 0.5 else value[1:]
+    try:
+        return yaml.safe_dump(tree, allow_unicode=True, sort_keys=False).encode("utf-8")
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def mutate(data: bytes, rng: random.Random, corpus: list[bytes]) -> bytes:
+    if rng.random() < 0.3:
+        gentle = mutate_values(data, rng)
+        if gentle is not None:
+            return gentle
     if rng.random() < 0.5:
         structural = mutate_structure(data, rng)
         if structural is not None:
@@ -280,8 +342,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 class Runner:
     """Runs inputs through the target, records crashes (deduplicated by where they happen)."""
 
-    def __init__(self, timeout: float, quiet: bool = False) -> None:
-        self.target = _Target()
+    def __init__(self, timeout: float, quiet: bool = False, deep: bool = True) -> None:
+        self.target = _Target(deep)
         self.timeout = timeout
         self.quiet = quiet
         self.crashes: dict[str, Path] = {}
@@ -341,13 +403,13 @@ def fuzz_random(runner: Runner, seconds: float, seed: int, max_len: int, log: Ca
 
 
 def fuzz_atheris(runner: Runner, seconds: float, seed: int, max_len: int) -> None:
+    import importlib
     import tempfile
 
     import atheris  # type: ignore[import-not-found]
 
-    import compiler.graph
-    import compiler.pipeline
-    import compiler.project  # noqa: F401 - imported before instrumenting, for coverage
+    for module in ("compiler.project", "compiler.graph", "compiler.pipeline", "compiler.build", "compiler.policy.engine", "compiler.emit.kubernetes", "compiler.emit.terraform_aws", "compiler.emit.terraform_gcp", "compiler.emit.argo", "compiler.emit.argocd", "compiler.writer"):
+        importlib.import_module(module)  # loaded before instrumenting, for coverage feedback
 
     atheris.instrument_all()  # coverage feedback for every loaded Python function
     corpus_dir = Path(tempfile.mkdtemp(prefix="mlc-fuzz-corpus-"))
@@ -379,7 +441,7 @@ def run_atheris_child(args: argparse.Namespace, seed: int, log: Callable[[str], 
     import subprocess
 
     before = set(CRASH_DIR.glob("*.yaml")) if CRASH_DIR.is_dir() else set()
-    command = [sys.executable, "-m", "tests.fuzz", "--engine", "atheris-child", "--seconds", str(args.seconds), "--seed", str(seed), "--timeout", str(args.timeout), "--max-len", str(args.max_len)]
+    command = [sys.executable, "-m", "tests.fuzz", "--engine", "atheris-child", "--seconds", str(args.seconds), "--seed", str(seed), "--timeout", str(args.timeout), "--max-len", str(args.max_len), *(["--front-end-only"] if args.front_end_only else [])]
     done = subprocess.run(command, cwd=REPO)
     new = sorted(set(CRASH_DIR.glob("*.yaml")) - before) if CRASH_DIR.is_dir() else []
     log(f"done: libFuzzer exited with {done.returncode}; {len(new)} new crash(es)")
@@ -395,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("auto", "atheris", "random", "atheris-child"), default="auto")
     parser.add_argument("--timeout", type=float, default=10, help="seconds after which one input counts as a hang")
     parser.add_argument("--max-len", type=int, default=64 * 1024)
+    parser.add_argument("--front-end-only", action="store_true", help="stop after resolution, graph and cost (faster); default: also policies, emitters, serialiser")
     parser.add_argument("--replay", nargs="*", metavar="FILE", help="run these inputs once (default with no files: every saved crash)")
     args = parser.parse_args(argv)
 
@@ -403,9 +466,9 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = args.seed if args.seed is not None else int(time.time())
     if args.engine == "atheris-child":
-        fuzz_atheris(Runner(args.timeout), args.seconds, seed, args.max_len)
+        fuzz_atheris(Runner(args.timeout, deep=not args.front_end_only), args.seconds, seed, args.max_len)
         return 0
-    runner = Runner(args.timeout)
+    runner = Runner(args.timeout, deep=not args.front_end_only)
     if args.replay is not None:
         files = [Path(f) for f in args.replay] or sorted(CRASH_DIR.glob("*.yaml"))
         failed = [f for f in files if runner.run(f.read_bytes()) is None]

@@ -122,6 +122,8 @@ def prepare(tmp_path: Path, change: str) -> tuple[Path, dict[str, dict[str, byte
 
 @pytest.mark.parametrize("error,change", [(errno.ENOSPC, "update"), (errno.EACCES, "update"), (errno.ENOSPC, "prune"), (errno.EACCES, "prune")])
 def test_a_write_fault_at_every_step_leaves_out_old_or_new_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, error: int) -> None:
+    """Guards the per-environment atomic swap (writer.stage_env / swap_in / recover) and the
+    CLI's WriteError handling (exit 2, one message, "out/ was left as it was")."""
     root, old, new = prepare(tmp_path, change)
     import shutil
 
@@ -161,7 +163,8 @@ def test_a_write_fault_at_every_step_leaves_out_old_or_new_with_a_clear_message(
 
 
 def test_failures_before_the_first_swap_leave_out_exactly_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Staging happens entirely before any swap: a fault there must change nothing, and must
+    """Guards compile_project's cleanup of this run's staged trees on a write error.
+    Staging happens entirely before any swap: a fault there must change nothing, and must
     not leave staging trees behind."""
     root, old, _ = prepare(tmp_path, "update")
     counter = install(monkeypatch, 0, errno.ENOSPC)

@@ -199,6 +199,8 @@ def assert_inert(documents: dict[str, Any]) -> None:
 
 # --- Kubernetes ---------------------------------------------------------------------------
 def test_kubernetes_values_round_trip_exactly(compiled: tuple[str, Path, str]) -> None:
+    """Guards the serialiser's quoting (compiler.serialize) and the emitters' exec-form
+    commands: each payload reads back whole, never spliced into a shell string."""
     _, out, _ = compiled
     documents = yaml_files(out, "kubernetes")
     entries = env_entries(documents)
@@ -329,8 +331,9 @@ def test_terraform_has_no_spec_interpolation(compiled: tuple[str, Path, str]) ->
 
 
 def test_terraform_escapes_spec_text_that_reaches_it() -> None:
-    """The escaping itself (the only spec text that reaches Terraform today is restricted by
-    the schema, so this checks the function every emitter uses on literal strings)."""
+    """Guards terraform_common.finalize / escape_tf, the escaping every Terraform emitter
+    applies to literal strings (the spec text that reaches Terraform today is restricted by
+    the schema, so this checks the function itself)."""
     from compiler.emit.terraform_common import Expr, finalize
 
     data = finalize({"tags": {"x": "${var.admin}", "y": "%{ for x in y }"}, "ref": Expr("${var.keep}")})
@@ -349,9 +352,9 @@ def test_plan_json_round_trips(compiled: tuple[str, Path, str]) -> None:
 
 
 def test_terminal_output_is_one_line_per_message(compiled: tuple[str, Path, str], tmp_path: Path) -> None:
-    """Waiver reasons are free text and are printed with findings: a newline would let a
-    spec forge a CI annotation (`::error ...`) or a fake diagnostic; escape sequences would
-    rewrite the reviewer's terminal."""
+    """Guards policy.render.text_line's escaping (diagnostics.printable). Waiver reasons are
+    free text and are printed with findings: a newline let a spec forge a CI annotation
+    (`::error ...`) or a fake diagnostic; escape sequences would rewrite the terminal."""
     document = spec()
     root = write_project(tmp_path, {"e1": document})
     for argv in (compile_args(root), ["check", "--project", str(root), "--today", TODAY], ["check", "--project", str(root), "--today", TODAY, "--format", "github"]):
