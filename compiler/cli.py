@@ -18,13 +18,23 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 
 def _project(args: argparse.Namespace) -> Any:
-    from compiler.project import Project
+    from compiler.project import Project, UsageError
 
-    return Project.at(Path(args.project), Path(args.out) if args.out else None)
+    project = Project.at(Path(args.project), Path(args.out) if args.out else None)
+    if not project.env_dir.is_dir():
+        raise UsageError(f"{args.project} is not an mlc project: it has no environments/ folder (mlc init DIR creates one)")
+    return project
 
 
 def _today(args: argparse.Namespace) -> date:
-    return date.fromisoformat(args.today) if getattr(args, "today", None) else date.today()
+    from compiler.project import UsageError
+
+    if not getattr(args, "today", None):
+        return date.today()
+    try:
+        return date.fromisoformat(args.today)
+    except ValueError:
+        raise UsageError(f"--today must be a date YYYY-MM-DD, got {args.today!r}") from None
 
 
 def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None, policies_dir: Path | None = None) -> None:
@@ -192,8 +202,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from compiler.policy.engine import explain
+    from compiler.project import Project
 
-    project = _project(args)
+    project = Project.at(Path(args.project))  # works outside a project too: built-in rules
     print(explain(args.rule, project.policies_dir if project.policies_dir.is_dir() else None), end="")
     return EXIT_OK
 
@@ -282,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         return _report_diagnostics(exc.diagnostics)
     except UsageError as exc:
-        print(f"mlc: error: {exc}", file=sys.stderr)
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))  # one line, always
+        print(f"mlc: error: {message}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("mlc: interrupted; out/ was left as it was", file=sys.stderr)

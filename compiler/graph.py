@@ -123,8 +123,11 @@ class DependencyGraph:
             elif edge.source != edge.target or edge.kind == "after":
                 order.add_edge(edge.source, edge.target)
         for store in self.env.components:
+            # data consumers only: a job reading back its own checkpoints consumes nothing
+            # another job produced, so it adds no ordering (two jobs may share a checkpoint store)
+            consumers = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
             for writer in self.writers(store):
-                for reader in self.readers(store):
+                for reader in sorted(consumers):
                     if writer != reader:
                         order.add_edge(writer, reader)  # produced before consumed
         return order

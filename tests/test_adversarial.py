@@ -242,7 +242,6 @@ def test_hostile_files_end_in_a_subprocess_without_hanging(tmp_path: Path, case:
     assert_clean_failure(done.returncode, done.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="graph: since e818e87 a checkpoint store counts as read by its writer, so two jobs checkpointing to one bucket form a writer->reader cycle (MLC-E042); found by projects() before it was restricted")
 def test_two_training_jobs_may_share_a_checkpoint_store(tmp_path: Path) -> None:
     image = "registry.example.com/ml/t:1@sha256:" + "ab" * 32
     components = {

@@ -234,3 +234,14 @@ def test_unknown_environment_on_the_command_line_is_usage_error(tmp_path: Path, 
     make_project(tmp_path, {"e1": aws_env("e1")})
     assert main(["validate", "--project", str(tmp_path), "e2"]) == 2
     assert 'unknown environment "e2"' in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2_on_one_line(tmp_path: Path, capsys) -> None:
+    assert main(["compile", "--project", str(tmp_path / "nowhere")]) == 2
+    assert "has no environments/ folder" in capsys.readouterr().err
+    make_project(tmp_path, {"e1": aws_env("e1")})
+    assert main(["check", "--project", str(tmp_path), "--today", "2026-13-01"]) == 2
+    assert "--today must be a date" in capsys.readouterr().err
+    assert main(["validate", "--project", str(tmp_path), "e1\nfake: line"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\\n" in err
