@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/run.py
 
 fuzz: install
+	-$(BIN)/pip install --quiet -e '.[fuzz]'
 	$(BIN)/python -m tests.fuzz --seconds $${FUZZ_SECONDS:-120}
 
 clean:
