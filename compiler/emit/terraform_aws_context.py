@@ -3,13 +3,12 @@ the input variables the user must provide (declared only when something uses the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from compiler import naming
-from compiler.emit.terraform_common import Expr, lit, var
-from compiler.model import BUCKET_TYPES, Component, Environment
-from compiler.plan import Compiled
+from compiler.emit.terraform_common import Expr, TerraformContext, lit, var
+from compiler.model import BUCKET_TYPES, Component
 
 SENSITIVE_CLASSES = ("confidential", "pii")
 
@@ -44,19 +43,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
 
 
 @dataclass
-class AwsContext:
-    compiled: Compiled
-    used_variables: set[str] = field(default_factory=set)
-
-    @property
-    def env(self) -> Environment:
-        return self.compiled.env
-
-    @property
-    def account_literal(self) -> str | None:
-        account = self.env.spec["cloud"].get("account")
-        return str(account) if account else None
-
+class AwsContext(TerraformContext):
     @property
     def account(self) -> Expr:
         """The account id: the spec's literal, else the caller's (data.aws_caller_identity)."""

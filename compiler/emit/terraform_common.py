@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from compiler import naming
 from compiler.emit import Artifact
-from compiler.model import Component
+from compiler.model import Component, Environment
+from compiler.plan import Compiled
 
 TERRAFORM_REQUIRED_VERSION = ">= 1.10"  # S3 backend native locking (use_lockfile) needs 1.10+
 AWS_PROVIDER = {"source": "hashicorp/aws", "version": "~> 6.47"}
@@ -179,3 +181,21 @@ def instance_gpus(provider: str, instance_type: str) -> tuple[int, str | None]:
     if instance is None or not instance.gpus:
         return 0, None
     return instance.gpus, instance.gpu_model
+
+
+@dataclass
+class TerraformContext:
+    """What both providers' emitters share: the compiled environment and the variables used."""
+
+    compiled: Compiled
+    used_variables: set[str] = field(default_factory=set)
+
+    @property
+    def env(self) -> Environment:
+        return self.compiled.env
+
+    @property
+    def account_literal(self) -> str | None:
+        """cloud.account as written (AWS account id / GCP project id), if any."""
+        account = self.env.spec["cloud"].get("account")
+        return str(account) if account else None

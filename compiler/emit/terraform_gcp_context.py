@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compiler import naming
-from compiler.emit.terraform_common import Expr, gcp_labels, lit, var
-from compiler.model import BUCKET_TYPES, Component, Environment
-from compiler.plan import Compiled
+from compiler.emit.terraform_common import Expr, TerraformContext, gcp_labels, lit, var
+from compiler.model import BUCKET_TYPES, Component
 
 SENSITIVE_CLASSES = ("confidential", "pii")
 KEY_RING = "mlc"  # resource name of the environment's KMS key ring
@@ -45,19 +44,12 @@ VARIABLES: dict[str, dict[str, Any]] = {
 
 
 @dataclass
-class GcpContext:
-    compiled: Compiled
-    used_variables: set[str] = field(default_factory=set)
+class GcpContext(TerraformContext):
     used_agents: set[str] = field(default_factory=set)
 
     @property
-    def env(self) -> Environment:
-        return self.compiled.env
-
-    @property
     def project_literal(self) -> str | None:
-        account = self.env.spec["cloud"].get("account")
-        return str(account) if account else None
+        return self.account_literal
 
     @property
     def project(self) -> Expr:
