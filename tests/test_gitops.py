@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import main
-from tests.helpers import REPO, aws_env, make_project
+from tests.helpers import REPO, make_project
 
 IMG = "reg.example.com/ml/job:1.0@sha256:" + "b" * 64
 PARENT = """apiVersion: mlc/v1
