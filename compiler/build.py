@@ -171,7 +171,13 @@ def run_many(project: Project, names: list[str], today: date, mode: str, jobs: i
 
 
 def _names(project: Project, selected: list[str] | None) -> list[str]:
+    from compiler.diagnostics import Location
+    from compiler.project import MAX_ENVIRONMENTS
+
     known = project.env_files()
+    if len(known) > MAX_ENVIRONMENTS:  # before any file is read
+        where = Location(project.relpath(project.env_dir), 1, 1)
+        raise InputError([Diagnostic(where, "MLC-E070", f"{len(known)} environment files; the limit is {MAX_ENVIRONMENTS}")])
     if not selected:
         return sorted(known)
     for name in selected:

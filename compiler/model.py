@@ -8,7 +8,6 @@ schema (what editors show) and the compiler cannot disagree.
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -153,10 +152,20 @@ def _defaults_table(schema_path: str) -> dict[str, dict[str, Any]]:
     return table
 
 
+def plain_copy(value: Any) -> Any:
+    """A deep copy of plain data (dict / list / scalars), several times faster than deepcopy."""
+    t = type(value)
+    if t is dict:
+        return {k: plain_copy(v) for k, v in value.items()}
+    if t is list:
+        return [plain_copy(v) for v in value]
+    return value
+
+
 def _fill(target: dict[str, Any], defaults: dict[str, Any]) -> None:
     for key, value in defaults.items():
         if key not in target:
-            target[key] = copy.deepcopy(value)
+            target[key] = plain_copy(value)
         elif isinstance(value, dict) and isinstance(target[key], dict):
             _fill(target[key], value)
 
@@ -164,7 +173,7 @@ def _fill(target: dict[str, Any], defaults: dict[str, Any]) -> None:
 def apply_defaults(spec: dict[str, Any], schema_path: str) -> dict[str, Any]:
     """A copy of a merged spec with every schema default filled in."""
     table = _defaults_table(schema_path)
-    out = copy.deepcopy(spec)
+    out = plain_copy(spec)
     _fill(out, table["<env>"])
     out.setdefault("metadata", {}).setdefault("labels", {})
     cluster = out.setdefault("cluster", {})

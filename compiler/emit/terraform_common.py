@@ -60,15 +60,22 @@ def escape_tf(value: str) -> str:
 
 
 def finalize(value: Any) -> Any:
-    """A plain-data copy of `value` with every non-Expr string (keys too) escaped."""
+    """A plain-data copy of `value` with every non-Expr string (keys too) escaped.
+
+    Dispatches on the exact type (hot path: every Terraform document goes through it);
+    a string without "{" cannot hold `${` or `%{` and is returned as is.
+    """
+    t = type(value)
+    if t is str:
+        return escape_tf(value) if "{" in value else value
+    if t is dict:
+        return {finalize(k): finalize(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [finalize(v) for v in value]
     if isinstance(value, Expr):
         return str(value)
     if isinstance(value, str):
         return escape_tf(value)
-    if isinstance(value, dict):
-        return {finalize(k): finalize(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finalize(v) for v in value]
     return value
 
 
