@@ -374,7 +374,7 @@ class Runner:
     def _record(self, data: bytes, key: str, error: str, kind: str = "crash") -> None:
         if key in self.crashes:
             return
-        path = save_crash(data, error, kind)
+        path = save_crash(data, error.replace(str(REPO) + "/", ""), kind)  # no machine paths in saved files
         self.crashes[key] = path
         if not self.quiet:
             shown = data[:2000].decode("utf-8", errors="backslashreplace")
