@@ -349,3 +349,22 @@ def test_the_output_scan_would_see_a_secret() -> None:
     assert secret_looking({"kubernetes/x.yaml": yaml.safe_dump({"data": {"k": token}}).encode()})
     assert secret_looking({"argo/w.yaml": yaml.safe_dump({"manifest": yaml.safe_dump({"env": [{"value": token}]})}).encode()})
     assert secret_looking({"terraform/x.tf.json": json.dumps({"locals": {"x": "a " + token}}).encode()})
+
+
+def test_a_secret_split_over_two_list_items_is_found_and_not_echoed(tmp_path) -> None:
+    """Guards the flag/value join in the plaintext-credential rule (MLC-SEC-001)."""
+    from datetime import date
+
+    from compiler.policy.engine import run_policies
+    from compiler.policy.render import render
+    from tests.helpers import aws_env, compiled_env
+
+    image = "reg.example.com/ml/app:1@sha256:" + "d" * 64
+    components = f"s: {{type: object_store}}\njob:\n  type: spark_job\n  image: '{image}'\n  main: 'local:///a.py'\n  args: ['--db-password', 'Tr0ub4dor&3xyz', '--mode', 'full']\n"
+    compiled = compiled_env(tmp_path, {"e1": aws_env("e1", components)}, "e1")
+    hits = [f for f in run_policies(compiled, None, date(2026, 11, 28)) if f.rule == "MLC-SEC-001"]
+    assert [(f.component, f.location.line) for f in hits] == [("job", 17)]
+    assert "Tr0ub4dor" not in render(hits, "text") + render(hits, "sarif") + render(hits, "github")
+    clean = components.replace("'Tr0ub4dor&3xyz'", "'${DB_PASSWORD}'")
+    compiled = compiled_env(tmp_path / "ok", {"e1": aws_env("e1", clean)}, "e1")
+    assert not [f for f in run_policies(compiled, None, date(2026, 11, 28)) if f.rule == "MLC-SEC-001"]

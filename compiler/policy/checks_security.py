@@ -19,6 +19,9 @@ from compiler.secrets_scan import find_secret
 # ---------------------------------------------------------------------------- SEC
 
 
+_CREDENTIAL_FLAG = re.compile(r"-{1,2}[a-z0-9-]*(password|passwd|pwd|secret|token|api-?key|access-?key)[a-z0-9-]*\Z", re.IGNORECASE)
+
+
 def _strings(doc: Document, node: Any, pointer: str) -> Iterator[tuple[str, str, bool]]:
     """(pointer, text, is_key) for every string value and mapping key of a document."""
     if isinstance(node, dict):
@@ -29,6 +32,10 @@ def _strings(doc: Document, node: Any, pointer: str) -> Iterator[tuple[str, str,
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _strings(doc, value, f"{pointer}/{index}")
+            previous = node[index - 1] if index else None
+            if isinstance(previous, str) and isinstance(value, str) and _CREDENTIAL_FLAG.match(previous):
+                # a secret split over two list items: ["--password", "hunter2X"]
+                yield f"{pointer}/{index}", f"{previous.lstrip('-')}={value}", False
     elif isinstance(node, str):
         yield pointer, node, False
 
