@@ -4,10 +4,10 @@ the input variables the user must provide (declared only when something uses the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from compiler import naming
-from compiler.emit.terraform_common import Expr, TerraformContext, lit, var
+from compiler.emit.terraform_common import Expr, TerraformContext, lit
 from compiler.model import BUCKET_TYPES, Component
 
 SENSITIVE_CLASSES = ("confidential", "pii")
@@ -44,20 +44,13 @@ VARIABLES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class AwsContext(TerraformContext):
+    variables: ClassVar[dict[str, dict[str, Any]]] = VARIABLES
     @property
     def account(self) -> Expr:
         """The account id: the spec's literal, else the caller's (data.aws_caller_identity)."""
         literal = self.account_literal
         return lit(literal) if literal else Expr("${data.aws_caller_identity.current.account_id}")
 
-    @property
-    def region(self) -> str:
-        return self.env.region
-
-    def var(self, name: str) -> Expr:
-        assert name in VARIABLES, name
-        self.used_variables.add(name)
-        return var(name)
 
     def effective_class(self, component: Component) -> str:
         return self.compiled.graph.lineage[component.name].effective

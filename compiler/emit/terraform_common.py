@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from compiler import naming
 from compiler.emit import Artifact
@@ -196,6 +196,7 @@ class TerraformContext:
 
     compiled: Compiled
     used_variables: set[str] = field(default_factory=set)
+    variables: ClassVar[dict[str, dict[str, Any]]] = {}  # the provider's declarable inputs
 
     @property
     def env(self) -> Environment:
@@ -206,3 +207,13 @@ class TerraformContext:
         """cloud.account as written (AWS account id / GCP project id), if any."""
         account = self.env.spec["cloud"].get("account")
         return str(account) if account else None
+
+    @property
+    def region(self) -> str:
+        return self.env.region
+
+    def var(self, name: str) -> Expr:
+        """A reference to input variable `name`, declared later because it was used."""
+        assert name in self.variables, name
+        self.used_variables.add(name)
+        return var(name)

@@ -4,10 +4,10 @@ service agents, and the input variables the user must provide."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from compiler import naming
-from compiler.emit.terraform_common import Expr, TerraformContext, gcp_labels, lit, var
+from compiler.emit.terraform_common import Expr, TerraformContext, gcp_labels, lit
 from compiler.model import BUCKET_TYPES, Component
 
 SENSITIVE_CLASSES = ("confidential", "pii")
@@ -45,6 +45,7 @@ VARIABLES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class GcpContext(TerraformContext):
+    variables: ClassVar[dict[str, dict[str, Any]]] = VARIABLES
     used_agents: set[str] = field(default_factory=set)
 
     @property
@@ -56,14 +57,6 @@ class GcpContext(TerraformContext):
         literal = self.project_literal
         return lit(literal) if literal else self.var("project_id")
 
-    @property
-    def region(self) -> str:
-        return self.env.region
-
-    def var(self, name: str) -> Expr:
-        assert name in VARIABLES, name
-        self.used_variables.add(name)
-        return var(name)
 
     def service_agent(self, service: str) -> Expr:
         """IAM member of the project's service agent that uses CMEK keys for `service`.
