@@ -30,12 +30,14 @@ run: install
 	$(MLC) check
 	$(MLC) compile
 
-test: install tools
+test: install tools lint
 	$(BIN)/python -m pytest
 	$(MLC) compile --check
 
+# Part of `make test` (and so of CI): lint, formatting and types must be clean.
 lint: install
 	$(BIN)/ruff check compiler tests bench
+	$(BIN)/ruff format --check compiler tests bench
 	$(BIN)/mypy
 
 # Regenerate the golden output (out/ of the example environments); review it as a diff.

@@ -1,4 +1,4 @@
-"""Benchmark compiler.serialize against PyYAML's C dumper and the stdlib json module.
+"""Benchmark compiler.output.serialize against PyYAML's C dumper and the stdlib json module.
 
 Run: .venv/bin/python bench/bench_serialize.py [--quick]
 
@@ -23,8 +23,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from compiler import serialize  # noqa: E402
-from compiler.serialize import dump_json, dump_yaml  # noqa: E402
+from compiler.output import serialize  # noqa: E402
+from compiler.output.serialize import dump_json, dump_yaml  # noqa: E402
 
 
 def deployment(i: int) -> dict:
@@ -137,7 +137,8 @@ def main() -> None:
     import json.encoder as je
 
     print(
-        f"json C accelerators: c_make_encoder={je.c_make_encoder is not None}, encode_basestring is C: {type(je.encode_basestring).__name__ == 'builtin_function_or_method'}"
+        f"json C accelerators: c_make_encoder={je.c_make_encoder is not None}, "
+        f"encode_basestring is C: {type(je.encode_basestring).__name__ == 'builtin_function_or_method'}"
     )
     print("  (json.dumps uses the C encoder only when indent is None; indent=2 runs the pure-Python iterencode)")
     print(f"Deployment-like object: {lines} YAML lines, {len(dump_yaml(one))} bytes; list: {args.n} distinct objects")

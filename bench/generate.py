@@ -19,7 +19,7 @@ of error-level policy findings: images pinned by digest, lifecycle rules on ever
 SLOs and monitoring on every endpoint, production serving with replicas.min >= 2,
 multi-AZ production databases with >= 7 days of backups, checkpoints for spot training,
 max_runtime_hours on GPU jobs, team + cost-center labels, and a budget of 1.5x the cost
-estimate (computed with compiler.cost on the resolved document).
+estimate (computed with compiler.plan.cost on the resolved document).
 
 Output is a pure function of (N, seed): the same arguments give the same bytes.
 """
@@ -58,9 +58,20 @@ class Region:
 REGIONS: tuple[Region, ...] = (
     Region("aws", "eu-west-1", "euw1", "123456789012", ("eu-west-1", "eu-central-1"), "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml"),
     Region("aws", "us-east-1", "use1", "210987654321", ("us-east-1", "us-west-2"), "210987654321.dkr.ecr.us-east-1.amazonaws.com/ml"),
-    Region("aws", "eu-central-1", "euc1", "345678901234", ("eu-central-1", "eu-west-1"), "345678901234.dkr.ecr.eu-central-1.amazonaws.com/ml"),
-    Region("gcp", "europe-west4", "euw4", "ml-platform-eu-4711", ("europe-west4", "europe-west1"), "europe-docker.pkg.dev/ml-platform-eu-4711/images"),
-    Region("gcp", "us-central1", "usc1", "ml-platform-us-0815", ("us-central1", "us-east4"), "us-docker.pkg.dev/ml-platform-us-0815/images"),
+    Region(
+        "aws", "eu-central-1", "euc1", "345678901234", ("eu-central-1", "eu-west-1"), "345678901234.dkr.ecr.eu-central-1.amazonaws.com/ml"
+    ),
+    Region(
+        "gcp",
+        "europe-west4",
+        "euw4",
+        "ml-platform-eu-4711",
+        ("europe-west4", "europe-west1"),
+        "europe-docker.pkg.dev/ml-platform-eu-4711/images",
+    ),
+    Region(
+        "gcp", "us-central1", "usc1", "ml-platform-us-0815", ("us-central1", "us-east4"), "us-docker.pkg.dev/ml-platform-us-0815/images"
+    ),
 )
 
 # team -> (cost center, models the team serves)
@@ -76,12 +87,22 @@ STAGES = ("dev", "staging", "prod")
 RUNTIMES = ("sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "huggingface")
 
 # provider -> instance types that the pricing data knows
-CPU_POOLS = {"aws": ("m6i.2xlarge", "m6i.4xlarge", "r6i.2xlarge", "c6i.4xlarge"), "gcp": ("n2-standard-8", "n2-standard-16", "n2-highmem-8")}
+CPU_POOLS = {
+    "aws": ("m6i.2xlarge", "m6i.4xlarge", "r6i.2xlarge", "c6i.4xlarge"),
+    "gcp": ("n2-standard-8", "n2-standard-16", "n2-highmem-8"),
+}
 GPU_POOLS = {  # provider -> (pool name, instance type, GPU type, GPUs per node)
-    "aws": (("gpu-a10g", "g5.2xlarge", "nvidia-a10g", 1), ("gpu-a100", "p4d.24xlarge", "nvidia-a100", 8), ("gpu-l4", "g6.xlarge", "nvidia-l4", 1)),
+    "aws": (
+        ("gpu-a10g", "g5.2xlarge", "nvidia-a10g", 1),
+        ("gpu-a100", "p4d.24xlarge", "nvidia-a100", 8),
+        ("gpu-l4", "g6.xlarge", "nvidia-l4", 1),
+    ),
     "gcp": (("gpu-a100", "a2-highgpu-1g", "nvidia-a100", 1), ("gpu-l4", "g2-standard-8", "nvidia-l4", 1)),
 }
-DB_CLASSES = {"aws": ("db.t3.large", "db.m5.large", "db.r6g.large", "db.r5.xlarge"), "gcp": ("db-custom-2-7680", "db-custom-4-15360", "db-custom-8-30720")}
+DB_CLASSES = {
+    "aws": ("db.t3.large", "db.m5.large", "db.r6g.large", "db.r5.xlarge"),
+    "gcp": ("db-custom-2-7680", "db-custom-4-15360", "db-custom-8-30720"),
+}
 MEMORY = ("2Gi", "4Gi", "8Gi", "16Gi")
 
 
@@ -106,7 +127,10 @@ def lifecycle(rng: random.Random, expire: bool) -> dict[str, int]:
 
 def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
     """Cluster, node pools, compliance and the shared stores + feature ETL of one region."""
-    gpu_pools = {name: {"instance_type": itype, "min": 0, "max": rng.choice((2, 4, 8)), "spot": True} for name, itype, _, _ in GPU_POOLS[region.provider]}
+    gpu_pools = {
+        name: {"instance_type": itype, "min": 0, "max": rng.choice((2, 4, 8)), "spot": True}
+        for name, itype, _, _ in GPU_POOLS[region.provider]
+    }
     return {
         "apiVersion": "mlc/v1",
         "kind": "Environment",
@@ -119,7 +143,10 @@ def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
         },
         "gitops": {"repo": "https://git.example.com/ml/platform.git", "revision": "main"},
         "budget": {"monthly_usd": 20000, "warn_ratio": 0.8},
-        "compliance": {"allowed_regions": list(region.allowed), "frameworks": ["gdpr", "soc2"] if region.region.startswith("eu") else ["soc2"]},
+        "compliance": {
+            "allowed_regions": list(region.allowed),
+            "frameworks": ["gdpr", "soc2"] if region.region.startswith("eu") else ["soc2"],
+        },
         "access": [{"group": "ml-platform-oncall", "role": "admin"}, {"group": "data-analysts", "role": "viewer"}],
         "components": {
             "raw-events": {
@@ -128,9 +155,25 @@ def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
                 "size_gb": 2000,
                 "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 90, "expire_after_days": 365},
             },
-            "features": {"type": "data_lake", "classification": "confidential", "format": "delta", "size_gb": 500, "lifecycle": {"infrequent_after_days": 60, "archive_after_days": 180}},
-            "models": {"type": "object_store", "classification": "confidential", "size_gb": 200, "lifecycle": {"infrequent_after_days": 90}},
-            "predictions": {"type": "object_store", "classification": "confidential", "size_gb": 100, "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 90, "expire_after_days": 400}},
+            "features": {
+                "type": "data_lake",
+                "classification": "confidential",
+                "format": "delta",
+                "size_gb": 500,
+                "lifecycle": {"infrequent_after_days": 60, "archive_after_days": 180},
+            },
+            "models": {
+                "type": "object_store",
+                "classification": "confidential",
+                "size_gb": 200,
+                "lifecycle": {"infrequent_after_days": 90},
+            },
+            "predictions": {
+                "type": "object_store",
+                "classification": "confidential",
+                "size_gb": 100,
+                "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 90, "expire_after_days": 400},
+            },
             "metadata-db": {
                 "type": "database",
                 "engine": "postgres",
@@ -187,7 +230,9 @@ def tier_prod() -> dict[str, Any]:
 # ------------------------------------------------------------------------- concrete environments
 
 
-def environment(name: str, index: int, region: Region, team: str, models: tuple[str, ...], stage: str, rng: random.Random) -> dict[str, Any]:
+def environment(
+    name: str, index: int, region: Region, team: str, models: tuple[str, ...], stage: str, rng: random.Random
+) -> dict[str, Any]:
     """One concrete environment: overrides of the parents plus the team's model workloads."""
     prod = stage == "prod"
     model = models[index % len(models)]
@@ -206,13 +251,20 @@ def environment(name: str, index: int, region: Region, team: str, models: tuple[
         "kind": "Environment",
         "metadata": {"name": name, "labels": {"env": stage} if not prod else {"service": model}},
         "extends": parents,
-        "cluster": {"name": f"ml-{region.short}-{stage}", "namespace": f"{team}-{stage}-{index:04d}", "node_pools": {"cpu": {"instance_type": rng.choice(CPU_POOLS[region.provider])}}},
+        "cluster": {
+            "name": f"ml-{region.short}-{stage}",
+            "namespace": f"{team}-{stage}-{index:04d}",
+            "node_pools": {"cpu": {"instance_type": rng.choice(CPU_POOLS[region.provider])}},
+        },
         "components": {
             "raw-events": {"size_gb": max(10, int(2000 * scale))},
             "features": {"size_gb": max(10, int(500 * scale)), "format": rng.choice(("parquet", "delta", "iceberg"))},
             "models": {"size_gb": max(10, int(200 * scale))},
             "metadata-db": {"instance_class": rng.choice(DB_CLASSES[region.provider]), "storage_gb": max(20, int(300 * scale))},
-            "feature-etl": {"executors": {"instances": max(1, int(8 * scale)), "cores": rng.choice((2, 4)), "memory": rng.choice(("8Gi", "16Gi"))}, "hours_per_month": max(5, int(90 * scale))},
+            "feature-etl": {
+                "executors": {"instances": max(1, int(8 * scale)), "cores": rng.choice((2, 4)), "memory": rng.choice(("8Gi", "16Gi"))},
+                "hours_per_month": max(5, int(90 * scale)),
+            },
             train: {
                 "type": "training_job",
                 "image": image(region, f"{model}-train", version),
@@ -275,13 +327,18 @@ def environment(name: str, index: int, region: Region, team: str, models: tuple[
     if stage == "staging" and runtime != "triton":
         env["components"][serve]["canary"] = {"path": f"{model}/candidate", "traffic_percent": 10}
     if index % 5 == 0:  # some environments carry one extra store, exported by batch scoring
-        env["components"]["exports"] = {"type": "object_store", "classification": "confidential", "size_gb": 50, "lifecycle": lifecycle(rng, expire=True)}
+        env["components"]["exports"] = {
+            "type": "object_store",
+            "classification": "confidential",
+            "size_gb": 50,
+            "lifecycle": lifecycle(rng, expire=True),
+        }
         env["components"][batch]["writes"] = ["predictions", "exports"]
     return env
 
 
 def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
-    from compiler.resolve import merge
+    from compiler.frontend.resolve import merge
 
     merged: dict[str, Any] = {}
     for doc in docs:
@@ -291,8 +348,8 @@ def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def set_budget(env: dict[str, Any], parents: dict[str, dict[str, Any]], schema: str) -> None:
     """budget.monthly_usd = 1.5x the cost estimate of the resolved environment, rounded up."""
-    from compiler.cost import estimate, load_pricing
-    from compiler.model import apply_defaults
+    from compiler.model.environment import apply_defaults
+    from compiler.plan.cost import estimate, load_pricing
 
     spec = apply_defaults(_merged([parents[p] for p in env["extends"]] + [env]), schema)
     total = estimate(spec, load_pricing()).total_usd
@@ -356,7 +413,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     summary = generate(args.envs, args.out, args.seed)
-    print(f"{summary['environments']} environments ({summary['components']} components) + {summary['abstract_parents']} abstract parents in {args.out}")
+    print(
+        f"{summary['environments']} environments ({summary['components']} components) + "
+        f"{summary['abstract_parents']} abstract parents in {args.out}"
+    )
     return 0
 
 

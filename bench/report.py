@@ -50,8 +50,12 @@ def machine() -> list[str]:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "compiler"], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "compiler"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         commit, dirty = "unknown", ""
     from compiler import __version__
@@ -125,14 +129,17 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         "nothing edited. *one env*: one environment file changed. *parent*: a value of the shared "
         "parent `aws-eu-west-1-base` changed (inherited by the environments listed as *affected*). "
         "*floor*: the files of the cold run's out/, loaded into plain data beforehand, serialised "
-        "with `compiler.serialize` and written to a fresh directory in one process (no fsync, no "
+        "with `compiler.output.serialize` and written to a fresh directory in one process (no fsync, no "
         "compiler logic). Peak memory: *max RSS* is the largest single process of the compile "
         "(parent or a worker, from `wait4`); *tree RSS* is the sampled peak of the sum over the "
         "process tree (counts pages shared after fork once per process, so it over-states).",
         "",
         "## Results",
         "",
-        "| N envs | components | reps | files | output KiB | KiB/env | files/env | cold s | no-change s | one env s | parent s (affected) | check s | floor s | cold / floor |",
+        (
+            "| N envs | components | reps | files | output KiB | KiB/env | files/env | cold s | no-change s | one env s | "
+            "parent s (affected) | check s | floor s | cold / floor |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -147,28 +154,46 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         )
     lines += [
         "",
-        "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | cold CPU s (user) | floor CPU s (user) | CPU ratio (user) | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |",
+        (
+            "| N envs | cold ms/env | floor ms/env | files/s (cold) | MB/s (cold) | MB/s (floor) | cold CPU s (user) | "
+            "floor CPU s (user) | CPU ratio (user) | max RSS MB | tree RSS MB | findings (error/warning/info) | floor bytes differ |"
+        ),
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for r in ok:
         cold, floor = r.med("cold"), r.med("floor")
         f = r.findings
         lines.append(
-            f"| {r.n} | {1000 * cold / r.n:.1f} | {1000 * floor / r.n:.1f} | {r.files / cold:,.0f} | {r.bytes / MB / cold:.2f} | {r.bytes / MB / floor:.2f} | "
+            f"| {r.n} | {1000 * cold / r.n:.1f} | {1000 * floor / r.n:.1f} | {r.files / cold:,.0f} | "
+            f"{r.bytes / MB / cold:.2f} | {r.bytes / MB / floor:.2f} | "
             f"{_s(r.cpu_med('cold'))} ({_s(r.cpu_med('cold_user'))}) | {_s(r.cpu_med('floor'))} ({_s(r.cpu_med('floor_user'))}) | "
             f"{r.cpu_med('cold') / r.cpu_med('floor'):.2f}x ({r.cpu_med('cold_user') / max(r.cpu_med('floor_user'), 1e-9):.2f}x) | "
-            f"{r.maxrss_kib / 1024:.0f} | {r.tree_peak_kib / 1024:.0f} | {f.get('error', 0)}/{f.get('warning', 0)}/{f.get('info', 0)} | {r.floor_mismatches} |"
+            f"{r.maxrss_kib / 1024:.0f} | {r.tree_peak_kib / 1024:.0f} | "
+            f"{f.get('error', 0)}/{f.get('warning', 0)}/{f.get('info', 0)} | {r.floor_mismatches} |"
         )
-    lines += ["", "CPU s: user + system time of the whole process tree (compile: all workers, from `wait4`; floor: this process), "
-              "user time alone in parentheses; unlike wall time it does not count waiting for the disk, and user time does not count "
-              "the kernel's file-creation work either (which varies with the file system's state, see the analysis). The per-run spread "
-              "and the disk probe below show how noisy this machine was:", ""]
-    lines += ["| N envs | cold s: min / median / max | floor s: min / median / max | disk probe (6,900 files) s, before / after | load average before / after |", "|---:|---|---|---|---|"]
+    lines += [
+        "",
+        "CPU s: user + system time of the whole process tree (compile: all workers, from `wait4`; floor: this process), "
+        "user time alone in parentheses; unlike wall time it does not count waiting for the disk, and user time does not count "
+        "the kernel's file-creation work either (which varies with the file system's state, see the analysis). The per-run spread "
+        "and the disk probe below show how noisy this machine was:",
+        "",
+    ]
+    lines += [
+        (
+            "| N envs | cold s: min / median / max | floor s: min / median / max | "
+            "disk probe (6,900 files) s, before / after | load average before / after |"
+        ),
+        "|---:|---|---|---|---|",
+    ]
     for r in ok:
         c, fl = r.times.get("cold", []), r.times.get("floor", [])
         probe = " / ".join(f"{x:.2f}" for x in r.io_probe)
         load = " / ".join(f"{x:.2f}" for x in r.load)
-        lines.append(f"| {r.n} | {_s(min(c))} / {_s(r.med('cold'))} / {_s(max(c))} | {_s(min(fl))} / {_s(r.med('floor'))} / {_s(max(fl))} | {probe} | {load} |")
+        lines.append(
+            f"| {r.n} | {_s(min(c))} / {_s(r.med('cold'))} / {_s(max(c))} | "
+            f"{_s(min(fl))} / {_s(r.med('floor'))} / {_s(max(fl))} | {probe} | {load} |"
+        )
     start = median(startup) if startup else float("nan")
     lines += ["", f"`mlc --version` start-up: median {1000 * start:.0f} ms of {len(startup)} runs (min {1000 * min(startup):.0f} ms).", ""]
 
@@ -176,8 +201,10 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
     lines += ["## Scaling", ""]
     if len(ok) >= 2:
         a, b, r2 = fit([float(r.components) for r in ok], [r.med("cold") for r in ok])
-        lines.append(f"Least-squares fit of cold compile time against total components over N = {', '.join(str(r.n) for r in ok)}: "
-                     f"**{1000 * b:.2f} ms per component** + {a:.2f} s fixed, R² = {r2:.4f}.")
+        lines.append(
+            f"Least-squares fit of cold compile time against total components over N = {', '.join(str(r.n) for r in ok)}: "
+            f"**{1000 * b:.2f} ms per component** + {a:.2f} s fixed, R² = {r2:.4f}."
+        )
         lines.append("")
         lines.append("| from N | to N | marginal ms/env (cold) | marginal ms/env (no-change) |")
         lines.append("|---:|---:|---:|---:|")
@@ -192,9 +219,16 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         per_big, per_mid = big.med("cold") / big.n, mid.med("cold") / mid.n
         growth = marginals[-1] / marginals[-2] if len(marginals) >= 2 and marginals[-2] > 0 else float("nan")
         superlinear = growth == growth and growth > 1.25
-        lines += ["", f"Per-environment cold time: {1000 * per_mid:.1f} ms at N={mid.n}, {1000 * per_big:.1f} ms at N={big.n}. "
-                  + (f"Marginal cost per environment changes by {growth:.2f}x between the last two intervals: "
-                     + ("**superlinear, investigate**." if superlinear else "no sign of superlinear growth (threshold 1.25x).") if growth == growth else "")]
+        lines += [
+            "",
+            f"Per-environment cold time: {1000 * per_mid:.1f} ms at N={mid.n}, {1000 * per_big:.1f} ms at N={big.n}. "
+            + (
+                f"Marginal cost per environment changes by {growth:.2f}x between the last two intervals: "
+                + ("**superlinear, investigate**." if superlinear else "no sign of superlinear growth (threshold 1.25x).")
+                if growth == growth
+                else ""
+            ),
+        ]
     else:
         lines.append("(needs at least two sizes)")
     lines.append("")
@@ -214,9 +248,15 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
             "|---|---:|---:|",
             f"| fixed cost (fit intercept) s | {PEER_FIXED_S:.1f} | {a_env:.2f} |",
             f"| marginal ms per environment | {PEER_MS_PER_ENV:.0f} | {1000 * b_env:.1f} |",
-            f"| output per environment | {PEER_KIB_PER_ENV:.0f} KiB, {PEER_FILES_PER_ENV} files | {kib_env:.1f} KiB, {big.files / big.n:.1f} files |",
+            (
+                f"| output per environment | {PEER_KIB_PER_ENV:.0f} KiB, {PEER_FILES_PER_ENV} files | "
+                f"{kib_env:.1f} KiB, {big.files / big.n:.1f} files |"
+            ),
             f"| marginal ms per KiB of output | {peer_ms_kib:.3f} | {ours_ms_kib:.3f} |",
-            f"| marginal throughput MB/s | {PEER_KIB_PER_ENV / PEER_MS_PER_ENV * 1000 / 1024:.2f} | {kib_env / (1000 * b_env) * 1000 / 1024:.2f} |",
+            (
+                f"| marginal throughput MB/s | {PEER_KIB_PER_ENV / PEER_MS_PER_ENV * 1000 / 1024:.2f} | "
+                f"{kib_env / (1000 * b_env) * 1000 / 1024:.2f} |"
+            ),
             f"| whole run at N={big.n}, ms per KiB | {peer_overall:.3f} | {overall_ms_kib:.3f} |",
             f"| start-up s | {PEER_STARTUP_S:.2f} | {start:.3f} |",
             "",
@@ -239,11 +279,31 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
     if big is not None:
         ratio = big.med("cold") / big.med("floor")
         checks = [
-            ("cold", f"cold compile ≤ {T_COLD_FLOOR}x the floor ({at})", ratio <= T_COLD_FLOOR, f"{ratio:.2f}x ({_s(big.med('cold'))} s / {_s(big.med('floor'))} s)"),
-            ("nochange", f"no-change recompile ≤ {T_NOCHANGE_S} s ({at})", big.med("nochange") <= T_NOCHANGE_S, f"{_s(big.med('nochange'))} s"),
-            ("one_env", f"one environment changed ≤ {T_ONE_ENV_S} s ({at})", big.med("one_env") <= T_ONE_ENV_S, f"{_s(big.med('one_env'))} s"),
+            (
+                "cold",
+                f"cold compile ≤ {T_COLD_FLOOR}x the floor ({at})",
+                ratio <= T_COLD_FLOOR,
+                f"{ratio:.2f}x ({_s(big.med('cold'))} s / {_s(big.med('floor'))} s)",
+            ),
+            (
+                "nochange",
+                f"no-change recompile ≤ {T_NOCHANGE_S} s ({at})",
+                big.med("nochange") <= T_NOCHANGE_S,
+                f"{_s(big.med('nochange'))} s",
+            ),
+            (
+                "one_env",
+                f"one environment changed ≤ {T_ONE_ENV_S} s ({at})",
+                big.med("one_env") <= T_ONE_ENV_S,
+                f"{_s(big.med('one_env'))} s",
+            ),
             ("startup", f"`mlc --version` ≤ {T_STARTUP_S} s", start <= T_STARTUP_S, f"{start:.3f} s"),
-            ("memory", f"peak memory ≤ {T_MEMORY_MB:.0f} MB ({at})", big.tree_peak_kib / 1024 <= T_MEMORY_MB, f"{big.tree_peak_kib / 1024:.0f} MB tree, {big.maxrss_kib / 1024:.0f} MB largest process"),
+            (
+                "memory",
+                f"peak memory ≤ {T_MEMORY_MB:.0f} MB ({at})",
+                big.tree_peak_kib / 1024 <= T_MEMORY_MB,
+                f"{big.tree_peak_kib / 1024:.0f} MB tree, {big.maxrss_kib / 1024:.0f} MB largest process",
+            ),
         ]
     for _, text, verdict, measured in checks:
         lines.append(f"| {text} | {measured} | {_mark(verdict)} |")

@@ -10,7 +10,7 @@ the median of several repetitions (see REPS):
   parent     `mlc compile` after a shared abstract parent changed (a driver memory of the
              feature ETL job, inherited by every environment of one region);
   check      `mlc check` (policies only);
-  floor      serialise the same output with compiler.serialize and write the same files to a
+  floor      serialise the same output with compiler.output.serialize and write the same files to a
              fresh directory, in this process, with no compiler logic: every file of the cold
              run's out/ is loaded into plain data first (not timed), then only dump + write is
              timed (no fsync, one process);
@@ -211,12 +211,12 @@ def output_stats(out: Path) -> tuple[int, int]:
 
 class Floor:
     """The serialisation floor: every file of a compiled out/ loaded into plain data once
-    (untimed); `run` then times only dump (compiler.serialize) + write into a fresh directory."""
+    (untimed); `run` then times only dump (compiler.output.serialize) + write into a fresh directory."""
 
     def __init__(self, out: Path):
         import yaml
 
-        from compiler import serialize
+        from compiler.output import serialize
 
         self.serialize = serialize
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -387,7 +387,7 @@ def profile_call(project: Path, use_cache: bool, top: int = 15) -> str:
     from datetime import date
 
     from compiler.build import compile_project
-    from compiler.project import Project
+    from compiler.frontend.project import Project
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -445,7 +445,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _sample_env_file(project: Path) -> Path:
-    names = sorted(p for p in (project / "environments").glob("*.yaml") if not p.stem.endswith("-base") and not p.stem.startswith(("team-", "tier-")))
+    names = sorted(
+        p for p in (project / "environments").glob("*.yaml") if not p.stem.endswith("-base") and not p.stem.startswith(("team-", "tier-"))
+    )
     return names[0]
 
 

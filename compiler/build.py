@@ -1,7 +1,7 @@
 """The compile driver: selection, cache, parallel workers, and the all-or-nothing write.
 
 Order of events for `mlc compile`:
-1. environments whose inputs and outputs are unchanged are skipped (compiler.cache);
+1. environments whose inputs and outputs are unchanged are skipped (compiler.output.cache);
 2. the rest are compiled in worker processes (chunks, all cores): load, validate,
    resolve, plan, check, emit, serialise; each unblocked environment is staged aside;
 3. if ANY input error was found, every staged tree is discarded: out/ is untouched (exit 2);
@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from compiler.diagnostics import Diagnostic, InputError, did_you_mean
-from compiler.project import Project, UsageError
-from compiler.writer import (
+from compiler.core.diagnostics import Diagnostic, InputError, did_you_mean
+from compiler.frontend.project import Project, UsageError
+from compiler.output.writer import (
     STAGING_PREFIX,
     EnvWrite,
     WriteError,
@@ -143,7 +143,9 @@ def _chunks(names: list[str], jobs: int) -> Iterator[list[str]]:
 Progress = Callable[[int, int], None]  # (environments done, total)
 
 
-def run_many(project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "", progress: Progress | None = None) -> list[EnvOutcome]:
+def run_many(
+    project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "", progress: Progress | None = None
+) -> list[EnvOutcome]:
     """compile_one over `names`, in parallel when it pays; outcomes in name order."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(names) < PARALLEL_THRESHOLD:
@@ -171,8 +173,8 @@ def run_many(project: Project, names: list[str], today: date, mode: str, jobs: i
 
 
 def _names(project: Project, selected: list[str] | None) -> list[str]:
-    from compiler.diagnostics import Location
-    from compiler.project import MAX_ENVIRONMENTS
+    from compiler.core.diagnostics import Location
+    from compiler.frontend.project import MAX_ENVIRONMENTS
 
     known = project.env_files()
     if len(known) > MAX_ENVIRONMENTS:  # before any file is read
@@ -190,18 +192,31 @@ def _names(project: Project, selected: list[str] | None) -> list[str]:
 
 
 def compile_project(
-    project: Project, selected: list[str] | None, today: date, check: bool = False, use_cache: bool = True, jobs: int | None = None, progress: Progress | None = None
+    project: Project,
+    selected: list[str] | None,
+    today: date,
+    check: bool = False,
+    use_cache: bool = True,
+    jobs: int | None = None,
+    progress: Progress | None = None,
 ) -> BuildResult:
     """Compile (or --check) the selected environments; see the module docstring."""
-    from compiler.cache import Cache
+    from compiler.output.cache import Cache
 
     token = uuid.uuid4().hex[:12]
     if project.out_dir.is_symlink():  # e.g. planted in the repository: never write through it
-        raise UsageError(f"the output directory {project.relpath(project.out_dir)} is a symbolic link; mlc writes only into a real directory (remove the link, or pass the real path with --out)")
+        raise UsageError(
+            f"the output directory {project.relpath(project.out_dir)} is a symbolic link; "
+            "mlc writes only into a real directory (remove the link, or pass the real path with --out)"
+        )
     if not check:
         recover(project.out_dir)
     names = _names(project, selected)
-    cache = Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat()) if use_cache and not check else None
+    cache = (
+        Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat())
+        if use_cache and not check
+        else None
+    )
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
     todo = [n for n in names if n not in skipped]
     try:

@@ -18,7 +18,7 @@ EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
 
 def _project(args: argparse.Namespace) -> Any:
-    from compiler.project import Project, UsageError
+    from compiler.frontend.project import Project, UsageError
 
     project = Project.at(Path(args.project), Path(args.out) if args.out else None)
     if not project.env_dir.is_dir():
@@ -27,7 +27,7 @@ def _project(args: argparse.Namespace) -> Any:
 
 
 def _today(args: argparse.Namespace) -> date:
-    from compiler.project import UsageError
+    from compiler.frontend.project import UsageError
 
     if not getattr(args, "today", None):
         return date.today()
@@ -47,7 +47,7 @@ def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None, 
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from compiler.diagnostics import InputError
+    from compiler.core.diagnostics import InputError
     from compiler.pipeline import plan_environment
     from compiler.policy.engine import all_rules, validate_waivers
 
@@ -75,7 +75,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from compiler.build import compile_project
 
     project = _project(args)
-    result = compile_project(project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs, progress=_progress())
+    result = compile_project(
+        project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs, progress=_progress()
+    )
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics)
     findings = [f for f in result.findings if f.severity != "info" or args.verbose]
@@ -141,8 +143,8 @@ def _single_env(args: argparse.Namespace) -> Any:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from compiler import graph_render
-    from compiler.graph import build_graph
+    from compiler.analysis import graph_render
+    from compiler.analysis.graph import build_graph
 
     graph = build_graph(_single_env(args))
     sys.stdout.write({"mermaid": graph_render.to_mermaid, "dot": graph_render.to_dot, "json": graph_render.to_json}[args.format](graph))
@@ -150,8 +152,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    from compiler import cost_render
     from compiler.pipeline import plan_environment
+    from compiler.plan import cost_render
 
     head = plan_environment(_single_env(args)).cost
     assert head is not None  # plan_environment always estimates
@@ -174,10 +176,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
-    from compiler.diagnostics import InputError
-    from compiler.gitbase import checkout_base
+    from compiler.core.diagnostics import InputError
+    from compiler.frontend.project import Project, UsageError
+    from compiler.output.gitbase import checkout_base
     from compiler.pipeline import plan_environment
-    from compiler.project import Project, UsageError
 
     checkout = checkout_base(Path(args.project), args.base)
     with checkout:
@@ -193,7 +195,7 @@ def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from compiler.diffing import diff_against_base
+    from compiler.output.diffing import diff_against_base
 
     text = diff_against_base(_project(args), args.base, _today(args), args.format)
     sys.stdout.write(text)
@@ -201,8 +203,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    from compiler.frontend.project import Project
     from compiler.policy.engine import explain
-    from compiler.project import Project
 
     project = Project.at(Path(args.project))  # works outside a project too: built-in rules
     print(explain(args.rule, project.policies_dir if project.policies_dir.is_dir() else None), end="")
@@ -210,7 +212,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from compiler.trace import trace
+    from compiler.analysis.trace import trace
 
     print(trace(_single_env(args), args.path), end="")
     return EXIT_OK
@@ -236,10 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     from compiler import __version__
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--project", default=".", metavar="DIR", help="project folder holding environments/, schemas/, policies/ (default: .)")
+    common.add_argument(
+        "--project", default=".", metavar="DIR", help="project folder holding environments/, schemas/, policies/ (default: .)"
+    )
     common.add_argument("--out", default=None, metavar="DIR", help="output folder (default: <project>/out)")
     common.add_argument("--today", default=None, metavar="YYYY-MM-DD", help=argparse.SUPPRESS)
-    parser = argparse.ArgumentParser(prog="mlc", description="Compile ML infrastructure environments (YAML) into Kubernetes, Terraform and Argo.")
+    parser = argparse.ArgumentParser(
+        prog="mlc", description="Compile ML infrastructure environments (YAML) into Kubernetes, Terraform and Argo."
+    )
     parser.add_argument("--version", action="version", version=f"mlc {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
@@ -285,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
-    from compiler.diagnostics import InputError
-    from compiler.project import UsageError
+    from compiler.core.diagnostics import InputError
+    from compiler.frontend.project import UsageError
 
     try:
         return int(args.func(args))
@@ -300,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         print("mlc: interrupted; out/ was left as it was", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
-        from compiler.writer import WriteError
+        from compiler.output.writer import WriteError
 
         if isinstance(exc, WriteError):
             print(f"mlc: error: cannot write output: {exc}; out/ was left as it was", file=sys.stderr)

@@ -15,19 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, InputError
-from compiler.emit import Artifact
-from compiler.graph import DependencyGraph, build_graph
-from compiler.model import Environment
-from compiler.plan import Compiled, derive_iam_grants, plan_document
+from compiler.analysis.graph import DependencyGraph, build_graph
+from compiler.core.diagnostics import Diagnostic, InputError
+from compiler.model.environment import Environment
+from compiler.plan.compiled import Compiled, derive_iam_grants, plan_document
+from compiler.targets.artifact import Artifact
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
     """Every input check beyond the schema: references and cycles (graph), cross-field
     rules, Argo template syntax. Returns the graph; raises InputError with all problems.
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
-    from compiler.emit.argo_inputs import argo_template_violations
-    from compiler.semantics import lifecycle_problems
+    from compiler.analysis.semantics import lifecycle_problems
+    from compiler.analysis.template_syntax import argo_template_violations
 
     problems: list[Diagnostic] = []
     graph = None
@@ -45,7 +45,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
 def plan_environment(env: Environment) -> Compiled:
     """Validated graph, grants and cost of one resolved environment (InputError on any
     input problem, unknown prices included)."""
-    from compiler.cost import CostErrors, estimate, load_pricing
+    from compiler.plan.cost import CostErrors, estimate, load_pricing
 
     graph = validate_environment(env)
     try:
@@ -57,19 +57,19 @@ def plan_environment(env: Environment) -> Compiled:
 
 def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
     """Every artifact of one environment, plan.json included, in a stable order."""
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.argocd import emit_argocd
-    from compiler.emit.kubernetes import emit_kubernetes
+    from compiler.targets.argo.emit import emit_argo
+    from compiler.targets.argocd.emit import emit_argocd
+    from compiler.targets.kubernetes.emit import emit_kubernetes
 
     artifacts: list[Artifact] = []
     kubernetes = emit_kubernetes(compiled)
     artifacts += kubernetes
     if compiled.env.provider == "aws":
-        from compiler.emit.terraform_aws import emit_terraform_aws
+        from compiler.targets.terraform.aws import emit_terraform_aws
 
         artifacts += emit_terraform_aws(compiled)
     else:
-        from compiler.emit.terraform_gcp import emit_terraform_gcp
+        from compiler.targets.terraform.gcp import emit_terraform_gcp
 
         artifacts += emit_terraform_gcp(compiled)
     argo = emit_argo(compiled)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.project import PACKAGED_SCHEMA, UsageError
+from compiler.frontend.project import PACKAGED_SCHEMA, UsageError
 
 DATA = Path(__file__).parent / "data"
 

@@ -46,18 +46,18 @@ class _Target:
     """Everything `mlc validate` does to one file, with the example environments as parents."""
 
     def __init__(self, deep: bool = True) -> None:
-        from compiler.loader import load_file
+        from compiler.frontend.loader import load_file
 
         self.deep = deep
         self.examples = {p.stem: load_file(str(p), f"environments/{p.name}") for p in sorted((REPO / "environments").glob("*.yaml"))}
 
     def __call__(self, data: bytes) -> set[str]:
         """Run one input; returns the outcome signature (diagnostic codes); raises on a crash."""
-        from compiler.diagnostics import InputError
-        from compiler.graph import build_graph
-        from compiler.loader import decode, parse
+        from compiler.analysis.graph import build_graph
+        from compiler.core.diagnostics import InputError
+        from compiler.frontend.loader import decode, parse
+        from compiler.frontend.project import DNS_LABEL, Project, UsageError, _file_checks
         from compiler.pipeline import plan_environment
-        from compiler.project import DNS_LABEL, Project, UsageError, _file_checks
 
         try:
             display = "environments/fuzz.yaml"
@@ -108,17 +108,67 @@ def _parents(doc: Any) -> list[str]:
 def _check_located(exc: Any) -> None:
     """Every diagnostic must point into a file with a 1-based line and column."""
     for d in exc.diagnostics:
-        if not (d.location.file.startswith("environments/") and d.location.line >= 1 and d.location.col >= 1 and d.code.startswith("MLC-E")):
+        if not (
+            d.location.file.startswith("environments/") and d.location.line >= 1 and d.location.col >= 1 and d.code.startswith("MLC-E")
+        ):
             raise AssertionError(f"badly located diagnostic: {d}")
 
 
 # --- mutations ---------------------------------------------------------------------------
 TOKENS = [
-    b": ", b"- ", b"{", b"}", b"[", b"]", b",", b"&a ", b"*a", b"<<: *a\n", b"!!python/object:os.system ", b"!!binary ", b"!custom ",
-    b"\t", b"\x00", b"\xff\xfe", b"\xc3", b"~", b"null", b".nan", b"-.inf", b"1e999", b"-1", b"0x7fffffffffffffffffff", b"0o777",
-    b"99999999999999999999999999999", b"9" * 5000, b"0x" + b"f" * 4000, b"3.0e-400", b'"', b"'", b"\n", b"#", b"---\n", b"...\n", b"%YAML 1.1\n", b"%TAG ! tag:x,2000:\n",
-    b"? ", b"|\n", b">-\n", b"\\u0000", b"\xe2\x80\xae", b"\xf0\x9f\x92\xa5", b"${HOME}", b"%{x}", b"{{workflow.name}}", b"../../",
-    b"extends: prod\n", b"extends: [fuzz]\n", b"abstract: true\n", b"type: serving\n", b"components: {}\n", b"metadata: {name: fuzz}\n",
+    b": ",
+    b"- ",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b",",
+    b"&a ",
+    b"*a",
+    b"<<: *a\n",
+    b"!!python/object:os.system ",
+    b"!!binary ",
+    b"!custom ",
+    b"\t",
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3",
+    b"~",
+    b"null",
+    b".nan",
+    b"-.inf",
+    b"1e999",
+    b"-1",
+    b"0x7fffffffffffffffffff",
+    b"0o777",
+    b"99999999999999999999999999999",
+    b"9" * 5000,
+    b"0x" + b"f" * 4000,
+    b"3.0e-400",
+    b'"',
+    b"'",
+    b"\n",
+    b"#",
+    b"---\n",
+    b"...\n",
+    b"%YAML 1.1\n",
+    b"%TAG ! tag:x,2000:\n",
+    b"? ",
+    b"|\n",
+    b">-\n",
+    b"\\u0000",
+    b"\xe2\x80\xae",
+    b"\xf0\x9f\x92\xa5",
+    b"${HOME}",
+    b"%{x}",
+    b"{{workflow.name}}",
+    b"../../",
+    b"extends: prod\n",
+    b"extends: [fuzz]\n",
+    b"abstract: true\n",
+    b"type: serving\n",
+    b"components: {}\n",
+    b"metadata: {name: fuzz}\n",
 ]
 UNICODE = ["\u202e", "\u200b", "\ufeff", "é", "\u0130", "ß", "\U0001f4a5", "\x85", "\u2028", "\ud7ff", "ｆｕｚｚ", "a\u0301"]
 
@@ -140,7 +190,10 @@ def _interesting_value(rng: random.Random, depth: int = 0) -> Any:
     if choice == 6 and depth < 3:
         return [_interesting_value(rng, depth + 1) for _ in range(rng.randrange(4))]
     if choice == 7 and depth < 3:
-        return {rng.choice(["type", "from", "min", "max", "secret", "", "a/b", "~"]): _interesting_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+        return {
+            rng.choice(["type", "from", "min", "max", "secret", "", "a/b", "~"]): _interesting_value(rng, depth + 1)
+            for _ in range(rng.randrange(4))
+        }
     if choice == 8:
         nested: Any = "leaf"
         for _ in range(rng.choice([10, 63, 64, 65, 200])):
@@ -149,7 +202,9 @@ def _interesting_value(rng: random.Random, depth: int = 0) -> Any:
     if choice == 9:
         return rng.choice(["base", "prod", "dev", "fuzz", "staging", "research-gcp", "nope"])
     if choice == 10:
-        return rng.choice(["object_store", "data_lake", "database", "spark_job", "training_job", "serving", "batch_inference", "monitoring", "pipeline"])
+        return rng.choice(
+            ["object_store", "data_lake", "database", "spark_job", "training_job", "serving", "batch_inference", "monitoring", "pipeline"]
+        )
     if choice == 11:
         return rng.choice(["${var.x}", "%{if x}", "{{inputs.parameters.x}}", "$(rm -rf /)", "a\nb: c", "../../etc/passwd", "'\"`;|&<>"])
     if choice == 12:
@@ -205,18 +260,24 @@ def mutate_structure(data: bytes, rng: random.Random) -> bytes | None:
         elif op == 2:
             parent[key] = _interesting_value(rng)
         elif op == 3 and isinstance(parent, dict):  # rename a key: typos, unicode, separators
-            new_key = rng.choice([str(key) + "s", str(key)[:-1], str(key).upper(), str(key) + rng.choice(UNICODE), "../" + str(key), "a" * 70])
+            new_key = rng.choice(
+                [str(key) + "s", str(key)[:-1], str(key).upper(), str(key) + rng.choice(UNICODE), "../" + str(key), "a" * 70]
+            )
             parent[new_key] = parent.pop(key)
         elif op == 4:  # graft another subtree here (a type swap with realistic content)
             parent[key] = copy.deepcopy(_get(tree, rng.choice(paths)))
         elif op == 5 and isinstance(parent, dict):
-            parent[rng.choice(["extends", "abstract", "exceptions", "after", "reads", "writes", "targets", "steps", "env", "labels"])] = _interesting_value(rng)
+            parent[rng.choice(["extends", "abstract", "exceptions", "after", "reads", "writes", "targets", "steps", "env", "labels"])] = (
+                _interesting_value(rng)
+            )
         elif op == 6:
             parent[key] = [parent[key]] if rng.random() < 0.5 else {"nested": parent[key]}
     try:
         if rng.random() < 0.3:
             return json.dumps(tree, ensure_ascii=rng.random() < 0.5).encode("utf-8")
-        return yaml.safe_dump(tree, allow_unicode=rng.random() < 0.5, default_flow_style=rng.choice([None, True, False]), sort_keys=False).encode("utf-8")
+        return yaml.safe_dump(
+            tree, allow_unicode=rng.random() < 0.5, default_flow_style=rng.choice([None, True, False]), sort_keys=False
+        ).encode("utf-8")
     except Exception:  # noqa: BLE001 - e.g. recursion in the dumper: not our code
         return None
 
@@ -262,7 +323,23 @@ def mutate_bytes(data: bytes, rng: random.Random, corpus: list[bytes]) -> bytes:
     return bytes(buf)
 
 
-STRINGS = ["${var.x}", "%{ if x }", "{{workflow.name}}", "$(id)", "a\nb: c", "'\"", "\u202e", "../../x", "x" * 300, "", " ", "é", "0", "null", "AKIAIOSFODNN7EXAMPLE"]
+STRINGS = [
+    "${var.x}",
+    "%{ if x }",
+    "{{workflow.name}}",
+    "$(id)",
+    "a\nb: c",
+    "'\"",
+    "\u202e",
+    "../../x",
+    "x" * 300,
+    "",
+    " ",
+    "é",
+    "0",
+    "null",
+    "AKIAIOSFODNN7EXAMPLE",
+]
 
 
 def mutate_values(data: bytes, rng: random.Random) -> bytes | None:
@@ -316,7 +393,9 @@ def mutate(data: bytes, rng: random.Random, corpus: list[bytes]) -> bytes:
 def seed_corpus() -> list[bytes]:
     corpus = [p.read_bytes() for p in sorted((REPO / "environments").glob("*.yaml"))]
     # a self-contained environment (no parent): mutations of it reach resolution and cost
-    corpus.append((REPO / "environments" / "base.yaml").read_bytes().replace(b"name: base", b"name: fuzz").replace(b"abstract: true\n", b""))
+    corpus.append(
+        (REPO / "environments" / "base.yaml").read_bytes().replace(b"name: base", b"name: fuzz").replace(b"abstract: true\n", b"")
+    )
     if CRASH_DIR.is_dir():
         corpus += [p.read_bytes() for p in sorted(CRASH_DIR.glob("crash-*.yaml"))]
     return corpus
@@ -378,7 +457,10 @@ class Runner:
         self.crashes[key] = path
         if not self.quiet:
             shown = data[:2000].decode("utf-8", errors="backslashreplace")
-            print(f"\n=== {kind}: {key}\n--- input ({len(data)} bytes, saved to {path.relative_to(REPO)}):\n{shown}\n--- error:\n{error}", file=sys.stderr)
+            print(
+                f"\n=== {kind}: {key}\n--- input ({len(data)} bytes, saved to {path.relative_to(REPO)}):\n{shown}\n--- error:\n{error}",
+                file=sys.stderr,
+            )
 
 
 def fuzz_random(runner: Runner, seconds: float, seed: int, max_len: int, log: Callable[[str], None]) -> None:
@@ -408,7 +490,19 @@ def fuzz_atheris(runner: Runner, seconds: float, seed: int, max_len: int) -> Non
 
     import atheris  # type: ignore[import-not-found]
 
-    for module in ("compiler.project", "compiler.graph", "compiler.pipeline", "compiler.build", "compiler.policy.engine", "compiler.emit.kubernetes", "compiler.emit.terraform_aws", "compiler.emit.terraform_gcp", "compiler.emit.argo", "compiler.emit.argocd", "compiler.writer"):
+    for module in (
+        "compiler.frontend.project",
+        "compiler.analysis.graph",
+        "compiler.pipeline",
+        "compiler.build",
+        "compiler.policy.engine",
+        "compiler.targets.kubernetes.emit",
+        "compiler.targets.terraform.aws",
+        "compiler.targets.terraform.gcp",
+        "compiler.targets.argo.emit",
+        "compiler.targets.argocd.emit",
+        "compiler.output.writer",
+    ):
         importlib.import_module(module)  # loaded before instrumenting, for coverage feedback
 
     atheris.instrument_all()  # coverage feedback for every loaded Python function
@@ -431,7 +525,15 @@ def fuzz_atheris(runner: Runner, seconds: float, seed: int, max_len: int) -> Non
             return mutate_bytes(data, rng, corpus)[:max_size]
         return atheris.Mutate(data, max_size)
 
-    argv = ["tests.fuzz", f"-max_total_time={int(seconds)}", f"-max_len={max_len}", f"-seed={seed}", "-timeout=30", "-rss_limit_mb=4096", str(corpus_dir)]
+    argv = [
+        "tests.fuzz",
+        f"-max_total_time={int(seconds)}",
+        f"-max_len={max_len}",
+        f"-seed={seed}",
+        "-timeout=30",
+        "-rss_limit_mb=4096",
+        str(corpus_dir),
+    ]
     atheris.Setup(argv, test_one_input, custom_mutator=custom_mutator)
     atheris.Fuzz()  # libFuzzer ends the process itself (see run_atheris_child)
 
@@ -441,7 +543,22 @@ def run_atheris_child(args: argparse.Namespace, seed: int, log: Callable[[str], 
     import subprocess
 
     before = set(CRASH_DIR.glob("*.yaml")) if CRASH_DIR.is_dir() else set()
-    command = [sys.executable, "-m", "tests.fuzz", "--engine", "atheris-child", "--seconds", str(args.seconds), "--seed", str(seed), "--timeout", str(args.timeout), "--max-len", str(args.max_len), *(["--front-end-only"] if args.front_end_only else [])]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.fuzz",
+        "--engine",
+        "atheris-child",
+        "--seconds",
+        str(args.seconds),
+        "--seed",
+        str(seed),
+        "--timeout",
+        str(args.timeout),
+        "--max-len",
+        str(args.max_len),
+        *(["--front-end-only"] if args.front_end_only else []),
+    ]
     done = subprocess.run(command, cwd=REPO)
     new = sorted(set(CRASH_DIR.glob("*.yaml")) - before) if CRASH_DIR.is_dir() else []
     log(f"done: libFuzzer exited with {done.returncode}; {len(new)} new crash(es)")
@@ -457,7 +574,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("auto", "atheris", "random", "atheris-child"), default="auto")
     parser.add_argument("--timeout", type=float, default=10, help="seconds after which one input counts as a hang")
     parser.add_argument("--max-len", type=int, default=64 * 1024)
-    parser.add_argument("--front-end-only", action="store_true", help="stop after resolution, graph and cost (faster); default: also policies, emitters, serialiser")
+    parser.add_argument(
+        "--front-end-only",
+        action="store_true",
+        help="stop after resolution, graph and cost (faster); default: also policies, emitters, serialiser",
+    )
     parser.add_argument("--replay", nargs="*", metavar="FILE", help="run these inputs once (default with no files: every saved crash)")
     args = parser.parse_args(argv)
 

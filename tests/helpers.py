@@ -46,7 +46,7 @@ def aws_env(name: str, components: str = "", extra: str = "") -> str:
 
 
 def load_env(tmp_path: Path, files: dict[str, str], name: str):
-    from compiler.project import Project
+    from compiler.frontend.project import Project
 
     make_project(tmp_path, files)
     return next(e for e in Project.at(tmp_path).load_environments([name]) if e.name == name)
@@ -59,6 +59,6 @@ def compiled_env(tmp_path: Path, files: dict[str, str], name: str):
 
 
 def example_environments():
-    from compiler.project import Project
+    from compiler.frontend.project import Project
 
     return Project.at(REPO).load_environments()

@@ -26,7 +26,9 @@ def _b64url(data: dict) -> str:
 
 
 _PEM_BODY = "\n".join(base64.b64encode(bytes(_rng.randrange(256) for _ in range(48))).decode() for _ in range(4))
-_JWT = ".".join([_b64url({"alg": "HS256", "typ": "JWT"}), _b64url({"sub": "1234567890", "name": "svc", "iat": 1516239022}), _rand(43, _ALNUM + "-_")])
+_JWT = ".".join(
+    [_b64url({"alg": "HS256", "typ": "JWT"}), _b64url({"sub": "1234567890", "name": "svc", "iat": 1516239022}), _rand(43, _ALNUM + "-_")]
+)
 _AWS_SECRET = _rand(40, _ALNUM + "/+")
 _HEX32 = hashlib.md5(b"mlc").hexdigest()
 
@@ -36,7 +38,9 @@ CREDENTIALS: dict[str, str] = {
     "aws-temporary-key-id": "ASIA" + _rand(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
     "aws-secret-key-alone": _AWS_SECRET,
     "aws-secret-key-assignment": "aws_secret_access_key=" + _AWS_SECRET,
-    "aws-cli-credentials": f"[default]\naws_access_key_id = AKIA{_rand(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}\naws_secret_access_key = {_AWS_SECRET}\n",
+    "aws-cli-credentials": (
+        f"[default]\naws_access_key_id = AKIA{_rand(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567')}\naws_secret_access_key = {_AWS_SECRET}\n"
+    ),
     "rsa-private-key": f"-----BEGIN RSA PRIVATE KEY-----\n{_PEM_BODY}\n-----END RSA PRIVATE KEY-----\n",
     "pkcs8-private-key": f"-----BEGIN PRIVATE KEY-----\n{_PEM_BODY}\n-----END PRIVATE KEY-----",
     "encrypted-private-key": f"-----BEGIN ENCRYPTED PRIVATE KEY-----\n{_PEM_BODY}\n-----END ENCRYPTED PRIVATE KEY-----",
@@ -50,10 +54,24 @@ CREDENTIALS: dict[str, str] = {
     "github-fine-grained-pat": "github_pat_" + _rand(22) + "_" + _rand(59),
     "gitlab-pat": "glpat-" + _rand(20, _ALNUM + "-_"),
     "slack-bot-token": "xoxb-" + "-".join([_rand(12, "0123456789"), _rand(13, "0123456789"), _rand(24)]),
-    "slack-user-token": "xoxp-" + "-".join([_rand(12, "0123456789"), _rand(12, "0123456789"), _rand(13, "0123456789"), _rand(32, "0123456789abcdef")]),
-    "slack-webhook": "https://hooks.slack.com/services/T" + _rand(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "/B" + _rand(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "/" + _rand(24),
+    "slack-user-token": "xoxp-"
+    + "-".join([_rand(12, "0123456789"), _rand(12, "0123456789"), _rand(13, "0123456789"), _rand(32, "0123456789abcdef")]),
+    "slack-webhook": "https://hooks.slack.com/services/T"
+    + _rand(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    + "/B"
+    + _rand(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    + "/"
+    + _rand(24),
     "google-api-key": "AIza" + _rand(35, _ALNUM + "-_"),
-    "gcp-service-account-json": json.dumps({"type": "service_account", "project_id": "p", "private_key_id": _rand(40, "0123456789abcdef"), "private_key": f"-----BEGIN PRIVATE KEY-----\n{_PEM_BODY}\n-----END PRIVATE KEY-----\n", "client_email": "x@p.iam.gserviceaccount.com"}),
+    "gcp-service-account-json": json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "p",
+            "private_key_id": _rand(40, "0123456789abcdef"),
+            "private_key": f"-----BEGIN PRIVATE KEY-----\n{_PEM_BODY}\n-----END PRIVATE KEY-----\n",
+            "client_email": "x@p.iam.gserviceaccount.com",
+        }
+    ),
     "jwt": _JWT,
     "bearer-header": "Authorization: Bearer " + _JWT,
     "stripe-secret-live": "sk_live_" + _rand(24),
@@ -66,8 +84,12 @@ CREDENTIALS: dict[str, str] = {
     "sendgrid-key": "SG." + _rand(22, _ALNUM + "-_") + "." + _rand(43, _ALNUM + "-_"),
     "twilio-api-key": "SK" + _rand(32, "0123456789abcdef"),
     "mailgun-key": "key-" + _rand(32, "0123456789abcdef"),
-    "azure-storage-connection": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=" + base64.b64encode(bytes(_rng.randrange(256) for _ in range(64))).decode() + ";EndpointSuffix=core.windows.net",
-    "azure-sas-token": "https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00:00:00Z&sig=" + _rand(43, _ALNUM + "%") + "%3D",
+    "azure-storage-connection": "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+    + base64.b64encode(bytes(_rng.randrange(256) for _ in range(64))).decode()
+    + ";EndpointSuffix=core.windows.net",
+    "azure-sas-token": "https://acct.blob.core.windows.net/c?sv=2022-11-02&ss=b&srt=co&sp=rl&se=2030-01-01T00:00:00Z&sig="
+    + _rand(43, _ALNUM + "%")
+    + "%3D",
     "postgres-url": "postgres://etl_user:" + "Tr0ub4dor" + "&3@db.internal:5432/warehouse",
     "postgresql-url-simple-password": "postgresql://app:hunter22@10.0.0.5/app",
     "mysql-url": "mysql://root:" + "s3cr3t-pw" + "@mysql.example.com:3306/db",

@@ -25,7 +25,24 @@ REPO = Path(__file__).resolve().parent.parent
 TODAY = "2026-06-01"  # passed as --today: waiver expiry is relative to it
 DIGEST = "@sha256:" + "0123456789abcdef" * 4
 
-COMPONENT_NAMES = ["raw", "features", "models", "scores", "db", "etl", "train", "ranker", "batch", "watch", "nightly", "lake", "ckpt", "fallback", "tune", "report"]
+COMPONENT_NAMES = [
+    "raw",
+    "features",
+    "models",
+    "scores",
+    "db",
+    "etl",
+    "train",
+    "ranker",
+    "batch",
+    "watch",
+    "nightly",
+    "lake",
+    "ckpt",
+    "fallback",
+    "tune",
+    "report",
+]
 STORE_TYPES = ("object_store", "data_lake", "database")
 RUNNABLE = ("spark_job", "training_job", "batch_inference")
 
@@ -70,14 +87,20 @@ def waivable_rules() -> tuple[str, ...]:
 
 def fast(examples: int) -> settings:
     """Modest example counts, no deadline: the whole suite must stay fast on 2 cores."""
-    return settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 # --- small value strategies ---------------------------------------------------------------
 label_value = st.from_regex(r"\A[A-Za-z0-9]([-A-Za-z0-9_.]{0,10}[A-Za-z0-9])?\Z")
 word = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.=/:", min_size=1, max_size=12)
 free_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)  # short: never high-entropy
-env_key = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,10}\Z").filter(lambda k: not any(w in k for w in ("TOKEN", "SECRET", "PASS", "KEY", "PWD", "CRED", "AUTH")))
+env_key = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,10}\Z").filter(
+    lambda k: not any(w in k for w in ("TOKEN", "SECRET", "PASS", "KEY", "PWD", "CRED", "AUTH"))
+)
 memory = st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi"])
 cpu = st.sampled_from([0.5, 1, 2, 4, "500m", "250m", "1.5"])
 cron = st.sampled_from(["30 1 * * *", "0 */6 * * *", "@daily", "@hourly", "0 3 * * 1", "15 4 1 * *"])
@@ -85,7 +108,9 @@ object_path = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._/=-]{0,20}\Z")
 
 
 def image(name: str) -> st.SearchStrategy[str]:
-    return st.sampled_from([f"registry.example.com/ml/{name}:1.0{DIGEST}", f"ghcr.io/acme/{name}:v2{DIGEST}", f"registry.example.com:5000/{name}{DIGEST}"])
+    return st.sampled_from(
+        [f"registry.example.com/ml/{name}:1.0{DIGEST}", f"ghcr.io/acme/{name}:v2{DIGEST}", f"registry.example.com:5000/{name}{DIGEST}"]
+    )
 
 
 @st.composite
@@ -98,7 +123,16 @@ def labels(draw: Any) -> dict[str, str]:
 def env_vars(draw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in draw(st.lists(env_key, unique=True, max_size=3)):
-        out[key] = draw(st.one_of(free_text, st.builds(lambda p, k: {"secret": f"{p}#{k}"}, st.from_regex(r"\Aml/[a-z]{1,8}/[a-z]{1,8}\Z"), st.from_regex(r"\A[a-z][a-z_-]{0,8}\Z"))))
+        out[key] = draw(
+            st.one_of(
+                free_text,
+                st.builds(
+                    lambda p, k: {"secret": f"{p}#{k}"},
+                    st.from_regex(r"\Aml/[a-z]{1,8}/[a-z]{1,8}\Z"),
+                    st.from_regex(r"\A[a-z][a-z_-]{0,8}\Z"),
+                ),
+            )
+        )
     return out
 
 
@@ -111,11 +145,18 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
         cloud = {"provider": "aws", "region": draw(st.sampled_from(["eu-west-1", "eu-central-1", "us-east-1"])), "account": "123456789012"}
     else:
         cloud = {"provider": "gcp", "region": draw(st.sampled_from(["europe-west4", "us-central1"])), "account": "ml-research-4711"}
-    pools: dict[str, Any] = {"cpu": {"instance_type": draw(st.sampled_from(instance_types(provider, False))), "min": 1, "max": draw(st.integers(1, 20))}}
+    pools: dict[str, Any] = {
+        "cpu": {"instance_type": draw(st.sampled_from(instance_types(provider, False))), "min": 1, "max": draw(st.integers(1, 20))}
+    }
     gpu_types = gpu_instance_models(provider)
     gpu_type = draw(st.sampled_from(sorted(gpu_types)))
     if draw(st.booleans()):
-        pools["gpu"] = {"instance_type": draw(st.sampled_from(gpu_types[gpu_type])), "min": 0, "max": draw(st.integers(1, 4)), "spot": draw(st.booleans())}
+        pools["gpu"] = {
+            "instance_type": draw(st.sampled_from(gpu_types[gpu_type])),
+            "min": 0,
+            "max": draw(st.integers(1, 4)),
+            "spot": draw(st.booleans()),
+        }
     spec: dict[str, Any] = {
         "apiVersion": "mlc/v1",
         "kind": "Environment",
@@ -124,16 +165,35 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
         "cluster": {"name": draw(st.sampled_from(["c1", "ml-shared", "gke-1"])), "node_pools": pools},
         "gitops": {"repo": "https://git.example.com/ml/platform.git", "revision": draw(st.sampled_from(["main", "release/1.2", "v1.0.0"]))},
         "budget": {"monthly_usd": 10_000_000, "warn_ratio": 0.99},
-        "compliance": {"allowed_regions": [cloud["region"]], "frameworks": draw(st.lists(st.sampled_from(["gdpr", "soc2", "hipaa"]), unique=True, max_size=2))},
-        "access": [{"group": g, "role": r} for g, r in draw(st.dictionaries(st.sampled_from(["ml-engineers", "analysts", "oncall", "x@example.com"]), st.sampled_from(["viewer", "editor", "admin"]), max_size=3)).items()],
+        "compliance": {
+            "allowed_regions": [cloud["region"]],
+            "frameworks": draw(st.lists(st.sampled_from(["gdpr", "soc2", "hipaa"]), unique=True, max_size=2)),
+        },
+        "access": [
+            {"group": g, "role": r}
+            for g, r in draw(
+                st.dictionaries(
+                    st.sampled_from(["ml-engineers", "analysts", "oncall", "x@example.com"]),
+                    st.sampled_from(["viewer", "editor", "admin"]),
+                    max_size=3,
+                )
+            ).items()
+        ],
         "components": draw(components(provider, gpu_type, "gpu" in pools)),
     }
     if draw(st.booleans()):
         spec["cluster"]["namespace"] = f"ns-{name}"
-    waivers = draw(st.lists(st.tuples(st.sampled_from(waivable_rules()), st.sampled_from([None, *spec["components"]])), max_size=2, unique=True))
+    waivers = draw(
+        st.lists(st.tuples(st.sampled_from(waivable_rules()), st.sampled_from([None, *spec["components"]])), max_size=2, unique=True)
+    )
     if waivers:
         spec["exceptions"] = [
-            {"rule": rule, **({"component": comp} if comp else {}), "reason": draw(st.sampled_from(["reviewed by the platform team", "mirror of open data, approved"])), "expires": "2027-03-01"}
+            {
+                "rule": rule,
+                **({"component": comp} if comp else {}),
+                "reason": draw(st.sampled_from(["reviewed by the platform team", "mirror of open data, approved"])),
+                "expires": "2027-03-01",
+            }
             for rule, comp in waivers
         ]
     return spec
@@ -153,7 +213,13 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
         body: dict[str, Any] = {"type": kind, "classification": draw(st.sampled_from(["public", "internal", "confidential"]))}
         if kind == "database":
             engine = draw(st.sampled_from(["postgres", "mysql"]))
-            body.update(engine=engine, instance_class=draw(st.sampled_from(database_classes(provider, engine))), storage_gb=draw(st.integers(20, 500)), multi_az=True, backup_retention_days=draw(st.integers(7, 35)))
+            body.update(
+                engine=engine,
+                instance_class=draw(st.sampled_from(database_classes(provider, engine))),
+                storage_gb=draw(st.integers(20, 500)),
+                multi_az=True,
+                backup_retention_days=draw(st.integers(7, 35)),
+            )
         else:
             body.update(size_gb=draw(st.integers(0, 5000)), lifecycle={"expire_after_days": draw(st.integers(30, 3650))}, versioning=True)
             if kind == "data_lake":
@@ -174,15 +240,35 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
         writes = draw(st.lists(st.sampled_from(writable), unique=True, max_size=2)) if writable else []
         for store in reads:
             read_by.setdefault(store, index)
-        body = {"type": kind, "reads": reads, "writes": writes, "resources": {"cpu": draw(cpu), "memory": draw(memory)}, "env": draw(env_vars())}
+        body = {
+            "type": kind,
+            "reads": reads,
+            "writes": writes,
+            "resources": {"cpu": draw(cpu), "memory": draw(memory)},
+            "env": draw(env_vars()),
+        }
         if workloads and draw(st.booleans()):
             body["after"] = draw(st.lists(st.sampled_from(workloads), unique=True, min_size=1, max_size=2))
         if kind == "spark_job":
-            body.update(image=draw(image(name)), main=f"local:///opt/app/{name}.py", args=draw(st.lists(free_text, max_size=3)), driver={"cores": 1, "memory": draw(memory)}, executors={"instances": draw(st.integers(1, 8)), "cores": draw(st.integers(1, 4)), "memory": draw(memory)}, hours_per_month=draw(st.integers(0, 100)), spot=draw(st.booleans()))
+            body.update(
+                image=draw(image(name)),
+                main=f"local:///opt/app/{name}.py",
+                args=draw(st.lists(free_text, max_size=3)),
+                driver={"cores": 1, "memory": draw(memory)},
+                executors={"instances": draw(st.integers(1, 8)), "cores": draw(st.integers(1, 4)), "memory": draw(memory)},
+                hours_per_month=draw(st.integers(0, 100)),
+                spot=draw(st.booleans()),
+            )
             if draw(st.booleans()):
                 body["dynamic_allocation"] = {"min": 1, "max": draw(st.integers(2, 10))}
         elif kind == "training_job":
-            body.update(image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), nodes=draw(st.integers(1, 4)), max_runtime_hours=draw(st.integers(1, 48)), hours_per_month=draw(st.integers(0, 100)))
+            body.update(
+                image=draw(image(name)),
+                command=draw(st.lists(free_text, min_size=1, max_size=3)),
+                nodes=draw(st.integers(1, 4)),
+                max_runtime_hours=draw(st.integers(1, 48)),
+                hours_per_month=draw(st.integers(0, 100)),
+            )
             if gpu_pool:
                 body.update(gpus={"type": gpu_type, "count": 1}, node_pool="gpu")
             checkpoint = [b for b in buckets if read_by.get(b, index) >= index]
@@ -198,20 +284,32 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 body["runtime"] = draw(st.sampled_from(["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "huggingface"]))
             else:
                 body["image"] = draw(image(name))
-            body.update(replicas={"min": 2, "max": draw(st.integers(2, 10))}, autoscaling={"metric": draw(st.sampled_from(["cpu", "concurrency", "rps"])), "target": draw(st.integers(1, 100))}, slo={"latency_p99_ms": draw(st.integers(10, 2000)), "availability": 0.99})
+            body.update(
+                replicas={"min": 2, "max": draw(st.integers(2, 10))},
+                autoscaling={"metric": draw(st.sampled_from(["cpu", "concurrency", "rps"])), "target": draw(st.integers(1, 100))},
+                slo={"latency_p99_ms": draw(st.integers(10, 2000)), "availability": 0.99},
+            )
             if draw(st.booleans()):
                 body["canary"] = {"path": draw(object_path), "traffic_percent": draw(st.integers(1, 99))}
         else:  # batch_inference
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}
             read_by.setdefault(body["model"]["from"], index)
-            body.update(image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), hours_per_month=draw(st.integers(0, 50)))
+            body.update(
+                image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), hours_per_month=draw(st.integers(0, 50))
+            )
         if kind in ("training_job", "batch_inference", "spark_job") and draw(st.booleans()):
             body["schedule"] = draw(cron)
         out[name] = body
         workloads.append(name)
     runnable = [w for w in workloads if out[w]["type"] in RUNNABLE]
     if draw(st.booleans()):
-        out[next(names)] = {"type": "monitoring", "targets": draw(st.lists(st.sampled_from(workloads), unique=True, min_size=1, max_size=3)), "alerts": {"latency_p99_ms": 500, "error_rate": 0.05}, "retention_days": draw(st.integers(1, 90)), "dashboards": draw(st.booleans())}
+        out[next(names)] = {
+            "type": "monitoring",
+            "targets": draw(st.lists(st.sampled_from(workloads), unique=True, min_size=1, max_size=3)),
+            "alerts": {"latency_p99_ms": 500, "error_rate": 0.05},
+            "retention_days": draw(st.integers(1, 90)),
+            "dashboards": draw(st.booleans()),
+        }
     if runnable and draw(st.booleans()):
         steps = draw(st.lists(st.sampled_from(runnable), unique=True, min_size=1, max_size=3))
         pipeline: dict[str, Any] = {"type": "pipeline", "steps": steps, "retries": draw(st.integers(0, 3))}
@@ -237,7 +335,13 @@ def projects(draw: Any) -> dict[str, dict[str, Any]]:
     parent = copy.deepcopy(full)
     parent["metadata"] = {"name": "base", "labels": {"team": "platform"}}
     parent["abstract"] = True
-    child: dict[str, Any] = {"apiVersion": "mlc/v1", "kind": "Environment", "metadata": {"name": "e1", "labels": dict(full["metadata"]["labels"])}, "extends": "base", "components": {}}
+    child: dict[str, Any] = {
+        "apiVersion": "mlc/v1",
+        "kind": "Environment",
+        "metadata": {"name": "e1", "labels": dict(full["metadata"]["labels"])},
+        "extends": "base",
+        "components": {},
+    }
     if "team" not in child["metadata"]["labels"]:
         child["metadata"]["labels"]["team"] = None  # null deletes the inherited label
     for key in ("budget", "gitops", "access"):
@@ -258,7 +362,7 @@ def projects(draw: Any) -> dict[str, dict[str, Any]]:
                     break
     if parent.get("exceptions") and draw(st.booleans()):
         child["exceptions"] = parent.pop("exceptions")
-    from compiler.resolve import merge
+    from compiler.frontend.resolve import merge
 
     merged = merge(parent, child)
     assert {k: v for k, v in merged.items() if k not in ("abstract", "extends")} == full, "strategy bug: the split does not merge back"
@@ -324,15 +428,19 @@ def compile_args(root: Path, out: Path | None = None) -> list[str]:
 def snapshot(directory: Path) -> dict[str, bytes]:
     if not directory.exists():
         return {}
-    return {p.relative_to(directory).as_posix(): (b"-> " + str(p.readlink()).encode() if p.is_symlink() else p.read_bytes()) for p in sorted(directory.rglob("*")) if p.is_file() or p.is_symlink()}
+    return {
+        p.relative_to(directory).as_posix(): (b"-> " + str(p.readlink()).encode() if p.is_symlink() else p.read_bytes())
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
 
 
 def emitted_files(root: Path, env: str = "e1") -> dict[str, bytes]:
     """Every file mlc would write for `env`, even when policies would block it (the emitters
     run on every valid spec): load, plan, emit, serialise; no policy gate."""
+    from compiler.frontend.project import Project
+    from compiler.output.writer import serialise
     from compiler.pipeline import emit_environment, plan_environment
-    from compiler.project import Project
-    from compiler.writer import serialise
 
     (resolved,) = Project.at(root).load_environments([env])
     return serialise(emit_environment(plan_environment(resolved), []))

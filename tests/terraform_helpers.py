@@ -11,8 +11,8 @@ from typing import Any
 
 from helpers import aws_env, example_environments, load_env  # noqa: F401  (re-exported)
 
-from compiler.graph import build_graph
-from compiler.plan import Compiled, derive_iam_grants
+from compiler.analysis.graph import build_graph
+from compiler.plan.compiled import Compiled, derive_iam_grants
 
 
 def compile_env(env) -> Compiled:
@@ -23,10 +23,10 @@ def compile_env(env) -> Compiled:
 
 def emit(compiled: Compiled):
     if compiled.env.provider == "aws":
-        from compiler.emit.terraform_aws import emit_terraform_aws
+        from compiler.targets.terraform.aws import emit_terraform_aws
 
         return emit_terraform_aws(compiled)
-    from compiler.emit.terraform_gcp import emit_terraform_gcp
+    from compiler.targets.terraform.gcp import emit_terraform_gcp
 
     return emit_terraform_gcp(compiled)
 

@@ -29,7 +29,6 @@ LOCATED = re.compile(r"^environments/[a-z0-9][-a-z0-9]*\.yaml:\d+:\d+: error MLC
 SUMMARY = re.compile(r"^\d+ problems? found; nothing was written$")
 
 
-
 def fresh(tmp_path: Path, tag: str) -> Path:
     import uuid
 
@@ -105,7 +104,14 @@ def test_output_is_identical_across_processes_with_different_hash_seeds(tmp_path
     trees = []
     for seed in ("1", "99"):
         out = root / f"out-{seed}"
-        done = subprocess.run([sys.executable, "-m", "compiler", *compile_args(root, out)], capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONHASHSEED": seed}, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "compiler", *compile_args(root, out)],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            timeout=120,
+        )
         assert done.returncode in (0, 1), done.stderr
         trees.append(snapshot(out))
     assert trees[0] == trees[1]
@@ -136,7 +142,26 @@ REPLACEMENTS = st.one_of(
     st.sampled_from([10**19, -(2**63) - 1, 10**400, 1e308, -0.0, 1e-320]),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30),
-    st.sampled_from(["\u202eevil", "prod\n", "../../etc", "a" * 300, "", " ", "null", "~", "0o17", "1e3", "yes", "no", "2026-01-01", "{{x}}", "${x}", "-"]),
+    st.sampled_from(
+        [
+            "\u202eevil",
+            "prod\n",
+            "../../etc",
+            "a" * 300,
+            "",
+            " ",
+            "null",
+            "~",
+            "0o17",
+            "1e3",
+            "yes",
+            "no",
+            "2026-01-01",
+            "{{x}}",
+            "${x}",
+            "-",
+        ]
+    ),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.sampled_from(["type", "from", "min", "max", "secret", "x"]), st.integers(), max_size=3),
     st.integers(70, 200).map(lambda d: _nest("deep", d)),
@@ -160,7 +185,9 @@ def mutated_projects(draw: Any) -> dict[str, dict[str, Any]]:
         elif op == "replace":
             parent[key] = draw(REPLACEMENTS)
         elif op == "rename" and isinstance(parent, dict):
-            parent[draw(st.sampled_from([str(key) + "s", str(key).upper(), str(key) + "\u200b", "../" + str(key), "a" * 64]))] = parent.pop(key)
+            parent[draw(st.sampled_from([str(key) + "s", str(key).upper(), str(key) + "\u200b", "../" + str(key), "a" * 64]))] = parent.pop(
+                key
+            )
         elif op == "swap-type":
             value = parent[key]
             parent[key] = [value] if not isinstance(value, list) else {"items": value} if draw(st.booleans()) else str(value)
@@ -215,7 +242,26 @@ def test_mutated_yaml_text_fails_cleanly(tmp_path: Path, data: Any) -> None:
         elif op == "dedent":
             lines[i] = lines[i].lstrip()
         else:
-            lines.insert(i, data.draw(st.sampled_from(["&a x: 1", "<<: *a", "? [a, b]\n: 1", "!!python/object/apply:os.system ['id']", "x: !!binary aGVsbG8=", "%YAML 1.1", "---", "...", "x: *nope", "\t- tab", "\ufeffx: 1"])))
+            lines.insert(
+                i,
+                data.draw(
+                    st.sampled_from(
+                        [
+                            "&a x: 1",
+                            "<<: *a",
+                            "? [a, b]\n: 1",
+                            "!!python/object/apply:os.system ['id']",
+                            "x: !!binary aGVsbG8=",
+                            "%YAML 1.1",
+                            "---",
+                            "...",
+                            "x: *nope",
+                            "\t- tab",
+                            "\ufeffx: 1",
+                        ]
+                    )
+                ),
+            )
         if not lines:
             lines = [""]
     root = write_project(fresh(tmp_path, "txt"), {n: d for n, d in documents.items() if n != name}, raw={name: "\n".join(lines) + "\n"})
@@ -226,7 +272,8 @@ def test_mutated_yaml_text_fails_cleanly(tmp_path: Path, data: Any) -> None:
 HOSTILE_FILES = {
     "deep-nesting": "a: " + "[" * 5000 + "]" * 5000 + "\n",
     "deep-block-nesting": "".join(" " * i + f"k{i}:\n" for i in range(3000)) + " " * 3000 + "v\n",
-    "alias-bomb": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 12)),
+    "alias-bomb": "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]\n" for i in range(1, 12)),
     "huge-int": "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nbudget: {monthly_usd: " + "9" * 100_000 + "}\n",
     "long-line": "apiVersion: mlc/v1\nkind: " + "x" * 900_000 + "\n",
     "many-keys": "".join(f"k{i}: {i}\n" for i in range(40_000)),

@@ -43,7 +43,7 @@ def compile_components(tmp_path, components: str, env: str = "e1"):
 
 
 def emit(compiled) -> dict[str, dict[str, Any]]:
-    from compiler.emit.argo import emit_argo
+    from compiler.targets.argo.emit import emit_argo
 
     return {a.path: a.content for a in emit_argo(compiled)}
 
@@ -102,8 +102,8 @@ def test_example_pipeline_dags_follow_the_graph_edge_by_edge(examples):
 
 
 def test_example_objects_validate_against_upstream_schemas(examples):
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.argocd import emit_argocd
+    from compiler.targets.argo.emit import emit_argo
+    from compiler.targets.argocd.emit import emit_argocd
 
     for compiled in examples.values():
         argo = emit_argo(compiled)
@@ -141,8 +141,8 @@ def test_example_schedules(examples):
 
 
 def test_emission_is_deterministic(examples):
-    from compiler.emit.argo import emit_argo
-    from compiler.serialize import dump_yaml
+    from compiler.output.serialize import dump_yaml
+    from compiler.targets.argo.emit import emit_argo
 
     for compiled in examples.values():
         first = [(a.path, dump_yaml(a.content)) for a in emit_argo(compiled)]
@@ -201,7 +201,7 @@ def test_on_failure_runs_the_handler_only_when_the_workflow_did_not_succeed(tmp_
 
 
 def test_retries_with_exponential_backoff_covering_every_attempt(tmp_path):
-    from compiler.emit.argo import step_deadline
+    from compiler.targets.argo.emit import step_deadline
 
     components = spark("a") + pipeline("p", ["a"], "  retries: 3\n")
     compiled = compile_components(tmp_path, components)
@@ -235,7 +235,7 @@ def test_run_templates_create_fresh_owned_objects_with_conditions(tmp_path):
 
 
 def test_run_conditions_by_kind():
-    from compiler.emit.argo import run_conditions
+    from compiler.targets.argo.emit import run_conditions
 
     spark_app = {"kind": "SparkApplication", "spec": {}}
     assert run_conditions(spark_app) == (
@@ -287,7 +287,7 @@ def selector_requirements(selector: str) -> list[str]:
 def test_run_conditions_parse_as_label_selectors(obj):
     """Argo parses the conditions with Kubernetes' label-selector parser: keys must be
     qualified names (so gjson list queries are impossible), values label values, `>` an integer."""
-    from compiler.emit.argo import run_conditions
+    from compiler.targets.argo.emit import run_conditions
 
     for condition in run_conditions(obj):
         for requirement in selector_requirements(condition):
@@ -353,7 +353,7 @@ def test_workflow_role_grants_exactly_what_the_templates_create(tmp_path):
 
 
 def test_no_argo_output_without_pipelines_or_scheduled_runs(tmp_path):
-    from compiler.emit.argocd import emit_argocd
+    from compiler.targets.argocd.emit import emit_argocd
 
     compiled = compile_components(tmp_path, store("s") + spark("a", reads=["s"]))
     assert emit(compiled) == {}
@@ -364,10 +364,10 @@ def test_no_argo_output_without_pipelines_or_scheduled_runs(tmp_path):
 # --- Argo CD ----------------------------------------------------------------------------
 def _kubernetes_artifacts(compiled):
     """The Kubernetes emitter's output when it exists, plus objects exercising every branch."""
-    from compiler.emit import Artifact
+    from compiler.targets.artifact import Artifact
 
     try:
-        from compiler.emit.kubernetes import emit_kubernetes
+        from compiler.targets.kubernetes.emit import emit_kubernetes
     except ImportError:
         real = []
     else:
@@ -391,8 +391,8 @@ def _kubernetes_artifacts(compiled):
 
 
 def test_app_project_allows_exactly_the_emitted_kinds(tmp_path):
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.argocd import CLUSTER_SCOPED, emit_argocd, group_kind
+    from compiler.targets.argo.emit import emit_argo
+    from compiler.targets.argocd.emit import CLUSTER_SCOPED, emit_argocd, group_kind
 
     compiled = compile_components(tmp_path, spark("a") + pipeline("p", ["a"], "  schedule: '@daily'\n"))
     real, synthetic = _kubernetes_artifacts(compiled)
@@ -418,8 +418,8 @@ def test_app_project_allows_exactly_the_emitted_kinds(tmp_path):
 
 
 def test_applications_sync_the_environment_output(tmp_path):
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.argocd import emit_argocd
+    from compiler.targets.argo.emit import emit_argo
+    from compiler.targets.argocd.emit import emit_argocd
 
     extra = "gitops: {repo: 'https://git.example.com/ml/platform.git', revision: release-1, server: 'https://eks.example.com'}\n"
     text = aws_env("e1", spark("a") + pipeline("p", ["a"])).replace('gitops: {repo: "https://git.example.com/ml/platform.git"}\n', extra)
@@ -449,9 +449,9 @@ def test_applications_sync_the_environment_output(tmp_path):
 
 # --- `{{` never reaches Argo ------------------------------------------------------------
 def test_template_braces_are_rejected_at_their_yaml_line(tmp_path):
-    from compiler.diagnostics import InputError
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.argo_inputs import argo_template_violations
+    from compiler.analysis.template_syntax import argo_template_violations
+    from compiler.core.diagnostics import InputError
+    from compiler.targets.argo.emit import emit_argo
 
     components = spark("a", extra="  args: ['--date', '{{workflow.creationTimestamp}}']\n  env: {GREETING: 'hi {{=sprig.env(\"X\")}}'}\n")
     components += spark("standalone", extra="  args: ['{{ not run by Argo }}']\n")  # kubernetes/ only: Argo never sees it
@@ -459,8 +459,8 @@ def test_template_braces_are_rejected_at_their_yaml_line(tmp_path):
     components += "  command: [python, '{{inputs.parameters.x}}']\n" + store("m")
     components += pipeline("p", ["a"])
     files = {"e1": aws_env("e1", components)}
-    from compiler.graph import build_graph
-    from compiler.plan import Compiled, derive_iam_grants
+    from compiler.analysis.graph import build_graph
+    from compiler.plan.compiled import Compiled, derive_iam_grants
     from tests.helpers import load_env
 
     env = load_env(tmp_path, files, "e1")
@@ -486,14 +486,14 @@ def test_template_braces_are_rejected_at_their_yaml_line(tmp_path):
 
 
 def test_no_violations_in_the_examples(examples):
-    from compiler.emit.argo_inputs import argo_template_violations
+    from compiler.analysis.template_syntax import argo_template_violations
 
     assert all(argo_template_violations(c.env) == [] for c in examples.values())
 
 
 def test_only_exit_handler_conditions_use_argo_expressions(examples):
     """The one `{{...}}` mlc writes into argo/ is its own exit-handler condition."""
-    from compiler.serialize import dump_yaml
+    from compiler.output.serialize import dump_yaml
 
     for compiled in examples.values():
         for content in emit(compiled).values():

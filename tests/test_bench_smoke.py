@@ -18,15 +18,29 @@ def _snapshot(directory: Path) -> dict[str, bytes]:
 
 def test_generator_is_deterministic_and_its_projects_are_valid(tmp_path: Path) -> None:
     for name in ("a", "b"):
-        subprocess.run([sys.executable, str(BENCH / "generate.py"), "--envs", "7", "--out", str(tmp_path / name), "--seed", "3"], check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, str(BENCH / "generate.py"), "--envs", "7", "--out", str(tmp_path / name), "--seed", "3"],
+            check=True,
+            capture_output=True,
+        )
     assert _snapshot(tmp_path / "a" / "environments") == _snapshot(tmp_path / "b" / "environments")
-    from compiler.project import Project
+    from compiler.frontend.project import Project
 
     envs = Project.at(tmp_path / "a").load_environments()  # schema-valid, inheritance resolves
     assert len(envs) == 7
     assert {e.provider for e in envs} == {"aws", "gcp"}
     types = {c.type for e in envs for c in e.components.values()}
-    assert types == {"object_store", "data_lake", "database", "spark_job", "training_job", "serving", "batch_inference", "monitoring", "pipeline"}
+    assert types == {
+        "object_store",
+        "data_lake",
+        "database",
+        "spark_job",
+        "training_job",
+        "serving",
+        "batch_inference",
+        "monitoring",
+        "pipeline",
+    }
     for env in envs:
         assert {"team", "cost-center"} <= set(env.labels)
         assert len(env.chain) >= 3  # provider/region base, team parent, the environment

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from compiler.cost import (
+from compiler.plan.cost import (
     CostErrors,
     CostEstimate,
     CostItem,
@@ -23,7 +23,7 @@ from compiler.cost import (
     load_pricing,
     money,
 )
-from compiler.cost_render import check_budget, delta_dict, render_delta_markdown, render_markdown, render_table, suggestions
+from compiler.plan.cost_render import check_budget, delta_dict, render_delta_markdown, render_markdown, render_table, suggestions
 
 PRICING = load_pricing()
 
@@ -65,7 +65,9 @@ def test_training_cheapest_gpu_instance_aws():
 
 def test_training_spot():
     # as above x (1 - 0.6) = 1,756.61136 -> $1,756.61
-    spec = env({"train": {"type": "training_job", "gpus": {"type": "nvidia-a100", "count": 8}, "nodes": 2, "hours_per_month": 100, "spot": True}})
+    spec = env(
+        {"train": {"type": "training_job", "gpus": {"type": "nvidia-a100", "count": 8}, "nodes": 2, "hours_per_month": 100, "spot": True}}
+    )
     assert one(spec, "train") == Decimal("1756.61")
 
 
@@ -99,8 +101,17 @@ def test_training_without_gpus_is_priced_by_resources():
 def test_spark_dynamic_allocation_max_and_spot():
     # driver 1 core + dynamic_allocation.max 10 executors x 2 cores = 21 vCPU
     # 21 x 50 h x 0.048 = 50.40; spot (m6i family, 0.6) -> 50.40 x 0.4 = 20.16
-    spec = env({"etl": {"type": "spark_job", "executors": {"instances": 4, "cores": 2}, "dynamic_allocation": {"min": 1, "max": 10},
-                        "hours_per_month": 50, "spot": True}})
+    spec = env(
+        {
+            "etl": {
+                "type": "spark_job",
+                "executors": {"instances": 4, "cores": 2},
+                "dynamic_allocation": {"min": 1, "max": 10},
+                "hours_per_month": 50,
+                "spot": True,
+            }
+        }
+    )
     assert one(spec, "etl") == Decimal("20.16")
 
 
@@ -117,8 +128,16 @@ def test_serving_replicas_resources_and_gpu_share():
     # per replica: max(0.5 CPU, 4 GiB / 4) = 1 vCPU x 0.048 = 0.048/h
     #   + 1 x nvidia-a10g at the cheapest per-GPU share: g5.xlarge 1.006 / 1 = 1.006/h
     # 3 replicas (min) x 730 h x 1.054 = 2,308.26
-    spec = env({"api": {"type": "serving", "replicas": {"min": 3, "max": 6}, "resources": {"cpu": "500m", "memory": "4Gi"},
-                        "gpus": {"type": "nvidia-a10g", "count": 1}}})
+    spec = env(
+        {
+            "api": {
+                "type": "serving",
+                "replicas": {"min": 3, "max": 6},
+                "resources": {"cpu": "500m", "memory": "4Gi"},
+                "gpus": {"type": "nvidia-a10g", "count": 1},
+            }
+        }
+    )
     assert one(spec, "api") == Decimal("2308.26")
 
 
@@ -131,8 +150,16 @@ def test_serving_defaults_aws_and_gcp():
 def test_batch_inference_resources_plus_gpu():
     # max(2 CPU, 16 GiB / 4) = 4 vCPU x 0.048 = 0.192/h; nvidia-t4 cheapest share g4dn.xlarge 0.526/h
     # 20 h x (0.192 + 0.526) = 14.36
-    spec = env({"score": {"type": "batch_inference", "hours_per_month": 20, "resources": {"cpu": 2, "memory": "16Gi"},
-                          "gpus": {"type": "nvidia-t4", "count": 1}}})
+    spec = env(
+        {
+            "score": {
+                "type": "batch_inference",
+                "hours_per_month": 20,
+                "resources": {"cpu": 2, "memory": "16Gi"},
+                "gpus": {"type": "nvidia-t4", "count": 1},
+            }
+        }
+    )
     assert one(spec, "score") == Decimal("14.36")
 
 
@@ -147,8 +174,15 @@ def test_object_store_without_lifecycle():
 def test_lifecycle_weighting_with_expiry():
     # uniform age over 365 days (expire): standard 30/365, standard_ia 60/365, glacier_flexible 275/365
     # 1,000 x (30 x 0.023 + 60 x 0.0125 + 275 x 0.0036) / 365 = 1,000 x 2.43 / 365 = 6.657534 -> 6.66
-    spec = env({"b": {"type": "object_store", "size_gb": 1000,
-                      "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 90, "expire_after_days": 365}}})
+    spec = env(
+        {
+            "b": {
+                "type": "object_store",
+                "size_gb": 1000,
+                "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 90, "expire_after_days": 365},
+            }
+        }
+    )
     assert one(spec, "b") == Decimal("6.66")
 
 
@@ -162,8 +196,16 @@ def test_lifecycle_weighting_without_expiry_uses_one_year():
 def test_lifecycle_weighting_gcp_data_lake():
     # horizon 730: standard 30/730, nearline 150/730, archive 550/730
     # 500 x (30 x 0.02 + 150 x 0.01 + 550 x 0.0012) / 730 = 500 x 2.76 / 730 = 1.890411 -> 1.89
-    spec = env({"lake": {"type": "data_lake", "size_gb": 500,
-                         "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 180, "expire_after_days": 730}}}, provider="gcp")
+    spec = env(
+        {
+            "lake": {
+                "type": "data_lake",
+                "size_gb": 500,
+                "lifecycle": {"infrequent_after_days": 30, "archive_after_days": 180, "expire_after_days": 730},
+            }
+        },
+        provider="gcp",
+    )
     assert one(spec, "lake") == Decimal("1.89")
 
 
@@ -171,7 +213,10 @@ def test_lifecycle_shares_edge_cases():
     assert lifecycle_shares(None) == {"hot": 1.0, "infrequent": 0.0, "archive": 0.0}
     # archive before infrequent: the infrequent stage never happens
     assert lifecycle_shares({"infrequent_after_days": 60, "archive_after_days": 30, "expire_after_days": 120}) == {
-        "hot": 0.25, "infrequent": 0.0, "archive": 0.75}
+        "hot": 0.25,
+        "infrequent": 0.0,
+        "archive": 0.75,
+    }
     # expiry before any transition: all hot
     assert lifecycle_shares({"infrequent_after_days": 90, "expire_after_days": 30}) == {"hot": 1.0, "infrequent": 0.0, "archive": 0.0}
 
@@ -203,8 +248,12 @@ def test_database_gcp_cloud_sql():
 def test_node_pools_min_nodes_and_spot():
     # cpu: 2 x m6i.2xlarge 0.384 x 730 = 560.64
     # gpu: 1 x p4d.24xlarge 21.957642 x 730 x 0.4 (spot) = 6,411.631464 -> 6,411.63
-    spec = env(node_pools={"cpu": {"instance_type": "m6i.2xlarge", "min": 2, "max": 20},
-                           "gpu": {"instance_type": "p4d.24xlarge", "min": 1, "max": 4, "spot": True}})
+    spec = env(
+        node_pools={
+            "cpu": {"instance_type": "m6i.2xlarge", "min": 2, "max": 20},
+            "gpu": {"instance_type": "p4d.24xlarge", "min": 1, "max": 4, "spot": True},
+        }
+    )
     assert one(spec, "cpu") == Decimal("560.64")
     assert one(spec, "gpu") == Decimal("6411.63")
     # 560.64 + 6,411.631464 = 6,972.271464 -> 6,972.27
@@ -212,17 +261,25 @@ def test_node_pools_min_nodes_and_spot():
 
 
 def test_monitoring_and_pipeline_are_zero_and_items_are_ordered():
-    spec = env({"z-mon": {"type": "monitoring", "targets": ["a"]}, "a-pipe": {"type": "pipeline", "steps": ["x"]},
-                "m": {"type": "object_store"}}, {"pool": {"instance_type": "m5.large"}})
+    spec = env(
+        {"z-mon": {"type": "monitoring", "targets": ["a"]}, "a-pipe": {"type": "pipeline", "steps": ["x"]}, "m": {"type": "object_store"}},
+        {"pool": {"instance_type": "m5.large"}},
+    )
     est = estimate(spec, PRICING)
-    assert [(i.kind, i.component) for i in est.items] == [("component", "a-pipe"), ("component", "m"), ("component", "z-mon"), ("node_pool", "pool")]
+    assert [(i.kind, i.component) for i in est.items] == [
+        ("component", "a-pipe"),
+        ("component", "m"),
+        ("component", "z-mon"),
+        ("node_pool", "pool"),
+    ]
     assert est.total_usd == 0.0
     assert est.to_dict() == estimate(spec, PRICING).to_dict()
 
 
 def test_to_dict_and_top():
-    spec = env({"b": {"type": "object_store", "size_gb": 2000}, "api": {"type": "serving"}},
-               {"cpu": {"instance_type": "m6i.2xlarge", "min": 2}})
+    spec = env(
+        {"b": {"type": "object_store", "size_gb": 2000}, "api": {"type": "serving"}}, {"cpu": {"instance_type": "m6i.2xlarge", "min": 2}}
+    )
     est = estimate(spec, PRICING)
     d = est.to_dict()
     assert json.loads(json.dumps(d)) == d
@@ -245,11 +302,13 @@ def test_unknown_instance_type_names_the_pointer():
 
 def test_unknown_gpu_model_and_all_errors_collected():
     spec = env(
-        {"train": {"type": "training_job", "gpus": {"type": "nvidia-b999", "count": 1}, "hours_per_month": 1},
-         "db": {"type": "database", "instance_class": "db.x99.huge"},
-         "api": {"type": "serving", "gpus": {"type": "nvidia-a10g", "count": 1}},
-         "t2": {"type": "training_job", "gpus": {"type": "nvidia-t4", "count": 16}},
-         "t3": {"type": "training_job", "gpus": {"type": "nvidia-h100", "count": 1}, "node_pool": "nope"}},
+        {
+            "train": {"type": "training_job", "gpus": {"type": "nvidia-b999", "count": 1}, "hours_per_month": 1},
+            "db": {"type": "database", "instance_class": "db.x99.huge"},
+            "api": {"type": "serving", "gpus": {"type": "nvidia-a10g", "count": 1}},
+            "t2": {"type": "training_job", "gpus": {"type": "nvidia-t4", "count": 16}},
+            "t3": {"type": "training_job", "gpus": {"type": "nvidia-h100", "count": 1}, "node_pool": "nope"},
+        },
         {"bad": {"instance_type": "m99.large"}},
         provider="aws",
     )
@@ -283,12 +342,20 @@ def test_unknown_provider():
 
 
 def test_suggestions():
-    spec = env({
-        "train": {"type": "training_job", "gpus": {"type": "nvidia-a100", "count": 8}, "nodes": 2, "hours_per_month": 100, "checkpoint_to": "ckpt"},
-        "lake": {"type": "data_lake", "size_gb": 5000},
-        "api": {"type": "serving", "replicas": {"min": 3, "max": 3}},
-        "small": {"type": "object_store", "size_gb": 10},
-    })
+    spec = env(
+        {
+            "train": {
+                "type": "training_job",
+                "gpus": {"type": "nvidia-a100", "count": 8},
+                "nodes": 2,
+                "hours_per_month": 100,
+                "checkpoint_to": "ckpt",
+            },
+            "lake": {"type": "data_lake", "size_gb": 5000},
+            "api": {"type": "serving", "replicas": {"min": 3, "max": 3}},
+            "small": {"type": "object_store", "size_gb": 10},
+        }
+    )
     found = suggestions(spec, estimate(spec, PRICING), PRICING)
     # train: 4,391.5284 x 0.6 = 2,634.917 -> 2,634.92
     # lake: 115.00 - 5,000 x (30 x 0.023 + 60 x 0.0125 + 275 x 0.0036) / 365 = 115.00 - 33.287671 = 81.71
@@ -309,7 +376,8 @@ def test_budget_gate():
     assert check_budget({**spec, "budget": {"monthly_usd": 600, "warn_ratio": 0.95}}, est).status == "ok"
     assert check_budget({**spec, "budget": {"monthly_usd": 500}}, est).status == "over"
     assert check_budget({**spec, "budget": {"monthly_usd": 1000}}, est).message == (
-        "estimated $560.64 per month is 56.06% of the $1,000.00 budget")
+        "estimated $560.64 per month is 56.06% of the $1,000.00 budget"
+    )
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -320,12 +388,16 @@ def _est(*items: tuple[str, str, float], kind: str = "component") -> CostEstimat
 
 
 def test_render_delta_markdown_exact():
-    base = {"prod": _est(("api", "serving", 100.0), ("train", "training_job", 1000.0)),
-            "old": _est(("db", "database", 50.0)),
-            "same": _est(("x", "object_store", 10.0))}
-    head = {"prod": _est(("api", "serving", 100.0), ("cache", "database", 49.995), ("train", "training_job", 1200.5)),
-            "new": _est(("b", "object_store", 20.0)),
-            "same": _est(("x", "object_store", 10.001))}
+    base = {
+        "prod": _est(("api", "serving", 100.0), ("train", "training_job", 1000.0)),
+        "old": _est(("db", "database", 50.0)),
+        "same": _est(("x", "object_store", 10.0)),
+    }
+    head = {
+        "prod": _est(("api", "serving", 100.0), ("cache", "database", 49.995), ("train", "training_job", 1200.5)),
+        "new": _est(("b", "object_store", 20.0)),
+        "same": _est(("x", "object_store", 10.001)),
+    }
     # base total 1,160.00; head 1,350.50 (prod: 100 + 50.00 + 1,200.50) + 20.00 + 10.00 = 1,380.50
     expected = """### mlc cost estimate
 
@@ -381,7 +453,8 @@ def test_render_table_and_markdown():
         "api        component  serving          1,234.50  d\n"
         "b          component  object_store         0.13  d\n"
         "-----------------------------------------------\n"
-        "TOTAL                                  1,234.63\n")
+        "TOTAL                                  1,234.63\n"
+    )
     assert render_markdown(est).splitlines()[-1] == "| **Total** | | | **$1,234.63** | |"
     assert "| b | component | object_store | $0.13 | d |" in render_markdown(est)
 

@@ -23,12 +23,28 @@ from typing import Any
 
 import pytest
 
-import compiler.writer as writer
+import compiler.output.writer as writer
 from tests.spec_strategies import run_main, snapshot
 from tests.test_gitops import PARENT, child
 
 TODAY = "2026-06-01"
-COUNTED = ("open", "fsync", "rename", "replace", "symlink", "unlink", "rmdir", "mkdir", "makedirs", "fdopen", "link", "utime", "chmod", "scandir", "listdir")
+COUNTED = (
+    "open",
+    "fsync",
+    "rename",
+    "replace",
+    "symlink",
+    "unlink",
+    "rmdir",
+    "mkdir",
+    "makedirs",
+    "fdopen",
+    "link",
+    "utime",
+    "chmod",
+    "scandir",
+    "listdir",
+)
 
 
 class Killed(BaseException):
@@ -120,8 +136,12 @@ def prepare(tmp_path: Path, change: str) -> tuple[Path, dict[str, dict[str, byte
     return root, old, new
 
 
-@pytest.mark.parametrize("error,change", [(errno.ENOSPC, "update"), (errno.EACCES, "update"), (errno.ENOSPC, "prune"), (errno.EACCES, "prune")])
-def test_a_write_fault_at_every_step_leaves_out_old_or_new_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, error: int) -> None:
+@pytest.mark.parametrize(
+    "error,change", [(errno.ENOSPC, "update"), (errno.EACCES, "update"), (errno.ENOSPC, "prune"), (errno.EACCES, "prune")]
+)
+def test_a_write_fault_at_every_step_leaves_out_old_or_new_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, error: int
+) -> None:
     """Guards the per-environment atomic swap (writer.stage_env / swap_in / recover) and the
     CLI's WriteError handling (exit 2, one message, "out/ was left as it was")."""
     root, old, new = prepare(tmp_path, change)
@@ -202,7 +222,9 @@ def test_read_only_out_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("change", ["update", "prune"])
-def test_a_kill_at_every_write_step_including_the_prune_of_a_deleted_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+def test_a_kill_at_every_write_step_including_the_prune_of_a_deleted_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
     """test_gitops kills real processes at 12 moments while environments are written; this
     stops the writer at EVERY one of its file-system calls (no cleanup handler runs, as
     with SIGKILL), including the prune of an environment whose file was deleted, which
@@ -227,7 +249,9 @@ def test_a_kill_at_every_write_step_including_the_prune_of_a_deleted_environment
         monkeypatch.undo()
         now = trees(root / "out")
         for env in set(old) | set(new):
-            assert now.get(env) in (old.get(env), new.get(env)), f"{env} is neither old nor new after a kill at call {k}/{total} ({faulty.calls[-1]})"
+            assert now.get(env) in (old.get(env), new.get(env)), (
+                f"{env} is neither old nor new after a kill at call {k}/{total} ({faulty.calls[-1]})"
+            )
         killed_in_prune += change == "prune" and now.get("env00") == new["env00"] and "env01" in now
         assert compile_in_process(root)[0] == 0
         assert trees(root / "out") == new and not leftovers(root / "out"), f"not recovered after a kill at call {k}"

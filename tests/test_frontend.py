@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from compiler.cli import main
-from compiler.diagnostics import InputError
-from compiler.loader import MAX_FILE_BYTES, parse
-from compiler.project import Project
-from compiler.resolve import merge
+from compiler.core.diagnostics import InputError
+from compiler.frontend.loader import MAX_FILE_BYTES, parse
+from compiler.frontend.project import Project
+from compiler.frontend.resolve import merge
 from tests.helpers import MINIMAL_AWS, aws_env, make_project
 
 FIXTURES = Path(__file__).parent / "fixtures" / "merge"
@@ -57,7 +57,7 @@ def test_merge_never_mutates_its_inputs(base: dict, overlay: dict) -> None:
 @settings(max_examples=300)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_never_crash_the_loader(raw: bytes) -> None:
-    from compiler.loader import decode
+    from compiler.frontend.loader import decode
 
     try:
         parse("environments/x.yaml", decode("environments/x.yaml", raw))
@@ -86,7 +86,7 @@ def test_positions_are_recorded_for_values_and_keys() -> None:
 
 
 def test_libyaml_and_ruamel_composers_agree_on_the_examples() -> None:
-    from compiler import loader
+    from compiler.frontend import loader
 
     for path in sorted((Path(__file__).parent.parent / "environments").glob("*.yaml")):
         text = path.read_text()
@@ -116,9 +116,24 @@ BAD_INPUTS = [
     ("unknown-type", aws_env("e1", "raw: {type: object_stor}"), "MLC-E025", 12),
     ("name-mismatch", MINIMAL_AWS.replace("NAME", "other") + "components: {}\n", "MLC-E010", 3),
     ("unknown-extends", "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: bse\ncomponents: {}\n", "MLC-E030", 4),
-    ("missing-required", "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\ncomponents:\n  db: {type: database}\n", "MLC-E023", 1),
-    ("lifecycle-order", aws_env("e1", "s:\n  type: object_store\n  lifecycle: {infrequent_after_days: 60, archive_after_days: 70}"), "MLC-E045", 14),
-    ("expiry-before-transition", aws_env("e1", "s:\n  type: object_store\n  lifecycle:\n    archive_after_days: 90\n    expire_after_days: 60"), "MLC-E045", 16),
+    (
+        "missing-required",
+        "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\ncomponents:\n  db: {type: database}\n",
+        "MLC-E023",
+        1,
+    ),
+    (
+        "lifecycle-order",
+        aws_env("e1", "s:\n  type: object_store\n  lifecycle: {infrequent_after_days: 60, archive_after_days: 70}"),
+        "MLC-E045",
+        14,
+    ),
+    (
+        "expiry-before-transition",
+        aws_env("e1", "s:\n  type: object_store\n  lifecycle:\n    archive_after_days: 90\n    expire_after_days: 60"),
+        "MLC-E045",
+        16,
+    ),
     ("nan", MINIMAL_AWS.replace("NAME", "e1").replace("monthly_usd: 100000", "monthly_usd: .nan") + "components: {}\n", "MLC-E021", 10),
 ]
 
@@ -225,7 +240,11 @@ def test_version_and_help_do_not_import_heavy_modules() -> None:
     import subprocess
     import sys
 
-    code = "import sys; from compiler.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\nprint(sorted(m for m in sys.modules if m.split('.')[0] in ('kcl_lib', 'kubernetes', 'networkx', 'jsonschema') or m.startswith('compiler.emit')))"
+    code = (
+        "import sys; from compiler.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit: pass\n"
+        "print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('kcl_lib', 'kubernetes', 'networkx', 'jsonschema') or m.startswith('compiler.targets')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
 

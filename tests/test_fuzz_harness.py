@@ -28,13 +28,13 @@ def test_a_short_fuzz_run_is_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_the_harness_catches_and_saves_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug planted in the resolver (an exception other than InputError) is found, printed
     and saved with its traceback."""
-    import compiler.resolve
+    import compiler.frontend.resolve
 
     def broken(base, overlay):  # type: ignore[no-untyped-def]
         raise KeyError("planted")
 
     monkeypatch.setattr(fuzz, "CRASH_DIR", tmp_path / "crashes")
-    monkeypatch.setattr(compiler.resolve, "merge", broken)
+    monkeypatch.setattr(compiler.frontend.resolve, "merge", broken)
     runner = fuzz.Runner(timeout=10, quiet=True)
     fuzz.fuzz_random(runner, seconds=2, seed=1, max_len=64 * 1024, log=lambda _: None)
     assert runner.crashes, "the planted crash was not found"

@@ -35,7 +35,10 @@ components:
 
 
 def child(name: str, extra: str = "") -> str:
-    return f"apiVersion: mlc/v1\nkind: Environment\nmetadata: {{name: {name}, labels: {{team: t1, cost-center: cc-1}}}}\nextends: base\n{extra}"
+    return (
+        "apiVersion: mlc/v1\nkind: Environment\n"
+        f"metadata: {{name: {name}, labels: {{team: t1, cost-center: cc-1}}}}\nextends: base\n{extra}"
+    )
 
 
 def project_with(tmp_path: Path, count: int = 3) -> Path:
@@ -49,7 +52,14 @@ def snapshot(directory: Path) -> dict[str, bytes]:
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "compiler", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd or REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or REPO,
+        timeout=300,
+    )
 
 
 def test_output_is_identical_across_hash_seeds(tmp_path: Path) -> None:
@@ -103,7 +113,9 @@ def test_removed_components_and_environments_are_pruned_foreign_files_kept(tmp_p
     assert not any(p.exists() for p in etl_files)
     assert (root / "out" / "env00" / "NOTES.md").read_text() == "mine\n"
     assert "out/env00/NOTES.md was not written by mlc; kept" in captured.err
-    assert sorted(p.relative_to(root / "out").as_posix() for p in (root / "out" / "env02").rglob("*") if p.is_file()) == ["env02/kubernetes/hand-written.yaml"]
+    assert sorted(p.relative_to(root / "out").as_posix() for p in (root / "out" / "env02").rglob("*") if p.is_file()) == [
+        "env02/kubernetes/hand-written.yaml"
+    ]
 
 
 def test_cache_skips_unchanged_and_recompiles_exactly_the_affected(tmp_path: Path, capsys) -> None:
@@ -135,7 +147,7 @@ def test_disk_full_while_writing_leaves_out_intact(tmp_path: Path, monkeypatch, 
     before = snapshot(root / "out")
     for env in ("env00", "env01"):
         (root / "environments" / f"{env}.yaml").write_text(child(env, "budget: {monthly_usd: 7000}\n"))
-    import compiler.writer as writer
+    import compiler.output.writer as writer
 
     calls = {"n": 0}
 
@@ -211,7 +223,13 @@ def test_a_kill_at_any_moment_leaves_each_environment_old_or_new(tmp_path: Path)
     for step in range(1, 13):
         shutil.rmtree(root / "out")
         shutil.copytree(saved, root / "out")
-        process = subprocess.Popen([sys.executable, "-m", "compiler", "compile", "--project", str(root), "--no-cache"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "compiler", "compile", "--project", str(root), "--no-cache"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         time.sleep(duration * step / 12)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -245,7 +263,18 @@ def test_symlinks_in_out_are_never_followed(tmp_path: Path, capsys) -> None:
 
 
 def git(root: Path, *args: str) -> None:
-    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    subprocess.run(
+        ["git", "-C", str(root), *args],
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
+    )
 
 
 def test_diff_against_a_git_revision(tmp_path: Path, capsys) -> None:

@@ -9,8 +9,8 @@ import difflib
 from datetime import date
 
 from compiler.build import run_many
-from compiler.project import Project
-from compiler.writer import existing_files
+from compiler.frontend.project import Project
+from compiler.output.writer import existing_files
 from tests.helpers import REPO
 
 TODAY = date(2026, 11, 28)
@@ -27,14 +27,23 @@ def test_out_equals_a_fresh_compile_of_the_examples() -> None:
         actual = outcome.content or {}
         for rel in sorted(set(expected) | set(actual)):
             if expected.get(rel) != actual.get(rel):
-                diff = "\n".join(difflib.unified_diff((expected.get(rel) or b"").decode().splitlines(), (actual.get(rel) or b"").decode().splitlines(), f"out/{outcome.env}/{rel}", "compiled", lineterm="", n=1))
+                diff = "\n".join(
+                    difflib.unified_diff(
+                        (expected.get(rel) or b"").decode().splitlines(),
+                        (actual.get(rel) or b"").decode().splitlines(),
+                        f"out/{outcome.env}/{rel}",
+                        "compiled",
+                        lineterm="",
+                        n=1,
+                    )
+                )
                 problems.append(diff[:2000] or f"out/{outcome.env}/{rel} differs")
     assert not problems, "out/ is stale; run `make golden` and review:\n" + "\n".join(problems[:10])
     assert sorted(p.name for p in (REPO / "out").iterdir() if p.is_dir()) == names
 
 
 def test_examples_cover_every_component_type_and_both_clouds() -> None:
-    from compiler.model import COMPONENT_TYPES
+    from compiler.model.environment import COMPONENT_TYPES
 
     envs = Project.at(REPO).load_environments()
     assert {c.type for e in envs for c in e.components.values()} == set(COMPONENT_TYPES)

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from compiler.analysis.graph import Edge, build_graph
 from compiler.cli import main
-from compiler.diagnostics import InputError
-from compiler.graph import Edge, build_graph
+from compiler.core.diagnostics import InputError
 from tests.helpers import aws_env, example_environments, load_env
 
 IMG = "reg.example.com/x/y:1@sha256:" + "a" * 64
@@ -30,12 +30,29 @@ def graph_of(tmp_path: Path, components: str):
 @pytest.mark.parametrize(
     "component,expected",
     [
-        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}", {Edge("raw", "etl", "reads", "/components/etl/reads/0"), Edge("etl", "lake", "writes", "/components/etl/writes/0")}),
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}",
+            {Edge("raw", "etl", "reads", "/components/etl/reads/0"), Edge("etl", "lake", "writes", "/components/etl/writes/0")},
+        ),
         (f"t: {{type: training_job, image: '{IMG}', checkpoint_to: raw}}", {Edge("t", "raw", "checkpoint", "/components/t/checkpoint_to")}),
         ("s: {type: serving, runtime: onnx, model: {from: lake}}", {Edge("lake", "s", "model", "/components/s/model/from")}),
         ("later: {type: object_store, after: [raw]}", {Edge("raw", "later", "after", "/components/later/after/0")}),
-        (f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}, reads: [db]}}\nm: {{type: monitoring, targets: [b]}}", {Edge("raw", "b", "model", "/components/b/model/from"), Edge("db", "b", "reads", "/components/b/reads/0"), Edge("b", "m", "monitors", "/components/m/targets/0")}),
-        (f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}}}\np: {{type: pipeline, steps: [b], on_failure: b}}", {Edge("raw", "b", "model", "/components/b/model/from"), Edge("b", "p", "step", "/components/p/steps/0"), Edge("b", "p", "on_failure", "/components/p/on_failure")}),
+        (
+            f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}, reads: [db]}}\nm: {{type: monitoring, targets: [b]}}",
+            {
+                Edge("raw", "b", "model", "/components/b/model/from"),
+                Edge("db", "b", "reads", "/components/b/reads/0"),
+                Edge("b", "m", "monitors", "/components/m/targets/0"),
+            },
+        ),
+        (
+            f"b: {{type: batch_inference, image: '{IMG}', model: {{from: raw}}}}\np: {{type: pipeline, steps: [b], on_failure: b}}",
+            {
+                Edge("raw", "b", "model", "/components/b/model/from"),
+                Edge("b", "p", "step", "/components/p/steps/0"),
+                Edge("b", "p", "on_failure", "/components/p/on_failure"),
+            },
+        ),
     ],
     ids=["reads-writes", "checkpoint", "model", "after", "monitors", "steps-on-failure"],
 )
@@ -46,8 +63,21 @@ def test_each_edge_type(tmp_path: Path, component: str, expected: set[Edge]) -> 
 @pytest.mark.parametrize(
     "component,code,pointer_line,fragment",
     [
-        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [rwa]}}", "MLC-E040", 15, 'unknown component "rwa" (did you mean "raw"?)'),
-        (f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\nx: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [etl]}}", "MLC-E041", 16, 'reads names "etl", a spark_job; expected a storage component'),
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [rwa]}}",
+            "MLC-E040",
+            15,
+            'unknown component "rwa" (did you mean "raw"?)',
+        ),
+        (
+            (
+                f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
+                f"x: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [etl]}}"
+            ),
+            "MLC-E041",
+            16,
+            'reads names "etl", a spark_job; expected a storage component',
+        ),
         ("s: {type: serving, runtime: onnx, model: {from: db}}", "MLC-E041", 15, "expected an object_store or data_lake"),
         ("m: {type: monitoring, targets: [raw]}", "MLC-E041", 15, "expected a workload"),
         ("p: {type: pipeline, steps: [lake]}", "MLC-E041", 15, "expected a runnable workload"),
@@ -77,9 +107,7 @@ def test_a_workload_cycle_prints_every_member_with_its_line(tmp_path: Path, caps
         graph_of(tmp_path, comps)
     (diagnostic,) = info.value.diagnostics
     assert diagnostic.code == "MLC-E042"
-    assert diagnostic.message == (
-        "dependency cycle: a (environments/e1.yaml:15:3) -> b (environments/e1.yaml:16:3) -> a"
-    )
+    assert diagnostic.message == ("dependency cycle: a (environments/e1.yaml:15:3) -> b (environments/e1.yaml:16:3) -> a")
 
 
 def test_after_cycle(tmp_path: Path) -> None:
@@ -89,7 +117,11 @@ def test_after_cycle(tmp_path: Path) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(min_value=2, max_value=12).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))))
+@given(
+    st.integers(min_value=2, max_value=12).flatmap(
+        lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))
+    )
+)
 def test_order_is_a_valid_topological_order_and_stable(tmp_path_factory, case) -> None:
     n, pairs = case
     edges = {(min(a, b), max(a, b)) for a, b in pairs if a != b}  # a DAG: edges go up
@@ -121,7 +153,10 @@ EXPECTED_LINEAGE = {
     "nightly": ("internal", ("nightly",)),
     "ranker-fallback": ("pii", ("models", "ranker-fallback")),
 }
-EXPECTED_GCP_LINEAGE = {name: ("internal", (name,)) for name in ("corpus", "checkpoints", "experiments-db", "tokenize", "pretrain", "demo", "demo-monitoring", "weekly-pretrain")}
+EXPECTED_GCP_LINEAGE = {
+    name: ("internal", (name,))
+    for name in ("corpus", "checkpoints", "experiments-db", "tokenize", "pretrain", "demo", "demo-monitoring", "weekly-pretrain")
+}
 
 
 def test_lineage_of_the_example_environments() -> None:
@@ -162,7 +197,10 @@ def test_graph_command_formats(capsys) -> None:
 
 
 def test_a_pipeline_step_may_not_have_its_own_schedule(tmp_path: Path) -> None:
-    comps = f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], schedule: '@daily'}}\np: {{type: pipeline, steps: [etl]}}"
+    comps = (
+        f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], schedule: '@daily'}}\n"
+        "p: {type: pipeline, steps: [etl]}"
+    )
     with pytest.raises(InputError) as info:
         graph_of(tmp_path, comps)
     (diagnostic,) = info.value.diagnostics

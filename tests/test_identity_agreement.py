@@ -9,7 +9,7 @@ import json
 import pytest
 from terraform_helpers import compile_env, emit, example_environments, files_of, resources
 
-from compiler.emit.kubernetes import emit_kubernetes
+from compiler.targets.kubernetes.emit import emit_kubernetes
 
 EXAMPLES = {env.name: env for env in example_environments()}
 

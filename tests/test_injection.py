@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-from compiler.secrets_scan import find_secret
+from compiler.core.secrets_scan import find_secret
 from tests.spec_strategies import TODAY, compile_args, run_main, snapshot, to_yaml, write_project
 
 PAYLOADS = [
@@ -36,7 +36,7 @@ PAYLOADS = [
     "%%{ x }",
     "pre ${aws_iam_role.admin.arn} post",
     "line1\nline2: injected\n- item",
-    'quote " and \' and \\ backslash',
+    "quote \" and ' and \\ backslash",
     "key: value",
     "- list item",
     "{a: b}",
@@ -80,7 +80,11 @@ def env_values() -> dict[str, str]:
 
 def spec(provider: str = "aws") -> dict[str, Any]:
     env = env_values()
-    cloud = {"provider": "aws", "region": "eu-west-1", "account": "123456789012"} if provider == "aws" else {"provider": "gcp", "region": "europe-west4", "account": "ml-research-4711"}
+    cloud = (
+        {"provider": "aws", "region": "eu-west-1", "account": "123456789012"}
+        if provider == "aws"
+        else {"provider": "gcp", "region": "europe-west4", "account": "ml-research-4711"}
+    )
     pool = "m6i.2xlarge" if provider == "aws" else "n2-standard-8"
     return {
         "apiVersion": "mlc/v1",
@@ -96,19 +100,89 @@ def spec(provider: str = "aws") -> dict[str, Any]:
             "models": {"type": "object_store", "size_gb": 1, "lifecycle": {"expire_after_days": 30}},
             "scores": {"type": "object_store", "size_gb": 1, "lifecycle": {"expire_after_days": 30}},
             "open-data": {"type": "object_store", "public": True, "classification": "public", "lifecycle": {"expire_after_days": 30}},
-            "etl": {"type": "spark_job", "image": "registry.example.com/ml/etl:1" + DIGEST, "main": "local:///opt/../../app/etl.py", "args": PAYLOADS, "reads": ["data"], "writes": ["data"], "env": env},
-            "train": {"type": "training_job", "image": "registry.example.com/ml/train:1" + DIGEST, "command": PAYLOADS, "reads": ["data"], "writes": ["models"], "max_runtime_hours": 2, "env": env},
-            "train-dist": {"type": "training_job", "image": "registry.example.com/ml/train:1" + DIGEST, "command": PAYLOADS, "nodes": 2, "reads": ["data"], "writes": ["models"], "max_runtime_hours": 2, "env": env},
-            "srv-image": {"type": "serving", "image": "registry.example.com/ml/srv:1" + DIGEST, "model": {"from": "models", "path": "a/../../b=c"}, "replicas": {"min": 2, "max": 3}, "env": env},
-            "srv-kserve": {"type": "serving", "runtime": "sklearn", "model": {"from": "models", "path": "x/../../../z"}, "canary": {"path": "y/../../w", "traffic_percent": 10}, "replicas": {"min": 2, "max": 3}, "env": env},
-            "score": {"type": "batch_inference", "image": "registry.example.com/ml/score:1" + DIGEST, "command": PAYLOADS, "model": {"from": "models", "path": "m/../n"}, "reads": ["data"], "writes": ["scores"], "schedule": "0 1 * * *", "env": {**env, "SECRET_REF": {"secret": "ml/../../prod/db#pass.word"}}},
-            "etl-solo": {"type": "spark_job", "image": "registry.example.com/ml/etl:1" + DIGEST, "main": "local:///app/etl.py", "args": PAYLOADS, "reads": ["data"], "env": env},
-            "train-solo": {"type": "training_job", "image": "registry.example.com/ml/train:1" + DIGEST, "command": PAYLOADS, "reads": ["data"], "max_runtime_hours": 2, "env": env},
-            "score-solo": {"type": "batch_inference", "image": "registry.example.com/ml/score:1" + DIGEST, "command": PAYLOADS, "model": {"from": "models", "path": "m"}, "env": env},
+            "etl": {
+                "type": "spark_job",
+                "image": "registry.example.com/ml/etl:1" + DIGEST,
+                "main": "local:///opt/../../app/etl.py",
+                "args": PAYLOADS,
+                "reads": ["data"],
+                "writes": ["data"],
+                "env": env,
+            },
+            "train": {
+                "type": "training_job",
+                "image": "registry.example.com/ml/train:1" + DIGEST,
+                "command": PAYLOADS,
+                "reads": ["data"],
+                "writes": ["models"],
+                "max_runtime_hours": 2,
+                "env": env,
+            },
+            "train-dist": {
+                "type": "training_job",
+                "image": "registry.example.com/ml/train:1" + DIGEST,
+                "command": PAYLOADS,
+                "nodes": 2,
+                "reads": ["data"],
+                "writes": ["models"],
+                "max_runtime_hours": 2,
+                "env": env,
+            },
+            "srv-image": {
+                "type": "serving",
+                "image": "registry.example.com/ml/srv:1" + DIGEST,
+                "model": {"from": "models", "path": "a/../../b=c"},
+                "replicas": {"min": 2, "max": 3},
+                "env": env,
+            },
+            "srv-kserve": {
+                "type": "serving",
+                "runtime": "sklearn",
+                "model": {"from": "models", "path": "x/../../../z"},
+                "canary": {"path": "y/../../w", "traffic_percent": 10},
+                "replicas": {"min": 2, "max": 3},
+                "env": env,
+            },
+            "score": {
+                "type": "batch_inference",
+                "image": "registry.example.com/ml/score:1" + DIGEST,
+                "command": PAYLOADS,
+                "model": {"from": "models", "path": "m/../n"},
+                "reads": ["data"],
+                "writes": ["scores"],
+                "schedule": "0 1 * * *",
+                "env": {**env, "SECRET_REF": {"secret": "ml/../../prod/db#pass.word"}},
+            },
+            "etl-solo": {
+                "type": "spark_job",
+                "image": "registry.example.com/ml/etl:1" + DIGEST,
+                "main": "local:///app/etl.py",
+                "args": PAYLOADS,
+                "reads": ["data"],
+                "env": env,
+            },
+            "train-solo": {
+                "type": "training_job",
+                "image": "registry.example.com/ml/train:1" + DIGEST,
+                "command": PAYLOADS,
+                "reads": ["data"],
+                "max_runtime_hours": 2,
+                "env": env,
+            },
+            "score-solo": {
+                "type": "batch_inference",
+                "image": "registry.example.com/ml/score:1" + DIGEST,
+                "command": PAYLOADS,
+                "model": {"from": "models", "path": "m"},
+                "env": env,
+            },
             "flow": {"type": "pipeline", "steps": ["etl", "train"], "schedule": "@daily", "on_failure": "train-dist"},
             "watch": {"type": "monitoring", "targets": ["srv-image", "srv-kserve"]},
         },
-        "exceptions": [{"rule": "MLC-SEC-004", "component": "open-data", "reason": REASON_PREFIX + p, "expires": "2027-01-01"} for p in ["line\n::error file=x::forged annotation", "\x1b[2Jcleared", "${var.x} and {{workflow.name}}"]],
+        "exceptions": [
+            {"rule": "MLC-SEC-004", "component": "open-data", "reason": REASON_PREFIX + p, "expires": "2027-01-01"}
+            for p in ["line\n::error file=x::forged annotation", "\x1b[2Jcleared", "${var.x} and {{workflow.name}}"]
+        ],
     }
 
 
@@ -153,7 +227,9 @@ def read_yaml_both(text: str) -> Any:
     docs = list(yaml.safe_load_all(text))
     assert len(docs) == 1, "a value created an extra YAML document"
     strict = YAML(typ="safe", pure=True).load(text)
-    assert json.dumps(docs[0], sort_keys=True, default=str) == json.dumps(strict, sort_keys=True, default=str), "YAML 1.1 and 1.2 readers disagree"
+    assert json.dumps(docs[0], sort_keys=True, default=str) == json.dumps(strict, sort_keys=True, default=str), (
+        "YAML 1.1 and 1.2 readers disagree"
+    )
     return docs[0]
 
 
@@ -199,7 +275,7 @@ def assert_inert(documents: dict[str, Any]) -> None:
 
 # --- Kubernetes ---------------------------------------------------------------------------
 def test_kubernetes_values_round_trip_exactly(compiled: tuple[str, Path, str]) -> None:
-    """Guards the serialiser's quoting (compiler.serialize) and the emitters' exec-form
+    """Guards the serialiser's quoting (compiler.output.serialize) and the emitters' exec-form
     commands: each payload reads back whole, never spliced into a shell string."""
     _, out, _ = compiled
     documents = yaml_files(out, "kubernetes")
@@ -268,7 +344,7 @@ def test_argo_template_syntax_is_rejected_at_its_line(tmp_path: Path, template: 
     components[name][field][key] = template
     root = write_project(tmp_path, {"e1": document})
     code, _, err = run_main(*compile_args(root))
-    from compiler.loader import parse
+    from compiler.frontend.loader import parse
 
     doc = parse("environments/e1.yaml", (root / "environments" / "e1.yaml").read_text())
     line, col = doc.positions[f"/components/{name}/{field}/{key}"]
@@ -310,7 +386,9 @@ def template_parts(text: str) -> list[tuple[str, str]]:
     return parts
 
 
-REFERENCE = re.compile(r"^(var|local|data|module|aws_[a-z0-9_]+|google_[a-z0-9_]+)\.|^(length|trimprefix|jsonencode|replace|lower|format)\(")
+REFERENCE = re.compile(
+    r"^(var|local|data|module|aws_[a-z0-9_]+|google_[a-z0-9_]+)\.|^(length|trimprefix|jsonencode|replace|lower|format)\("
+)
 
 
 def test_template_scanner_sees_escapes() -> None:
@@ -334,7 +412,7 @@ def test_terraform_escapes_spec_text_that_reaches_it() -> None:
     """Guards terraform_common.finalize / escape_tf, the escaping every Terraform emitter
     applies to literal strings (the spec text that reaches Terraform today is restricted by
     the schema, so this checks the function itself)."""
-    from compiler.emit.terraform_common import Expr, finalize
+    from compiler.targets.terraform.common import Expr, finalize
 
     data = finalize({"tags": {"x": "${var.admin}", "y": "%{ for x in y }"}, "ref": Expr("${var.keep}")})
     assert data == {"tags": {"x": "$${var.admin}", "y": "%%{ for x in y }"}, "ref": "${var.keep}"}
@@ -357,7 +435,11 @@ def test_terminal_output_is_one_line_per_message(compiled: tuple[str, Path, str]
     (`::error ...`) or a fake diagnostic; escape sequences would rewrite the terminal."""
     document = spec()
     root = write_project(tmp_path, {"e1": document})
-    for argv in (compile_args(root), ["check", "--project", str(root), "--today", TODAY], ["check", "--project", str(root), "--today", TODAY, "--format", "github"]):
+    for argv in (
+        compile_args(root),
+        ["check", "--project", str(root), "--today", TODAY],
+        ["check", "--project", str(root), "--today", TODAY, "--format", "github"],
+    ):
         _, out, err = run_main(*argv, *([] if argv[0] == "check" else ["-v"]))
         for line in (out + err).splitlines():
             assert not line.startswith("::error file=x"), f"forged annotation: {line!r}"
@@ -367,7 +449,7 @@ def test_terminal_output_is_one_line_per_message(compiled: tuple[str, Path, str]
 def test_yaml_generated_for_the_spec_itself_keeps_payloads(tmp_path: Path) -> None:
     """Sanity of the fixture: the spec file really contains the payloads, as data."""
     text = to_yaml(spec())
-    from compiler.loader import parse
+    from compiler.frontend.loader import parse
 
     doc = parse("environments/e1.yaml", text)
     assert doc.data["components"]["etl"]["args"] == PAYLOADS

@@ -20,7 +20,7 @@ def test_one_workspace_per_process_and_set_of_files(tmp_path: Path) -> None:
     assert Path(first[0], kcl.MAIN).is_file()
     extra = tmp_path / "policies"
     extra.mkdir()
-    (extra / "mine.k").write_text('mlc_rules = []\nmlc_findings = []\n', encoding="utf-8")
+    (extra / "mine.k").write_text("mlc_rules = []\nmlc_findings = []\n", encoding="utf-8")
     other = kcl._workspace(kcl.policy_files(extra))
     assert other[0] != first[0]  # another set of files: another workspace
 
@@ -33,7 +33,7 @@ def test_workspaces_are_removed_when_the_process_exits(tmp_path: Path) -> None:
         from datetime import date
         from compiler.build import compile_project
         from compiler.policy import kcl
-        from compiler.project import Project
+        from compiler.frontend.project import Project
         compile_project(Project.at({str(root)!r}), None, date(2026, 6, 1), jobs=2)  # workers
         compile_project(Project.at({str(root)!r}), None, date(2026, 6, 1), use_cache=False, jobs=1)  # this process
         print("\\n".join(path for path, _ in kcl._WORKSPACES.values()))
@@ -41,7 +41,14 @@ def test_workspaces_are_removed_when_the_process_exits(tmp_path: Path) -> None:
     )
     marker = tmp_path / "tmp"
     marker.mkdir()
-    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300, env={"TMPDIR": str(marker), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"TMPDIR": str(marker), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip()  # this process made one
     assert not [p.name for p in marker.iterdir() if p.name.startswith("mlc-kcl-")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.model import COMPONENT_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.model.environment import COMPONENT_TYPES, STORE_TYPES, WORKLOAD_TYPES
 from tests.helpers import REPO, aws_env, compiled_env
 
 IMG = "reg.example.com/ml/app:1.0@sha256:" + "c" * 64
@@ -57,14 +57,16 @@ def test_schema_and_model_know_every_kind() -> None:
 
 
 def test_packaged_schema_is_the_published_schema() -> None:
-    assert (REPO / "compiler" / "data" / "environment.schema.json").read_bytes() == (REPO / "schemas" / "environment.schema.json").read_bytes()
+    assert (REPO / "compiler" / "data" / "environment.schema.json").read_bytes() == (
+        REPO / "schemas" / "environment.schema.json"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize("kind", COMPONENT_TYPES)
 def test_every_kind_is_planned_costed_and_emitted(tmp_path: Path, kind: str) -> None:
-    from compiler.emit.argo import emit_argo
-    from compiler.emit.kubernetes import emit_kubernetes
-    from compiler.emit.terraform_aws import emit_terraform_aws
+    from compiler.targets.argo.emit import emit_argo
+    from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.terraform.aws import emit_terraform_aws
 
     body = "s: {type: object_store, size_gb: 1, lifecycle: {expire_after_days: 30}}\n"
     body += HELPERS.get(kind, "") + "\n" if kind in HELPERS else ""

@@ -38,7 +38,7 @@ def _indent_pools(pools: str) -> str:
 
 def emit(tmp_path: Path, components: str, *, pools: str = "", extra: str = "") -> dict[str, Any]:
     """Compile a one-environment project and emit kubernetes/; every object is validated."""
-    from compiler.emit.kubernetes import emit_kubernetes
+    from compiler.targets.kubernetes.emit import emit_kubernetes
 
     compiled = compiled_env(tmp_path, {"e1": env_yaml(components, pools=pools, extra=extra)}, "e1")
     out = {}
@@ -71,8 +71,8 @@ def pod_specs(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def examples():
-    from compiler.emit.kubernetes import emit_kubernetes
     from compiler.pipeline import plan_environment
+    from compiler.targets.kubernetes.emit import emit_kubernetes
 
     out = {}
     for env in example_environments():
@@ -83,7 +83,7 @@ def examples():
 
 @pytest.fixture(scope="module")
 def example_tree(examples, tmp_path_factory):
-    from compiler.serialize import dump_yaml
+    from compiler.output.serialize import dump_yaml
 
     root = tmp_path_factory.mktemp("k8s-out")
     for name, (_, artifacts) in examples.items():
@@ -180,8 +180,8 @@ def test_custom_kinds_without_pod_specs_are_hardened_too(examples, tmp_path):
 
 
 def test_emission_is_deterministic(examples):
-    from compiler.emit.kubernetes import emit_kubernetes
-    from compiler.serialize import dump_yaml
+    from compiler.output.serialize import dump_yaml
+    from compiler.targets.kubernetes.emit import emit_kubernetes
 
     for compiled, artifacts in examples.values():
         again = emit_kubernetes(compiled)
@@ -493,7 +493,7 @@ def test_canary_inference_service(tmp_path):
 
 
 def test_inference_service_on_gcp_uses_gcs_and_workload_identity(tmp_path):
-    from compiler.emit.kubernetes import emit_kubernetes
+    from compiler.targets.kubernetes.emit import emit_kubernetes
 
     text = """
     apiVersion: mlc/v1
@@ -606,7 +606,10 @@ def test_access_roles_verbs(tmp_path):
         models: {type: object_store}
         app: {type: serving, model: {from: models}, image: "registry.example.com/app:1.0"}
         """,
-        extra="access:\n  - {group: viewers, role: viewer}\n  - {group: devs, role: editor}\n  - {group: Ops@Example.com, role: viewer}\n  - {group: Ops@Example.com, role: admin}\n",
+        extra=(
+            "access:\n  - {group: viewers, role: viewer}\n  - {group: devs, role: editor}\n"
+            "  - {group: Ops@Example.com, role: viewer}\n  - {group: Ops@Example.com, role: admin}\n"
+        ),
     )
     roles = {p: o for p, o in out.items() if p.startswith("role-")}
     assert len(roles) == 3 and {"role-mlc-viewer-viewers.yaml", "role-mlc-editor-devs.yaml"} < set(roles)
@@ -663,7 +666,7 @@ def test_namespace_quota_and_limits(tmp_path):
 
 
 def test_sync_waves_follow_the_graph(tmp_path):
-    from compiler.emit.k8s_common import sync_wave
+    from compiler.targets.kubernetes.common import sync_wave
 
     out = emit(
         tmp_path,
@@ -686,7 +689,7 @@ def test_sync_waves_follow_the_graph(tmp_path):
     assert int(wave("job-train.yaml")) > int(wave("sparkapplication-etl.yaml"))
     assert int(wave("inferenceservice-app.yaml")) > int(wave("job-train.yaml"))
     assert int(wave("podmonitor-mon-app.yaml")) > int(wave("inferenceservice-app.yaml"))
-    assert sync_wave.__module__ == "compiler.emit.k8s_common"
+    assert sync_wave.__module__ == "compiler.targets.kubernetes.common"
 
 
 def test_monitoring_objects(tmp_path):
@@ -738,7 +741,7 @@ def test_monitoring_objects(tmp_path):
 
 
 def test_generated_name_collision_is_an_input_error(tmp_path):
-    from compiler.diagnostics import InputError
+    from compiler.core.diagnostics import InputError
 
     with pytest.raises(InputError) as caught:
         emit(tmp_path, "mlc-default-deny: {type: training_job, image: 'registry.example.com/t:1.0'}")
@@ -746,7 +749,7 @@ def test_generated_name_collision_is_an_input_error(tmp_path):
 
 
 def test_run_objects_of_examples_have_no_argocd_annotations(examples):
-    from compiler.emit.k8s_workloads import build_run_object
+    from compiler.targets.kubernetes.workloads import build_run_object
 
     for compiled, _ in examples.values():
         for component in compiled.env.of_type("spark_job", "training_job", "batch_inference"):
@@ -806,7 +809,7 @@ mon: {{type: monitoring, targets: [isvc, app, score, etl, train], alerts: {{erro
 
 
 def test_kitchen_sink_validates_builds_and_passes_checkov(tmp_path):
-    from compiler.serialize import dump_yaml
+    from compiler.output.serialize import dump_yaml
 
     out = emit(tmp_path / "p", KITCHEN_SINK, pools=GPU_POOLS, extra="access: [{group: '*', role: viewer}, {group: ops, role: admin}]\n")
     assert {"scheduledsparkapplication-etl.yaml", "pytorchjob-train.yaml", "cronjob-cron-train.yaml", "inferenceservice-isvc.yaml"} <= set(

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler import loader, project, resolve
-from compiler.diagnostics import InputError
-from compiler.loader import parse
+from compiler.core.diagnostics import InputError
+from compiler.frontend import loader, project, resolve
+from compiler.frontend.loader import parse
 from tests.helpers import MINIMAL_AWS, REPO, aws_env, make_project
 from tests.spec_strategies import run_main
 
@@ -51,13 +51,15 @@ def test_the_readme_documents_the_defaults_that_are_in_force() -> None:
     }
     for row, value in expected.items():
         assert row in table, f"README Limits table lacks {row!r}"
-        assert value.replace("_", "") in table[row].replace("_", "").replace(",", ""), f"{row}: README says {table[row]!r}, the code {value}"
+        assert value.replace("_", "") in table[row].replace("_", "").replace(",", ""), (
+            f"{row}: README says {table[row]!r}, the code {value}"
+        )
 
 
 # --- file size ---------------------------------------------------------------------------
 def test_file_size_boundary(tmp_path: Path) -> None:
     """Guards MAX_FILE_BYTES: exactly the limit is read, one byte more is MLC-E001."""
-    from compiler.loader import load_file
+    from compiler.frontend.loader import load_file
 
     head = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nx: '"
     at_limit = head + "y" * (loader.MAX_FILE_BYTES - len(head) - 2) + "'\n"
@@ -74,7 +76,7 @@ def test_file_size_boundary(tmp_path: Path) -> None:
 def test_an_endless_file_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
     """The loader reads at most MAX_FILE_BYTES + 1 bytes, so a huge (or growing) file costs
     no more than the limit."""
-    from compiler.loader import load_file
+    from compiler.frontend.loader import load_file
 
     path = tmp_path / "e1.yaml"
     with open(path, "wb") as handle:
@@ -129,19 +131,34 @@ def test_billion_laughs_is_refused_in_bounded_time() -> None:
 
 def test_the_default_value_limit_allows_large_real_files() -> None:
     """MAX_NODES is far above what a real environment needs: 1000 components of 20 values."""
-    body = "components:\n" + "".join(f"  c{i}: {{type: object_store, labels: {{a: b, c: d}}, lifecycle: {{expire_after_days: 30}}, after: [{', '.join(f'x{j}' for j in range(12))}]}}\n" for i in range(1000))
+    body = "components:\n" + "".join(
+        f"  c{i}: {{type: object_store, labels: {{a: b, c: d}}, lifecycle: {{expire_after_days: 30}}, "
+        f"after: [{', '.join(f'x{j}' for j in range(12))}]}}\n"
+        for i in range(1000)
+    )
     assert codes(body) == []
 
 
 # --- integers -------------------------------------------------------------------------------
-@pytest.mark.parametrize("literal", ["9223372036854775808", "-9223372036854775809", "0x8000000000000000", "0o1000000000000000000000", "9" * 5000, "0x" + "f" * 5000])
+@pytest.mark.parametrize(
+    "literal",
+    ["9223372036854775808", "-9223372036854775809", "0x8000000000000000", "0o1000000000000000000000", "9" * 5000, "0x" + "f" * 5000],
+)
 def test_integers_beyond_64_bits_are_refused(literal: str) -> None:
     """Guards the loader's integer bound: 5000 digits crashed (Python refuses str() of ints
     over 4300 digits), and huge ints overflow float conversions later."""
     assert codes(f"a: {literal}\n") == ["MLC-E021"]
 
 
-@pytest.mark.parametrize("literal,value", [("9223372036854775807", 2**63 - 1), ("-9223372036854775808", -(2**63)), ("0x7fffffffffffffff", 2**63 - 1), ("000000000000000000000000042", 42)])
+@pytest.mark.parametrize(
+    "literal,value",
+    [
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+        ("0x7fffffffffffffff", 2**63 - 1),
+        ("000000000000000000000000042", 42),
+    ],
+)
 def test_integers_within_64_bits_are_read(literal: str, value: int) -> None:
     assert parse("e.yaml", f"a: {literal}\n").data["a"] == value
 
@@ -152,8 +169,14 @@ def test_components_per_environment_boundary(tmp_path: Path) -> None:
     under the limit may not add up to more."""
     n = project.MAX_COMPONENTS
     half = n // 2 + 1
-    base = MINIMAL_AWS.replace("NAME", "base") + "abstract: true\ncomponents:\n" + "".join(f"  p{i}: {{type: object_store}}\n" for i in range(half))
-    child = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: base\ncomponents:\n" + "".join(f"  c{i}: {{type: object_store}}\n" for i in range(n - half))
+    base = (
+        MINIMAL_AWS.replace("NAME", "base")
+        + "abstract: true\ncomponents:\n"
+        + "".join(f"  p{i}: {{type: object_store}}\n" for i in range(half))
+    )
+    child = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: base\ncomponents:\n" + "".join(
+        f"  c{i}: {{type: object_store}}\n" for i in range(n - half)
+    )
     root = make_project(tmp_path / "ok", {"base": base, "e1": child})
     assert run_main("validate", "--project", str(root))[0] == 0
     root = make_project(tmp_path / "over", {"base": base, "e1": child + "  one-more: {type: object_store}\n"})

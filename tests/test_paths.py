@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from compiler.diagnostics import InputError
-from compiler.loader import load_file
-from compiler.writer import check_relative_path
+from compiler.core.diagnostics import InputError
+from compiler.frontend.loader import load_file
+from compiler.output.writer import check_relative_path
 from tests.helpers import aws_env, make_project
 from tests.spec_strategies import run_main, snapshot
 
@@ -31,7 +31,9 @@ def outside(tmp_path: Path) -> Path:
     directory = tmp_path / "outside"
     directory.mkdir()
     (directory / "victim.txt").write_text("precious\n")
-    (directory / "creds.yaml").write_text(f"apiVersion: mlc/v1\nkind: Environment\nmetadata: {{name: x}}\naws_access_key_id: {SECRET}\nlist: [a, b\n")
+    (directory / "creds.yaml").write_text(
+        f"apiVersion: mlc/v1\nkind: Environment\nmetadata: {{name: x}}\naws_access_key_id: {SECRET}\nlist: [a, b\n"
+    )
     return directory
 
 
@@ -123,7 +125,9 @@ def test_names_that_would_escape_are_located_errors(tmp_path: Path, where: str, 
     assert not (root / "out").exists()
 
 
-@pytest.mark.parametrize("path", ["../x.yaml", "kubernetes/../../x.yaml", "/etc/x.yaml", "a\\b.yaml", "", "a//b", ".hidden", "a/./b", "x.yaml\n", "k/\u202ex"])
+@pytest.mark.parametrize(
+    "path", ["../x.yaml", "kubernetes/../../x.yaml", "/etc/x.yaml", "a\\b.yaml", "", "a//b", ".hidden", "a/./b", "x.yaml\n", "k/\u202ex"]
+)
 def test_artifact_paths_are_checked(path: str) -> None:
     """Guards writer.check_relative_path, the last line of defence against an emitter bug."""
     with pytest.raises(ValueError):
@@ -137,7 +141,7 @@ def test_check_relative_path_accepts_what_emitters_write() -> None:
 
 def test_an_emitter_producing_an_escaping_path_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import compiler.pipeline as pipeline
-    from compiler.emit import Artifact
+    from compiler.targets.artifact import Artifact
 
     real = pipeline.emit_environment
 
@@ -279,7 +283,13 @@ def test_a_base_revision_with_symlinked_files_is_read_safely(tmp_path: Path, out
     root = make_project(tmp_path / "p", {"e1": aws_env("e1", STORE)})
     os.symlink(outside / "creds.yaml", root / "environments" / "abs.yaml")
     os.symlink("../../outside/creds.yaml", root / "environments" / "rel.yaml")
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"]):
         subprocess.run(["git", "-C", str(root), *args], check=True, env=env, capture_output=True)
     for name in ("abs", "rel"):

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler.diagnostics import InputError
+from compiler.core.diagnostics import InputError
+from compiler.frontend.project import UsageError
 from compiler.pipeline import plan_environment
 from compiler.policy.engine import PolicyError, all_rules, explain, run_policies
-from compiler.project import UsageError
 from tests.helpers import REPO, compiled_env, example_environments
 from tests.test_policy_rules import CASES, PROD, job, serving, spec
 
@@ -35,8 +35,12 @@ mlc_findings = [{
 } for c in _plan.components if c.type == "serving" and "owner" not in (c.spec.labels or {})]
 """
 
-API_ENV = spec("models: {type: object_store}\n" + serving("api").replace("api:", "api:  # <-", 1)
-               + serving("ok", "labels: {owner: search}") + "mon: {type: monitoring, targets: [api, ok], alerts: {error_rate: 0.01}}")
+API_ENV = spec(
+    "models: {type: object_store}\n"
+    + serving("api").replace("api:", "api:  # <-", 1)
+    + serving("ok", "labels: {owner: search}")
+    + "mon: {type: monitoring, targets: [api, ok], alerts: {error_rate: 0.01}}"
+)
 
 
 def line_of(text: str, marker: str = "# <-") -> int:
@@ -74,7 +78,7 @@ def test_examples_grants_are_exactly_the_declared_flow(example_findings):
     assert not [f for fs in example_findings.values() for f in fs if f.rule in ("MLC-IAM-004", "MLC-IAM-005")]
 
 
-@pytest.mark.parametrize("case", CASES[:: 3], ids=[c.rule for c in CASES[:: 3]])
+@pytest.mark.parametrize("case", CASES[::3], ids=[c.rule for c in CASES[::3]])
 def test_fixture_grants_are_exactly_the_declared_flow(tmp_path, case):
     from compiler.policy.checks_security import grants_match_declarations, grants_without_wildcards
 
@@ -94,7 +98,9 @@ def test_policies_are_deterministic(tmp_path):
 
 def test_user_kcl_policy_is_picked_up_and_reported(tmp_path):
     found = [f for f in check(tmp_path, API_ENV, {"owner.k": OWNER_POLICY}) if f.rule == "MLC-USR-001"]
-    assert [(f.component, f.location.file, f.location.line, f.severity) for f in found] == [("api", "environments/e1.yaml", line_of(API_ENV), "error")]
+    assert [(f.component, f.location.file, f.location.line, f.severity) for f in found] == [
+        ("api", "environments/e1.yaml", line_of(API_ENV), "error")
+    ]
     assert found[0].message == "endpoint api has no owner label"
     rules = {r.id: r for r in all_rules(tmp_path / "policies")}
     assert rules["MLC-USR-001"].source == "policies/owner.k"
@@ -102,7 +108,10 @@ def test_user_kcl_policy_is_picked_up_and_reported(tmp_path):
 
 
 def test_user_kcl_findings_can_be_waived(tmp_path):
-    text = API_ENV.replace("components:", 'exceptions:\n  - {rule: MLC-USR-001, component: api, reason: "owner being hired", expires: "2026-12-31"}\ncomponents:')
+    text = API_ENV.replace(
+        "components:",
+        'exceptions:\n  - {rule: MLC-USR-001, component: api, reason: "owner being hired", expires: "2026-12-31"}\ncomponents:',
+    )
     (found,) = [f for f in check(tmp_path, text, {"owner.k": OWNER_POLICY}) if f.rule == "MLC-USR-001"]
     assert found.waived and found.waiver_reason == "owner being hired" and not found.blocking
 
@@ -124,20 +133,40 @@ def test_one_kcl_evaluation_per_environment(tmp_path, monkeypatch):
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("body, line, col, code, words", [
-    ("mlc_rules = [\nmlc_findings = []\n", 2, 14, "MLC-E090", "InvalidSyntax"),
-    ('_p = option("plan")\nmlc_rules = []\nmlc_findings = [_p.components[99].name]\n', 3, 1, "MLC-E090", "list index out of range"),
-    ("mlc_rules = []\nmlc_findings = [undefined_name]\n", 2, 17, "MLC-E090", "undefined_name"),
-    ("mlc_rules = []\n", 1, 1, "MLC-E091", "mlc_findings"),
-    ('mlc_rules = [{id = "MLC-SEC-002", title = "t", severity = "error", rationale = "r", fix = "f"}]\nmlc_findings = []\n', 1, 21, "MLC-E091", "already declared"),
-    ('mlc_rules = [{id = "SEC-2", title = "t", severity = "error", rationale = "r", fix = "f"}]\nmlc_findings = []\n', 1, 21, "MLC-E091", "must look like"),
-    ('mlc_rules = []\nmlc_findings = [{rule = "MLC-USR-009", message = "m"}]\n', 2, 26, "MLC-E091", "does not declare"),
-])
+@pytest.mark.parametrize(
+    "body, line, col, code, words",
+    [
+        ("mlc_rules = [\nmlc_findings = []\n", 2, 14, "MLC-E090", "InvalidSyntax"),
+        ('_p = option("plan")\nmlc_rules = []\nmlc_findings = [_p.components[99].name]\n', 3, 1, "MLC-E090", "list index out of range"),
+        ("mlc_rules = []\nmlc_findings = [undefined_name]\n", 2, 17, "MLC-E090", "undefined_name"),
+        ("mlc_rules = []\n", 1, 1, "MLC-E091", "mlc_findings"),
+        (
+            'mlc_rules = [{id = "MLC-SEC-002", title = "t", severity = "error", rationale = "r", fix = "f"}]\nmlc_findings = []\n',
+            1,
+            21,
+            "MLC-E091",
+            "already declared",
+        ),
+        (
+            'mlc_rules = [{id = "SEC-2", title = "t", severity = "error", rationale = "r", fix = "f"}]\nmlc_findings = []\n',
+            1,
+            21,
+            "MLC-E091",
+            "must look like",
+        ),
+        ('mlc_rules = []\nmlc_findings = [{rule = "MLC-USR-009", message = "m"}]\n', 2, 26, "MLC-E091", "does not declare"),
+    ],
+)
 def test_broken_policy_is_a_located_input_error(tmp_path, body, line, col, code, words):
     with pytest.raises(PolicyError) as raised:
         check(tmp_path, API_ENV, {"owner.k": OWNER_POLICY, "bad.k": body})
     (diagnostic,) = raised.value.diagnostics
-    assert (diagnostic.location.file, diagnostic.location.line, diagnostic.location.col, diagnostic.code) == ("policies/bad.k", line, col, code)
+    assert (diagnostic.location.file, diagnostic.location.line, diagnostic.location.col, diagnostic.code) == (
+        "policies/bad.k",
+        line,
+        col,
+        code,
+    )
     assert words in diagnostic.message and "\x1b" not in diagnostic.message
     assert str(diagnostic).startswith(f"policies/bad.k:{line}:{col}: error {code}: ")
     assert "MLC-USR-001" in {f.rule for f in raised.value.findings}  # the good file still ran
@@ -167,7 +196,9 @@ def test_explain_prints_rationale_and_fix():
 PUBLIC = "open: {type: object_store, classification: public, public: true}"
 
 
-def waiver(rule: str = "MLC-SEC-004", component: str | None = "open", expires: str = "2026-12-31", reason: str = "mirror of open data") -> str:
+def waiver(
+    rule: str = "MLC-SEC-004", component: str | None = "open", expires: str = "2026-12-31", reason: str = "mirror of open data"
+) -> str:
     comp = f", component: {component}" if component else ""
     return f'exceptions:\n  - {{rule: {rule}{comp}, reason: "{reason}", expires: "{expires}"}}  # <-'
 
@@ -200,11 +231,14 @@ def test_unused_waiver_names_the_missing_component(tmp_path):
     assert 'did you mean "open"' in unused.message and unused.severity == "info"
 
 
-@pytest.mark.parametrize("rule, code, words", [
-    ("MLC-SEC-044", "MLC-E080", 'unknown rule "MLC-SEC-044" (did you mean "MLC-SEC-004"?)'),
-    ("MLC-SEC-001", "MLC-E081", "cannot be waived"),
-    ("MLC-USR-123", "MLC-E080", "unknown rule"),
-])
+@pytest.mark.parametrize(
+    "rule, code, words",
+    [
+        ("MLC-SEC-044", "MLC-E080", 'unknown rule "MLC-SEC-044" (did you mean "MLC-SEC-004"?)'),
+        ("MLC-SEC-001", "MLC-E081", "cannot be waived"),
+        ("MLC-USR-123", "MLC-E080", "unknown rule"),
+    ],
+)
 def test_invalid_waiver_is_a_located_input_error(tmp_path, rule, code, words):
     text = spec(PUBLIC, top=waiver(rule=rule))
     with pytest.raises(InputError) as raised:
@@ -244,7 +278,10 @@ def test_finding_in_a_parent_file_points_into_the_parent(tmp_path):
 def test_secret_in_a_parent_value_overridden_by_the_child_is_still_reported(tmp_path):
     base = spec(job("etl", 'env:\n  TOKEN_X: "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"  # <-')).replace("name: e1", "name: base")
     base = base.replace("kind: Environment\n", "kind: Environment\nabstract: true\n")
-    child = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: base\ncomponents:\n  etl:\n    env: {TOKEN_X: {secret: \"ci/x#token\"}}\n"
+    child = (
+        "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: e1}\nextends: base\n"
+        'components:\n  etl:\n    env: {TOKEN_X: {secret: "ci/x#token"}}\n'
+    )
     compiled = compiled_env(tmp_path, {"base": base, "e1": child}, "e1")
     found = [f for f in run_policies(compiled, None, TODAY) if f.rule == "MLC-SEC-001"]
     assert [(f.component, f.location.file, f.location.line) for f in found] == [("etl", "environments/base.yaml", line_of(base))]
@@ -261,16 +298,27 @@ def test_prod_detection_uses_env_or_tier_label(tmp_path):
 # ---------------------------------------------------------------------------- budget
 
 
-@pytest.mark.parametrize("budget, rule", [("budget: {monthly_usd: 10}", "MLC-BUD-001"), ("budget: {monthly_usd: 600, warn_ratio: 0.5}", "MLC-BUD-002")])
+@pytest.mark.parametrize(
+    "budget, rule", [("budget: {monthly_usd: 10}", "MLC-BUD-001"), ("budget: {monthly_usd: 600, warn_ratio: 0.5}", "MLC-BUD-002")]
+)
 def test_budget_findings_name_the_biggest_contributors(tmp_path, budget, rule):
     from compiler.policy.hits import usd
     from tests.test_policy_rules import training
 
-    text = spec("models: {type: object_store, size_gb: 100}\n" + serving("api", "replicas: {min: 4, max: 4}")
-                + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu\nhours_per_month: 100"), budget=budget)
+    text = spec(
+        "models: {type: object_store, size_gb: 100}\n"
+        + serving("api", "replicas: {min: 4, max: 4}")
+        + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu\nhours_per_month: 100"),
+        budget=budget,
+    )
     compiled = compiled_env(tmp_path, {"e1": text}, "e1")
     found = [f for f in run_policies(compiled, None, TODAY) if f.rule in ("MLC-BUD-001", "MLC-BUD-002")]
     assert [(f.rule, f.location.line) for f in found] == [(rule, line_of(text, "budget:"))]
     top = compiled.cost.top(3)
     assert [i.component for i in top] == ["cpu", "api", "train"]
-    assert found[0].message.endswith("; biggest: " + ", ".join(f"{i.component} {usd(i.monthly_usd)}" + (f" ({i.type})" if i.kind == "component" else f" (node pool, {i.type})") for i in top))
+    assert found[0].message.endswith(
+        "; biggest: "
+        + ", ".join(
+            f"{i.component} {usd(i.monthly_usd)}" + (f" ({i.type})" if i.kind == "component" else f" (node pool, {i.type})") for i in top
+        )
+    )

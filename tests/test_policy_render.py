@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from compiler.diagnostics import Location
+from compiler.core.diagnostics import Location
 from compiler.policy.engine import all_rules, run_policies
 from compiler.policy.findings import Finding
 from compiler.policy.render import escape_data, escape_property, exit_code, render
@@ -18,10 +18,23 @@ from tests.validators import validate_sarif
 TODAY = date(2026, 6, 1)
 
 
-def finding(severity: str = "error", rule: str = "MLC-SEC-002", waived: bool = False, message: str = "public store holds pii data",
-            component: str | None = "data") -> Finding:
-    return Finding(Location("environments/prod.yaml", 14, 7), rule, severity, message, "prod", component, waived,
-                   "mirror of open data" if waived else None)
+def finding(
+    severity: str = "error",
+    rule: str = "MLC-SEC-002",
+    waived: bool = False,
+    message: str = "public store holds pii data",
+    component: str | None = "data",
+) -> Finding:
+    return Finding(
+        Location("environments/prod.yaml", 14, 7),
+        rule,
+        severity,
+        message,
+        "prod",
+        component,
+        waived,
+        "mirror of open data" if waived else None,
+    )
 
 
 def test_text_line_format():
@@ -36,8 +49,16 @@ def test_json_is_sorted_data():
     document = json.loads(render([finding("info", "MLC-REL-009"), finding()], "json"))
     assert [f["rule"] for f in document["findings"]] == ["MLC-REL-009", "MLC-SEC-002"]  # by location, then rule
     assert document["findings"][1] == {
-        "rule": "MLC-SEC-002", "severity": "error", "environment": "prod", "component": "data", "file": "environments/prod.yaml",
-        "line": 14, "column": 7, "message": "public store holds pii data", "waived": False, "waiver_reason": None,
+        "rule": "MLC-SEC-002",
+        "severity": "error",
+        "environment": "prod",
+        "component": "data",
+        "file": "environments/prod.yaml",
+        "line": 14,
+        "column": 7,
+        "message": "public store holds pii data",
+        "waived": False,
+        "waiver_reason": None,
     }
     assert document["summary"] == {"error": 1, "warning": 0, "info": 1, "waived": 0}
 
@@ -56,7 +77,9 @@ def test_sarif_validates_and_carries_rules_locations_and_suppressions():
     by_rule = {r["ruleId"]: r for r in run["results"]}
     assert by_rule["MLC-SEC-002"]["level"] == "error" and by_rule["MLC-REL-009"]["level"] == "note"
     assert by_rule["MLC-SEC-002"]["locations"][0]["physicalLocation"] == {
-        "artifactLocation": {"uri": "environments/prod.yaml"}, "region": {"startLine": 14, "startColumn": 7}}
+        "artifactLocation": {"uri": "environments/prod.yaml"},
+        "region": {"startLine": 14, "startColumn": 7},
+    }
     assert rules[by_rule["MLC-SEC-004"]["ruleIndex"]]["id"] == "MLC-SEC-004"
     assert by_rule["MLC-SEC-004"]["suppressions"] == [{"kind": "external", "status": "accepted", "justification": "mirror of open data"}]
     assert "suppressions" not in by_rule["MLC-SEC-002"]
@@ -86,20 +109,25 @@ def test_github_annotations_escape_properties_and_data():
 
 
 def test_github_levels_and_waived_as_notice():
-    out = render([finding(), finding("warning", "MLC-SEC-004"), finding("info", "MLC-REL-009"), finding(rule="MLC-SEC-008", waived=True)], "github")
+    out = render(
+        [finding(), finding("warning", "MLC-SEC-004"), finding("info", "MLC-REL-009"), finding(rule="MLC-SEC-008", waived=True)], "github"
+    )
     commands = [line.split(" ", 1)[0] for line in out.splitlines()]
     assert commands == ["::notice", "::error", "::warning", "::notice"]  # sorted by rule: REL-009, SEC-002, SEC-004, SEC-008
     assert "(waived: mirror of open data)" in out.splitlines()[3]
 
 
-@pytest.mark.parametrize("severities, fail_on, code", [
-    ([], "error", 0),
-    (["info"], "warning", 0),
-    (["warning"], "error", 0),
-    (["warning"], "warning", 1),
-    (["error"], "error", 1),
-    (["error"], "warning", 1),
-])
+@pytest.mark.parametrize(
+    "severities, fail_on, code",
+    [
+        ([], "error", 0),
+        (["info"], "warning", 0),
+        (["warning"], "error", 0),
+        (["warning"], "warning", 1),
+        (["error"], "error", 1),
+        (["error"], "warning", 1),
+    ],
+)
 def test_exit_code(severities, fail_on, code):
     assert exit_code([finding(s) for s in severities], fail_on) == code
 
@@ -133,7 +161,8 @@ def test_secret_is_reported_but_never_echoed(tmp_path, secret):
     policy = (
         '_plan = option("plan")\n'
         'mlc_rules = [{id = "MLC-USR-001", title = "t", severity = "info", rationale = "r", fix = "f"}]\n'
-        'mlc_findings = [{rule = "MLC-USR-001", component = c.name, message = "saw " + c.spec.env.SOME_SETTING} for c in _plan.components]\n'
+        'mlc_findings = [{rule = "MLC-USR-001", component = c.name, message = "saw " + c.spec.env.SOME_SETTING} '
+        "for c in _plan.components]\n"
     )
     compiled = compiled_env(tmp_path, {"e1": text}, "e1")
     (tmp_path / "policies" / "echo.k").write_text(policy, encoding="utf-8")
@@ -173,6 +202,8 @@ def test_mlc_check_formats_and_exit_codes(tmp_path, capsys):
 
 @pytest.mark.parametrize("prose", ["token: rotated monthly by the platform team", "api key: replaced by workload identity"])
 def test_prose_about_credentials_is_not_a_credential(tmp_path, prose):
-    text = spec("open: {type: object_store, classification: public, public: true}",
-                top=f'exceptions:\n  - {{rule: MLC-SEC-004, component: open, reason: "{prose}", expires: "2026-12-31"}}')
+    text = spec(
+        "open: {type: object_store, classification: public, public: true}",
+        top=f'exceptions:\n  - {{rule: MLC-SEC-004, component: open, reason: "{prose}", expires: "2026-12-31"}}',
+    )
     assert [f.rule for f in run_policies(compiled_env(tmp_path, {"e1": text}, "e1"), None, TODAY) if f.rule == "MLC-SEC-001"] == []

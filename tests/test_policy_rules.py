@@ -14,7 +14,7 @@ from datetime import date
 
 import pytest
 
-from compiler.plan import Compiled, WorkloadGrants
+from compiler.plan.compiled import Compiled, WorkloadGrants
 from compiler.policy.catalog import CATALOG
 from compiler.policy.engine import all_rules, run_policies
 from compiler.policy.registry import CHECKS
@@ -28,27 +28,34 @@ POOLS = """    cpu: {instance_type: m6i.2xlarge, min: 1, max: 3}
     gpu: {instance_type: g5.2xlarge, min: 0, max: 2}"""
 
 
-def spec(components: str, top: str = "", labels: str = "{team: t1, cost-center: cc-1}", budget: str = "budget: {monthly_usd: 100000}",
-         pools: str = POOLS) -> str:
+def spec(
+    components: str,
+    top: str = "",
+    labels: str = "{team: t1, cost-center: cc-1}",
+    budget: str = "budget: {monthly_usd: 100000}",
+    pools: str = POOLS,
+) -> str:
     body = "\n".join("  " + line for line in components.strip("\n").splitlines())
-    return "\n".join([
-        "apiVersion: mlc/v1",
-        "kind: Environment",
-        "metadata:",
-        "  name: e1",
-        f"  labels: {labels}",
-        'cloud: {provider: aws, region: eu-west-1, account: "123456789012"}',
-        "cluster:",
-        "  name: c1",
-        "  node_pools:",
-        pools,
-        'gitops: {repo: "https://git.example.com/ml/platform.git"}',
-        budget,
-        top.strip("\n"),
-        "components:",
-        body,
-        "",
-    ])
+    return "\n".join(
+        [
+            "apiVersion: mlc/v1",
+            "kind: Environment",
+            "metadata:",
+            "  name: e1",
+            f"  labels: {labels}",
+            'cloud: {provider: aws, region: eu-west-1, account: "123456789012"}',
+            "cluster:",
+            "  name: c1",
+            "  node_pools:",
+            pools,
+            'gitops: {repo: "https://git.example.com/ml/platform.git"}',
+            budget,
+            top.strip("\n"),
+            "components:",
+            body,
+            "",
+        ]
+    )
 
 
 def job(name: str, extra: str = "", reads: str = "[]", writes: str = "[]") -> str:
@@ -94,99 +101,300 @@ class Case:
 
 
 CASES = [
-    Case("MLC-SEC-001", spec(job("etl", 'env:\n  GH_PAT: "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"  # <-')),
-         spec(job("etl", 'env:\n  GH_PAT: {secret: "ci/github#pat"}')), "etl"),
-    Case("MLC-SEC-002", spec("data: {type: object_store, classification: pii, public: true}  # <-"),
-         spec("data: {type: object_store, classification: pii}"), "data"),
-    Case("MLC-SEC-003", spec(STORES + training("train", reads="[raw]", writes="[models]") + serving("api", "public: true  # <-")),
-         spec(STORES + training("train", reads="[raw]", writes="[models]") + serving("api")), "api"),
-    Case("MLC-SEC-004", spec("open: {type: object_store, classification: public, public: true}  # <-"),
-         spec("open: {type: object_store, classification: public}"), "open"),
-    Case("MLC-SEC-005", spec(job("etl").replace(f"image: {IMG}", "image: reg.example.com/ml/app:1.0  # <-")),
-         spec(job("etl")), "etl"),
-    Case("MLC-SEC-006", spec("models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
-                             + training("train", reads="[src]", writes="[models]") + serving("api", "public: true  # <-")),
-         spec("models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
-              + training("train", reads="[src]", writes="[models]") + serving("api")), "api"),
-    Case("MLC-SEC-007", spec(job("etl", 'env:\n  DB_PASSWORD: "hunter2"  # <-')),
-         spec(job("etl", 'env:\n  DB_PASSWORD: {secret: "db/main#password"}\n  TOKENIZER: "bpe"')), "etl"),
-    Case("MLC-SEC-008", spec("data: {type: object_store, classification: pii, versioning: false}  # <-"),
-         spec("data: {type: object_store, classification: pii}"), "data"),
-    Case("MLC-IAM-001", spec("{}", top='access:\n  - {group: "*", role: admin}  # <-'),
-         spec("{}", top='access:\n  - {group: "*", role: viewer}'), None),
-    Case("MLC-IAM-002", spec("{}", top="access:  # <-\n  - {group: a, role: admin}\n  - {group: b, role: admin}"),
-         spec("{}", top="access:\n  - {group: a, role: admin}\n  - {group: b, role: viewer}"), None),
-    Case("MLC-IAM-003", spec("{}", top='access:\n  - {group: "*", role: editor}  # <-'),
-         spec("{}", top='access:\n  - {group: ops, role: editor}'), None),
-    Case("MLC-IAM-004", spec(STORES + job("etl", reads="[models]").replace("etl:", "etl:  # <-", 1)), spec(STORES + job("etl", reads="[models]")),
-         "etl", mutate=tamper_reads),
-    Case("MLC-IAM-005", spec(STORES + job("etl", reads="[models]").replace("etl:", "etl:  # <-", 1)), spec(STORES + job("etl", reads="[models]")),
-         "etl", mutate=tamper_wildcard),
-    Case("MLC-IAM-006", spec("{}", top="access:\n  - {group: a, role: viewer}\n  - {group: a, role: admin}  # <-"),
-         spec("{}", top="access:\n  - {group: a, role: viewer}\n  - {group: b, role: admin}"), None),
-    Case("MLC-NET-001", spec("models: {type: object_store}\n" + serving("api", "public: true").replace("api:", "api:  # <-", 1)),
-         spec("models: {type: object_store}\n" + serving("api", "public: true\nreplicas: {min: 1, max: 5}\nautoscaling: {metric: rps, target: 50}")), "api"),
-    Case("MLC-NET-002", spec("models: {type: object_store}\nlogs: {type: object_store}\n" + serving("api", "public: true\nwrites: [logs]  # <-")),
-         spec("models: {type: object_store}\nlogs: {type: object_store}\n" + serving("api", "writes: [logs]")), "api"),
+    Case(
+        "MLC-SEC-001",
+        spec(job("etl", 'env:\n  GH_PAT: "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"  # <-')),
+        spec(job("etl", 'env:\n  GH_PAT: {secret: "ci/github#pat"}')),
+        "etl",
+    ),
+    Case(
+        "MLC-SEC-002",
+        spec("data: {type: object_store, classification: pii, public: true}  # <-"),
+        spec("data: {type: object_store, classification: pii}"),
+        "data",
+    ),
+    Case(
+        "MLC-SEC-003",
+        spec(STORES + training("train", reads="[raw]", writes="[models]") + serving("api", "public: true  # <-")),
+        spec(STORES + training("train", reads="[raw]", writes="[models]") + serving("api")),
+        "api",
+    ),
+    Case(
+        "MLC-SEC-004",
+        spec("open: {type: object_store, classification: public, public: true}  # <-"),
+        spec("open: {type: object_store, classification: public}"),
+        "open",
+    ),
+    Case("MLC-SEC-005", spec(job("etl").replace(f"image: {IMG}", "image: reg.example.com/ml/app:1.0  # <-")), spec(job("etl")), "etl"),
+    Case(
+        "MLC-SEC-006",
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", reads="[src]", writes="[models]")
+            + serving("api", "public: true  # <-")
+        ),
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", reads="[src]", writes="[models]")
+            + serving("api")
+        ),
+        "api",
+    ),
+    Case(
+        "MLC-SEC-007",
+        spec(job("etl", 'env:\n  DB_PASSWORD: "hunter2"  # <-')),
+        spec(job("etl", 'env:\n  DB_PASSWORD: {secret: "db/main#password"}\n  TOKENIZER: "bpe"')),
+        "etl",
+    ),
+    Case(
+        "MLC-SEC-008",
+        spec("data: {type: object_store, classification: pii, versioning: false}  # <-"),
+        spec("data: {type: object_store, classification: pii}"),
+        "data",
+    ),
+    Case(
+        "MLC-IAM-001",
+        spec("{}", top='access:\n  - {group: "*", role: admin}  # <-'),
+        spec("{}", top='access:\n  - {group: "*", role: viewer}'),
+        None,
+    ),
+    Case(
+        "MLC-IAM-002",
+        spec("{}", top="access:  # <-\n  - {group: a, role: admin}\n  - {group: b, role: admin}"),
+        spec("{}", top="access:\n  - {group: a, role: admin}\n  - {group: b, role: viewer}"),
+        None,
+    ),
+    Case(
+        "MLC-IAM-003",
+        spec("{}", top='access:\n  - {group: "*", role: editor}  # <-'),
+        spec("{}", top="access:\n  - {group: ops, role: editor}"),
+        None,
+    ),
+    Case(
+        "MLC-IAM-004",
+        spec(STORES + job("etl", reads="[models]").replace("etl:", "etl:  # <-", 1)),
+        spec(STORES + job("etl", reads="[models]")),
+        "etl",
+        mutate=tamper_reads,
+    ),
+    Case(
+        "MLC-IAM-005",
+        spec(STORES + job("etl", reads="[models]").replace("etl:", "etl:  # <-", 1)),
+        spec(STORES + job("etl", reads="[models]")),
+        "etl",
+        mutate=tamper_wildcard,
+    ),
+    Case(
+        "MLC-IAM-006",
+        spec("{}", top="access:\n  - {group: a, role: viewer}\n  - {group: a, role: admin}  # <-"),
+        spec("{}", top="access:\n  - {group: a, role: viewer}\n  - {group: b, role: admin}"),
+        None,
+    ),
+    Case(
+        "MLC-NET-001",
+        spec("models: {type: object_store}\n" + serving("api", "public: true").replace("api:", "api:  # <-", 1)),
+        spec(
+            "models: {type: object_store}\n"
+            + serving("api", "public: true\nreplicas: {min: 1, max: 5}\nautoscaling: {metric: rps, target: 50}")
+        ),
+        "api",
+    ),
+    Case(
+        "MLC-NET-002",
+        spec("models: {type: object_store}\nlogs: {type: object_store}\n" + serving("api", "public: true\nwrites: [logs]  # <-")),
+        spec("models: {type: object_store}\nlogs: {type: object_store}\n" + serving("api", "writes: [logs]")),
+        "api",
+    ),
     Case("MLC-BUD-001", spec("{}", budget="budget: {monthly_usd: 10}  # <-"), spec("{}"), None),
     Case("MLC-BUD-002", spec("{}", budget="budget: {monthly_usd: 100000, warn_ratio: 0.001}  # <-"), spec("{}"), None),
     Case("MLC-BUD-003", spec("{}", budget=""), spec("{}"), None, at="metadata:"),
-    Case("MLC-BUD-004", spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 4, max: 4}  # <-")),
-         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 4}")), "api"),
-    Case("MLC-BUD-005", spec("big:  # <-\n  type: object_store\n  size_gb: 5000"),
-         spec("big:\n  type: object_store\n  size_gb: 5000\n  lifecycle: {infrequent_after_days: 30}"), "big"),
-    Case("MLC-BUD-006", spec(training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu").replace("train:", "train:  # <-", 1)),
-         spec(training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu\nmax_runtime_hours: 12")), "train"),
-    Case("MLC-BUD-007", spec("{}", pools=POOLS.replace("gpu: {instance_type: g5.2xlarge, min: 0", "gpu: {instance_type: g5.2xlarge, min: 1") + "  # <-"),
-         spec("{}"), None),
-    Case("MLC-GOV-001", spec("{}", top="compliance: {allowed_regions: [eu-central-1]}"), spec("{}", top="compliance: {allowed_regions: [eu-west-1]}"),
-         None, at="cloud:"),
-    Case("MLC-GOV-002", spec("open: {type: object_store, classification: public, public: true}",
-                             top='exceptions:\n  - {rule: MLC-SEC-004, component: open, reason: "open data mirror", expires: "2026-05-31"}  # <-'),
-         spec("open: {type: object_store, classification: public, public: true}",
-              top='exceptions:\n  - {rule: MLC-SEC-004, component: open, reason: "open data mirror", expires: "2026-06-01"}'), None),
-    Case("MLC-GOV-003", spec("open: {type: object_store}", top=f"exceptions:\n  - {{rule: MLC-SEC-004, component: open, {WAIVE}}}  # <-"),
-         spec("open: {type: object_store, classification: public, public: true}", top=f"exceptions:\n  - {{rule: MLC-SEC-004, component: open, {WAIVE}}}"),
-         None),
-    Case("MLC-GOV-004", spec(STORES + job("etl", reads="[raw]", writes="[models]")).replace("models: {type: object_store}", "models: {type: object_store}  # <-"),
-         spec(STORES.replace("models: {type: object_store}", "models: {type: object_store, classification: pii}") + job("etl", reads="[raw]", writes="[models]")),
-         "models"),
-    Case("MLC-GOV-005", spec("raw:  # <-\n  type: object_store\n  classification: pii", top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}"),
-         spec("raw:\n  type: object_store\n  classification: pii\n  lifecycle: {expire_after_days: 365}", top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}"),
-         "raw"),
-    Case("MLC-GOV-006", spec("raw: {type: object_store, classification: pii}"),
-         spec("raw: {type: object_store, classification: pii}", top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}"), None, at="metadata:"),
-    Case("MLC-REL-001", spec(training("train", "spot: true  # <-")), spec("ckpt: {type: object_store}\n" + training("train", "spot: true\ncheckpoint_to: ckpt")), "train"),
-    Case("MLC-REL-002", spec("ckpt: {type: object_store, lifecycle: {expire_after_days: 1}}\n" + training("train", "checkpoint_to: ckpt  # <-\nmax_runtime_hours: 48")),
-         spec("ckpt: {type: object_store, lifecycle: {expire_after_days: 3}}\n" + training("train", "checkpoint_to: ckpt\nmax_runtime_hours: 48")), "train"),
-    Case("MLC-REL-003", spec("models: {type: object_store}\n" + serving("api").replace("api:", "api:  # <-", 1)),
-         spec("models: {type: object_store}\n" + serving("api", "slo: {latency_p99_ms: 100}")), "api"),
-    Case("MLC-REL-004", spec("models: {type: object_store}\n" + serving("api").replace("api:", "api:  # <-", 1)),
-         spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api]}"), "api"),
-    Case("MLC-REL-005", spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}  # <-"), labels=PROD),
-         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 3}"), labels=PROD), "api"),
-    Case("MLC-REL-006", spec("db: {type: database, instance_class: db.t3.large, multi_az: false}  # <-", labels=PROD),
-         spec("db: {type: database, instance_class: db.t3.large, multi_az: true}", labels=PROD), "db"),
-    Case("MLC-REL-007", spec("db: {type: database, instance_class: db.t3.large, multi_az: true, backup_retention_days: 3}  # <-", labels=PROD),
-         spec("db: {type: database, instance_class: db.t3.large, multi_az: true, backup_retention_days: 3}"), "db"),
-    Case("MLC-REL-008", spec(job("etl", "spot: true") + "flow: {type: pipeline, steps: [etl]}  # <-"),
-         spec(job("etl", "spot: true") + "flow: {type: pipeline, steps: [etl], retries: 2}"), "flow"),
-    Case("MLC-REL-009", spec(job("etl") + 'flow: {type: pipeline, steps: [etl], schedule: "0 1 * * *"}  # <-'),
-         spec(job("etl") + job("alert") + 'flow: {type: pipeline, steps: [etl], schedule: "0 1 * * *", on_failure: alert}'), "flow"),
-    Case("MLC-REL-010", spec(job("etl") + "flow:\n  type: pipeline\n  steps: [etl]\n  on_failure: etl  # <-"),
-         spec(job("etl") + job("alert") + "flow:\n  type: pipeline\n  steps: [etl]\n  on_failure: alert"), "flow"),
-    Case("MLC-REL-011", spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2}\nnode_pool: spotcpu  # <-"), labels=PROD),
-         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2}\nnode_pool: cpu"), labels=PROD), "api"),
-    Case("MLC-REL-012", spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}  # <-\nslo: {availability: 0.999}")),
-         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}\nslo: {availability: 0.99}")), "api"),
-    Case("MLC-REL-013", spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api]}  # <-"),
-         spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api], alerts: {error_rate: 0.01}}"), "mon"),
+    Case(
+        "MLC-BUD-004",
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 4, max: 4}  # <-")),
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 4}")),
+        "api",
+    ),
+    Case(
+        "MLC-BUD-005",
+        spec("big:  # <-\n  type: object_store\n  size_gb: 5000"),
+        spec("big:\n  type: object_store\n  size_gb: 5000\n  lifecycle: {infrequent_after_days: 30}"),
+        "big",
+    ),
+    Case(
+        "MLC-BUD-006",
+        spec(training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu").replace("train:", "train:  # <-", 1)),
+        spec(training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu\nmax_runtime_hours: 12")),
+        "train",
+    ),
+    Case(
+        "MLC-BUD-007",
+        spec("{}", pools=POOLS.replace("gpu: {instance_type: g5.2xlarge, min: 0", "gpu: {instance_type: g5.2xlarge, min: 1") + "  # <-"),
+        spec("{}"),
+        None,
+    ),
+    Case(
+        "MLC-GOV-001",
+        spec("{}", top="compliance: {allowed_regions: [eu-central-1]}"),
+        spec("{}", top="compliance: {allowed_regions: [eu-west-1]}"),
+        None,
+        at="cloud:",
+    ),
+    Case(
+        "MLC-GOV-002",
+        spec(
+            "open: {type: object_store, classification: public, public: true}",
+            top='exceptions:\n  - {rule: MLC-SEC-004, component: open, reason: "open data mirror", expires: "2026-05-31"}  # <-',
+        ),
+        spec(
+            "open: {type: object_store, classification: public, public: true}",
+            top='exceptions:\n  - {rule: MLC-SEC-004, component: open, reason: "open data mirror", expires: "2026-06-01"}',
+        ),
+        None,
+    ),
+    Case(
+        "MLC-GOV-003",
+        spec("open: {type: object_store}", top=f"exceptions:\n  - {{rule: MLC-SEC-004, component: open, {WAIVE}}}  # <-"),
+        spec(
+            "open: {type: object_store, classification: public, public: true}",
+            top=f"exceptions:\n  - {{rule: MLC-SEC-004, component: open, {WAIVE}}}",
+        ),
+        None,
+    ),
+    Case(
+        "MLC-GOV-004",
+        spec(STORES + job("etl", reads="[raw]", writes="[models]")).replace(
+            "models: {type: object_store}", "models: {type: object_store}  # <-"
+        ),
+        spec(
+            STORES.replace("models: {type: object_store}", "models: {type: object_store, classification: pii}")
+            + job("etl", reads="[raw]", writes="[models]")
+        ),
+        "models",
+    ),
+    Case(
+        "MLC-GOV-005",
+        spec(
+            "raw:  # <-\n  type: object_store\n  classification: pii", top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}"
+        ),
+        spec(
+            "raw:\n  type: object_store\n  classification: pii\n  lifecycle: {expire_after_days: 365}",
+            top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}",
+        ),
+        "raw",
+    ),
+    Case(
+        "MLC-GOV-006",
+        spec("raw: {type: object_store, classification: pii}"),
+        spec("raw: {type: object_store, classification: pii}", top="compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr]}"),
+        None,
+        at="metadata:",
+    ),
+    Case(
+        "MLC-REL-001",
+        spec(training("train", "spot: true  # <-")),
+        spec("ckpt: {type: object_store}\n" + training("train", "spot: true\ncheckpoint_to: ckpt")),
+        "train",
+    ),
+    Case(
+        "MLC-REL-002",
+        spec(
+            "ckpt: {type: object_store, lifecycle: {expire_after_days: 1}}\n"
+            + training("train", "checkpoint_to: ckpt  # <-\nmax_runtime_hours: 48")
+        ),
+        spec(
+            "ckpt: {type: object_store, lifecycle: {expire_after_days: 3}}\n"
+            + training("train", "checkpoint_to: ckpt\nmax_runtime_hours: 48")
+        ),
+        "train",
+    ),
+    Case(
+        "MLC-REL-003",
+        spec("models: {type: object_store}\n" + serving("api").replace("api:", "api:  # <-", 1)),
+        spec("models: {type: object_store}\n" + serving("api", "slo: {latency_p99_ms: 100}")),
+        "api",
+    ),
+    Case(
+        "MLC-REL-004",
+        spec("models: {type: object_store}\n" + serving("api").replace("api:", "api:  # <-", 1)),
+        spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api]}"),
+        "api",
+    ),
+    Case(
+        "MLC-REL-005",
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}  # <-"), labels=PROD),
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 3}"), labels=PROD),
+        "api",
+    ),
+    Case(
+        "MLC-REL-006",
+        spec("db: {type: database, instance_class: db.t3.large, multi_az: false}  # <-", labels=PROD),
+        spec("db: {type: database, instance_class: db.t3.large, multi_az: true}", labels=PROD),
+        "db",
+    ),
+    Case(
+        "MLC-REL-007",
+        spec("db: {type: database, instance_class: db.t3.large, multi_az: true, backup_retention_days: 3}  # <-", labels=PROD),
+        spec("db: {type: database, instance_class: db.t3.large, multi_az: true, backup_retention_days: 3}"),
+        "db",
+    ),
+    Case(
+        "MLC-REL-008",
+        spec(job("etl", "spot: true") + "flow: {type: pipeline, steps: [etl]}  # <-"),
+        spec(job("etl", "spot: true") + "flow: {type: pipeline, steps: [etl], retries: 2}"),
+        "flow",
+    ),
+    Case(
+        "MLC-REL-009",
+        spec(job("etl") + 'flow: {type: pipeline, steps: [etl], schedule: "0 1 * * *"}  # <-'),
+        spec(job("etl") + job("alert") + 'flow: {type: pipeline, steps: [etl], schedule: "0 1 * * *", on_failure: alert}'),
+        "flow",
+    ),
+    Case(
+        "MLC-REL-010",
+        spec(job("etl") + "flow:\n  type: pipeline\n  steps: [etl]\n  on_failure: etl  # <-"),
+        spec(job("etl") + job("alert") + "flow:\n  type: pipeline\n  steps: [etl]\n  on_failure: alert"),
+        "flow",
+    ),
+    Case(
+        "MLC-REL-011",
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2}\nnode_pool: spotcpu  # <-"), labels=PROD),
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2}\nnode_pool: cpu"), labels=PROD),
+        "api",
+    ),
+    Case(
+        "MLC-REL-012",
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}  # <-\nslo: {availability: 0.999}")),
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 1, max: 3}\nslo: {availability: 0.99}")),
+        "api",
+    ),
+    Case(
+        "MLC-REL-013",
+        spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api]}  # <-"),
+        spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api], alerts: {error_rate: 0.01}}"),
+        "mon",
+    ),
     # ---- built-in KCL rules (compiler/policy/kcl/*.k)
     Case("MLC-GOV-101", spec("{}", labels="{team: t1}"), spec("{}"), None, at="labels:"),
-    Case("MLC-GOV-102", spec("raw: {type: object_store, classification: pii}\n" + job("etl", reads="[raw]", writes="[lake]") + "lake:\n  type: data_lake\n  format: parquet  # <-"),
-         spec("raw: {type: object_store, classification: pii}\n" + job("etl", reads="[raw]", writes="[lake]") + "lake:\n  type: data_lake\n  format: delta"), "lake"),
-    Case("MLC-REL-101", spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 5, max: 2}  # <-")),
-         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 2}")), "api"),
+    Case(
+        "MLC-GOV-102",
+        spec(
+            "raw: {type: object_store, classification: pii}\n"
+            + job("etl", reads="[raw]", writes="[lake]")
+            + "lake:\n  type: data_lake\n  format: parquet  # <-"
+        ),
+        spec(
+            "raw: {type: object_store, classification: pii}\n"
+            + job("etl", reads="[raw]", writes="[lake]")
+            + "lake:\n  type: data_lake\n  format: delta"
+        ),
+        "lake",
+    ),
+    Case(
+        "MLC-REL-101",
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 5, max: 2}  # <-")),
+        spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 2}")),
+        "api",
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The compiled schema checker (compiler.schema_fast) agrees with jsonschema.
+"""The compiled schema checker (compiler.frontend.schema_fast) agrees with jsonschema.
 
 It may only short-circuit documents jsonschema accepts, so the property tested is exact
 agreement on the verdict: on the example environments, and on random mutations of them
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler import schema_check
-from compiler.diagnostics import Location
-from compiler.loader import load_file
-from compiler.project import Project
-from compiler.schema_fast import JSONSCHEMA_2020_12_KEYWORDS, compile_checker, json_equal, json_unique
+from compiler.core.diagnostics import Location
+from compiler.frontend import schema_check
+from compiler.frontend.loader import load_file
+from compiler.frontend.project import Project
+from compiler.frontend.schema_fast import JSONSCHEMA_2020_12_KEYWORDS, compile_checker, json_equal, json_unique
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = str(REPO / "schemas" / "environment.schema.json")
@@ -52,7 +52,7 @@ def _files() -> list[Any]:
 
 def _resolved() -> list[Any]:
     project = Project.at(REPO)
-    from compiler.resolve import merge_chain
+    from compiler.frontend.resolve import merge_chain
 
     out = []
     for env in project.load_environments():
@@ -106,9 +106,50 @@ def test_resolved_examples_are_accepted_by_both(index: int) -> None:
 
 # --- random mutations of the examples -------------------------------------------------------
 
-ODD_STRINGS = ["", "prod\n", "Prod", "a" * 64, "-x", "x-", "nvidia-a100", "m6i.2xlarge", "500m", "8Gi", "0 3 * * 1", "@daily", "gdpr", "16", "1.31",
-               "https://git.example.com/x.git", "registry.example.com/a:1@sha256:" + "0" * 64, "object_store", "serving", "models", "viewer", "*", "MLC-SEC-004"]
-ODD_VALUES = [None, True, False, 0, 1, -1, 2, 30, 1.0, 0.5, 1e9, [], {}, ["a"], ["a", "a"], {"type": "object_store"}, {"secret": "a/b#c"}] + ODD_STRINGS
+ODD_STRINGS = [
+    "",
+    "prod\n",
+    "Prod",
+    "a" * 64,
+    "-x",
+    "x-",
+    "nvidia-a100",
+    "m6i.2xlarge",
+    "500m",
+    "8Gi",
+    "0 3 * * 1",
+    "@daily",
+    "gdpr",
+    "16",
+    "1.31",
+    "https://git.example.com/x.git",
+    "registry.example.com/a:1@sha256:" + "0" * 64,
+    "object_store",
+    "serving",
+    "models",
+    "viewer",
+    "*",
+    "MLC-SEC-004",
+]
+ODD_VALUES = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -1,
+    2,
+    30,
+    1.0,
+    0.5,
+    1e9,
+    [],
+    {},
+    ["a"],
+    ["a", "a"],
+    {"type": "object_store"},
+    {"secret": "a/b#c"},
+] + ODD_STRINGS
 
 
 def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
@@ -141,7 +182,9 @@ def _mutate(doc: Any, draw: Any) -> Any:
         elif action == "delete":
             del parent[last]
         elif action == "add" and isinstance(parent[last], dict):
-            parent[last][draw(st.sampled_from(["type", "runtime", "image", "extra", "min", "max", "Bad_Key", "x" * 70]))] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
+            parent[last][draw(st.sampled_from(["type", "runtime", "image", "extra", "min", "max", "Bad_Key", "x" * 70]))] = copy.deepcopy(
+                draw(st.sampled_from(ODD_VALUES))
+            )
         elif action == "append" and isinstance(parent[last], list):
             parent[last].append(copy.deepcopy(draw(st.sampled_from(ODD_VALUES))))
         elif isinstance(parent[last], str):

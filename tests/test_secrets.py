@@ -21,7 +21,7 @@ import pytest
 import yaml
 from hypothesis import given
 
-from compiler.secrets_scan import find_secret, redact, scrub
+from compiler.core.secrets_scan import find_secret, redact, scrub
 from tests.secret_corpus import CREDENTIALS, NOT_SECRETS
 from tests.spec_strategies import REPO, compile_args, emitted_files, fast, parse_file, projects, run_main, snapshot, to_yaml, write_project
 
@@ -107,12 +107,37 @@ def base_spec() -> dict[str, Any]:
         "access": [{"group": "ml-engineers", "role": "viewer"}],
         "components": {
             "data": {"type": "object_store", "size_gb": 1, "lifecycle": {"expire_after_days": 30}},
-            "etl": {"type": "spark_job", "image": "registry.example.com/ml/etl:1" + DIGEST, "main": "local:///app/etl.py", "args": ["--x"], "reads": ["data"], "writes": ["data"]},
+            "etl": {
+                "type": "spark_job",
+                "image": "registry.example.com/ml/etl:1" + DIGEST,
+                "main": "local:///app/etl.py",
+                "args": ["--x"],
+                "reads": ["data"],
+                "writes": ["data"],
+            },
             "models": {"type": "object_store", "size_gb": 1, "lifecycle": {"expire_after_days": 30}},
-            "train": {"type": "training_job", "image": "registry.example.com/ml/t:1" + DIGEST, "command": ["python"], "reads": ["data"], "writes": ["models"], "max_runtime_hours": 1},
-            "srv": {"type": "serving", "image": "registry.example.com/ml/s:1" + DIGEST, "model": {"from": "data", "path": "m"}, "canary": {"path": "c", "traffic_percent": 10}, "replicas": {"min": 2, "max": 3}},
+            "train": {
+                "type": "training_job",
+                "image": "registry.example.com/ml/t:1" + DIGEST,
+                "command": ["python"],
+                "reads": ["data"],
+                "writes": ["models"],
+                "max_runtime_hours": 1,
+            },
+            "srv": {
+                "type": "serving",
+                "image": "registry.example.com/ml/s:1" + DIGEST,
+                "model": {"from": "data", "path": "m"},
+                "canary": {"path": "c", "traffic_percent": 10},
+                "replicas": {"min": 2, "max": 3},
+            },
             "spare": {"type": "object_store", "size_gb": 1, "lifecycle": {"expire_after_days": 30}},
-            "score": {"type": "batch_inference", "image": "registry.example.com/ml/b:1" + DIGEST, "command": ["python"], "model": {"from": "data", "path": "m"}},
+            "score": {
+                "type": "batch_inference",
+                "image": "registry.example.com/ml/b:1" + DIGEST,
+                "command": ["python"],
+                "model": {"from": "data", "path": "m"},
+            },
         },
         "exceptions": [{"rule": "MLC-SEC-004", "component": "data", "reason": "reviewed by the platform team", "expires": "2027-01-01"}],
     }
@@ -147,7 +172,13 @@ def at(path: str, *, key: bool = False, fmt: str = "{}") -> Setter:
 KEY_FIELDS = {"label key", "env key", "node pool name", "component name", "unknown field"}
 # a harmless value per field, to show the field's setter yields a valid spec (so a rejection
 # is caused by the credential); None: the field cannot hold anything valid here
-BENIGN = {"cloud account": "123456789013", "schedule": "@daily", "extends": None, "unknown field": None, "gitops repo": "https://git.example.com/x1.git"}
+BENIGN = {
+    "cloud account": "123456789013",
+    "schedule": "@daily",
+    "extends": None,
+    "unknown field": None,
+    "gitops repo": "https://git.example.com/x1.git",
+}
 FIELDS: dict[str, Setter] = {
     # free text
     "spark env value": at("components/etl/env/SETTING"),
@@ -185,7 +216,7 @@ FIELDS: dict[str, Setter] = {
 def run_field(root: Path, spec: dict[str, Any]) -> tuple[str, list[Any], list[Any]]:
     """Front end + policies in-process (what `mlc check` does): (status, diagnostics, findings)."""
     from compiler.build import compile_one
-    from compiler.project import Project
+    from compiler.frontend.project import Project
 
     (root / "environments" / "e1.yaml").write_text(to_yaml(spec), encoding="utf-8")
     outcome = compile_one(Project.at(root), "e1", TODAY, "policy", "t")
@@ -206,7 +237,7 @@ def test_the_base_spec_is_clean(field_root: Path) -> None:
 
 @pytest.mark.parametrize("field", sorted(FIELDS))
 def test_a_credential_in_any_field_is_rejected_and_never_echoed(field_root: Path, field: str) -> None:
-    from compiler.loader import parse
+    from compiler.frontend.loader import parse
     from compiler.policy.render import render
 
     benign = BENIGN.get(field, "x1")
@@ -214,7 +245,9 @@ def test_a_credential_in_any_field_is_rejected_and_never_echoed(field_root: Path
         spec = base_spec()
         FIELDS[field](spec, benign)
         status, diagnostics, findings = run_field(field_root, spec)
-        assert status == "checked" and not [f for f in findings if f.rule == "MLC-SEC-001"], f"{field}: a harmless value is refused: {diagnostics}"
+        assert status == "checked" and not [f for f in findings if f.rule == "MLC-SEC-001"], (
+            f"{field}: a harmless value is refused: {diagnostics}"
+        )
     for name, secret in sorted(CREDENTIALS.items()):
         spec = base_spec()
         pointer = FIELDS[field](spec, secret)
@@ -234,7 +267,9 @@ def test_a_credential_in_any_field_is_rejected_and_never_echoed(field_root: Path
             assert_not_echoed(secret, render(findings, fmt))
 
 
-@pytest.mark.parametrize("name", ["aws-access-key-id", "rsa-private-key", "postgres-url", "jwt", "github-classic-token", "high-entropy-alnum"])
+@pytest.mark.parametrize(
+    "name", ["aws-access-key-id", "rsa-private-key", "postgres-url", "jwt", "github-classic-token", "high-entropy-alnum"]
+)
 def test_end_to_end_a_credential_blocks_the_environment_and_reaches_no_output(tmp_path: Path, name: str) -> None:
     """The real CLI: credential in every free-text field at once; exit 1, one finding per
     field, nothing written, nothing echoed on stdout or stderr (in any --format)."""
@@ -360,7 +395,10 @@ def test_a_secret_split_over_two_list_items_is_found_and_not_echoed(tmp_path) ->
     from tests.helpers import aws_env, compiled_env
 
     image = "reg.example.com/ml/app:1@sha256:" + "d" * 64
-    components = f"s: {{type: object_store}}\njob:\n  type: spark_job\n  image: '{image}'\n  main: 'local:///a.py'\n  args: ['--db-password', 'Tr0ub4dor&3xyz', '--mode', 'full']\n"
+    components = (
+        f"s: {{type: object_store}}\njob:\n  type: spark_job\n  image: '{image}'\n  main: 'local:///a.py'\n"
+        "  args: ['--db-password', 'Tr0ub4dor&3xyz', '--mode', 'full']\n"
+    )
     compiled = compiled_env(tmp_path, {"e1": aws_env("e1", components)}, "e1")
     hits = [f for f in run_policies(compiled, None, date(2026, 11, 28)) if f.rule == "MLC-SEC-001"]
     assert [(f.component, f.location.line) for f in hits] == [("job", 17)]

@@ -1,4 +1,4 @@
-"""Tests for compiler.serialize: round-trip through independent readers, exact style, determinism."""
+"""Tests for compiler.output.serialize: round-trip through independent readers, exact style, determinism."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from compiler import serialize
-from compiler.serialize import dump_json, dump_yaml
+from compiler.output import serialize
+from compiler.output.serialize import dump_json, dump_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -431,7 +431,7 @@ def test_insertion_order_kept():
 
 def test_output_loads_with_project_loader():
     """The compiler's own YAML 1.2 loader reads our output back identically."""
-    from compiler.loader import parse
+    from compiler.frontend.loader import parse
 
     doc = parse("out.yaml", dump_yaml(DEPLOYMENT))
     assert same(doc.data, DEPLOYMENT)
@@ -468,7 +468,7 @@ def test_independent_of_hash_seed():
         """
         import hashlib, sys
         sys.path.insert(0, sys.argv[1])
-        from compiler.serialize import dump_json, dump_yaml
+        from compiler.output.serialize import dump_json, dump_yaml
         from tests.test_serialize import DEPLOYMENT, NASTY
         doc = {"d": DEPLOYMENT, "nasty": NASTY, "keys": {s: i for i, s in enumerate(NASTY)}}
         doc = {k: doc[k] for k in doc}  # ensure plain dict
@@ -513,4 +513,4 @@ def test_a_manifest_string_is_a_literal_block():
         "note: |-\n  a\n  b\n"
     )
     assert dump_yaml({"k": " lead\nx"}) == 'k: " lead\\nx"\n'  # leading space: no block
-    assert dump_yaml({"k": "trail \nx"}) == "k: \"trail \\nx\"\n"
+    assert dump_yaml({"k": "trail \nx"}) == 'k: "trail \\nx"\n'

@@ -21,10 +21,10 @@ from terraform_helpers import (
 )
 from validators import validate_terraform_json, validate_terraform_module
 
-from compiler import naming
-from compiler.emit.terraform_aws import ami_type
-from compiler.emit.terraform_common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
-from compiler.model import BUCKET_TYPES
+from compiler.model.environment import BUCKET_TYPES
+from compiler.providers import naming
+from compiler.targets.terraform.aws import ami_type
+from compiler.targets.terraform.common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
 
 EXAMPLES = {env.name: env for env in example_environments()}
 AWS_EXAMPLES = sorted(n for n, e in EXAMPLES.items() if e.provider == "aws")

@@ -17,7 +17,7 @@ import pytest
 from helpers import REPO
 from terraform_helpers import SYNTHETIC_GCP, compile_env, emit, example_environments, load_env, synthetic_aws_text, write_tree
 
-from compiler.model import Component
+from compiler.model.environment import Component
 
 
 def find_checkov() -> str | None:
@@ -32,7 +32,8 @@ pytestmark = pytest.mark.skipif(CHECKOV is None, reason="checkov not installed (
 ACCEPTED_FAILURES: dict[str, tuple[str, str]] = {
     "CKV_AWS_144": (
         ".*",
-        "cross-region replication is not wanted by default: a second-region copy is a per-store disaster-recovery and data-residency (gdpr) decision",
+        "cross-region replication is not wanted by default: "
+        "a second-region copy is a per-store disaster-recovery and data-residency (gdpr) decision",
     ),
     "CKV2_AWS_62": (
         ".*",

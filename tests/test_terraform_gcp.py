@@ -10,8 +10,8 @@ import pytest
 from terraform_helpers import SYNTHETIC_GCP, compile_env, emit, example_environments, files_of, load_env, resources, with_spec
 from validators import validate_terraform_json, validate_terraform_module
 
-from compiler import naming
-from compiler.model import BUCKET_TYPES
+from compiler.model.environment import BUCKET_TYPES
+from compiler.providers import naming
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,11 @@ def test_workload_identity_and_grants_equal_graph(lab, research):
             assert project_roles == {
                 (
                     role,
-                    f"resource.name == 'projects/{env.spec['cloud']['account']}/instances/{naming.db_instance_name(env, env.components[d])}' && resource.type == 'sqladmin.googleapis.com/Instance'",
+                    (
+                        f"resource.name == 'projects/{env.spec['cloud']['account']}/instances/"
+                        f"{naming.db_instance_name(env, env.components[d])}' && "
+                        "resource.type == 'sqladmin.googleapis.com/Instance'"
+                    ),
                 )
                 for d in databases
                 for role in ("roles/cloudsql.client", "roles/cloudsql.instanceUser")

@@ -50,7 +50,7 @@ def test_flush_happens_once_before_any_swap_and_out_is_synced_after(tmp_path: Pa
 
 
 def test_fsync_fallback_flushes_every_staged_file_and_directory(tmp_path: Path, monkeypatch) -> None:
-    import compiler.writer as writer
+    import compiler.output.writer as writer
 
     out = tmp_path / "out"
     staging = writer.stage_env(out, "e", {"a.yaml": b"a\n", "sub/b.yaml": b"b\n", "sub/deeper/c.json": b"{}\n"}, "t")
@@ -71,7 +71,7 @@ def test_fsync_fallback_flushes_every_staged_file_and_directory(tmp_path: Path, 
 
 
 def test_nothing_is_flushed_when_nothing_changed(tmp_path: Path, monkeypatch) -> None:
-    import compiler.writer as writer
+    import compiler.output.writer as writer
 
     root = _project(tmp_path, 2)
     assert main(["compile", "--project", str(root)]) == 0

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.model import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES
-from compiler.plan import Compiled
+from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES
+from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, usd
 
 # ---------------------------------------------------------------------------- BUD
@@ -28,7 +28,7 @@ def _contributors(compiled: Compiled) -> str:
 def _budget_status(compiled: Compiled):  # -> BudgetStatus | None
     if compiled.cost is None:
         return None
-    from compiler.cost_render import check_budget
+    from compiler.plan.cost_render import check_budget
 
     return check_budget(compiled.env.spec, compiled.cost)
 
@@ -59,8 +59,8 @@ def no_budget(compiled: Compiled) -> Iterator[Hit]:
 def _suggestions(compiled: Compiled) -> list:
     if compiled.cost is None:
         return []
-    from compiler.cost import load_pricing
-    from compiler.cost_render import suggestions
+    from compiler.plan.cost import load_pricing
+    from compiler.plan.cost_render import suggestions
 
     return suggestions(compiled.env.spec, compiled.cost, load_pricing())
 
@@ -78,7 +78,7 @@ def cost_suggestions(compiled: Compiled) -> Iterator[Hit]:
 
 def large_store_without_lifecycle(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-005: same threshold as the cost model's lifecycle suggestion."""
-    from compiler.cost import LARGE_STORE_GB
+    from compiler.plan.cost import LARGE_STORE_GB
 
     env = compiled.env
     savings = {s.component: s.monthly_saving_usd for s in _suggestions(compiled) if s.pointer.endswith("/lifecycle")}
@@ -95,19 +95,28 @@ def gpu_job_without_deadline(compiled: Compiled) -> Iterator[Hit]:
     for job in compiled.env.of_type("training_job"):
         if job.get("gpus") and job.get("max_runtime_hours") is None:
             gpus = job.get("gpus")
-            yield Hit(job.name, job.pointer, f"GPU training job ({gpus.get('count')} x {gpus.get('type')} per node) has no max_runtime_hours", key=True)
+            yield Hit(
+                job.name,
+                job.pointer,
+                f"GPU training job ({gpus.get('count')} x {gpus.get('type')} per node) has no max_runtime_hours",
+                key=True,
+            )
 
 
 def gpu_pool_always_on(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-007: a node pool whose instance type has GPUs (per the pricing data) and min > 0."""
-    from compiler.cost import load_pricing
+    from compiler.plan.cost import load_pricing
 
     env = compiled.env
     prices = load_pricing().providers.get(env.provider)
     for name, pool in sorted((env.spec["cluster"].get("node_pools") or {}).items()):
         instance = prices.instances.get(pool.get("instance_type")) if prices else None
         if instance is not None and instance.gpus > 0 and int(pool.get("min", 0)) > 0:
-            yield Hit(None, f"/cluster/node_pools/{name}/min", f'GPU node pool "{name}" keeps {pool["min"]} x {instance.name} ({instance.gpus} GPU each) running at all times')
+            yield Hit(
+                None,
+                f"/cluster/node_pools/{name}/min",
+                f'GPU node pool "{name}" keeps {pool["min"]} x {instance.name} ({instance.gpus} GPU each) running at all times',
+            )
 
 
 # ---------------------------------------------------------------------------- GOV
@@ -128,7 +137,9 @@ def classification_below_lineage(compiled: Compiled) -> Iterator[Hit]:
         lineage = compiled.graph.lineage[store.name]
         if CLASSIFICATION_RANK[lineage.effective] > CLASSIFICATION_RANK[lineage.own]:
             yield fix_at(
-                store.name, env, f"{store.pointer}/classification",
+                store.name,
+                env,
+                f"{store.pointer}/classification",
                 f"classified {lineage.own} but receives {lineage.effective} data: {describe_lineage(env, lineage)}",
             )
 

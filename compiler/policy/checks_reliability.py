@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.model import Component, Environment
-from compiler.plan import Compiled
+from compiler.model.environment import Component, Environment
+from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, fix_at, is_prod
 
 
@@ -22,9 +22,17 @@ def spot_training_without_checkpoint(compiled: Compiled) -> Iterator[Hit]:
         if job.get("checkpoint_to"):
             continue
         if job.get("spot"):
-            yield Hit(job.name, f"{job.pointer}/spot", "training runs on spot capacity without checkpoint_to: an interruption restarts it from scratch")
+            yield Hit(
+                job.name,
+                f"{job.pointer}/spot",
+                "training runs on spot capacity without checkpoint_to: an interruption restarts it from scratch",
+            )
         elif _pool(env, job).get("spot"):
-            yield Hit(job.name, f"{job.pointer}/node_pool", f'training runs on spot node pool "{job.get("node_pool")}" without checkpoint_to: an interruption restarts it from scratch')
+            yield Hit(
+                job.name,
+                f"{job.pointer}/node_pool",
+                f'training runs on spot node pool "{job.get("node_pool")}" without checkpoint_to: an interruption restarts it from scratch',
+            )
 
 
 def checkpoints_outlive_run(compiled: Compiled) -> Iterator[Hit]:
@@ -41,7 +49,8 @@ def checkpoints_outlive_run(compiled: Compiled) -> Iterator[Hit]:
                 yield Hit(
                     job.name,
                     f"{job.pointer}/checkpoint_to",
-                    f'checkpoint store "{store_name}" {verb} objects after {days} day(s), sooner than max_runtime_hours {hours:g}: a resumed run may find no checkpoint',
+                    f'checkpoint store "{store_name}" {verb} objects after {days} day(s), '
+                    f"sooner than max_runtime_hours {hours:g}: a resumed run may find no checkpoint",
                 )
 
 
@@ -76,7 +85,12 @@ def prod_serving_single_replica(compiled: Compiled) -> Iterator[Hit]:
     for serving in env.of_type("serving"):
         low = int((serving.get("replicas") or {}).get("min", 1))
         if low < 2:
-            yield fix_at(serving.name, env, f"{serving.pointer}/replicas/min", f"production endpoint runs replicas.min {low}; at least 2 are required")
+            yield fix_at(
+                serving.name,
+                env,
+                f"{serving.pointer}/replicas/min",
+                f"production endpoint runs replicas.min {low}; at least 2 are required",
+            )
 
 
 def prod_database_single_az(compiled: Compiled) -> Iterator[Hit]:
@@ -97,7 +111,12 @@ def prod_database_short_backups(compiled: Compiled) -> Iterator[Hit]:
     for db in env.of_type("database"):
         days = int(db.get("backup_retention_days", 7))
         if days < 7:
-            yield fix_at(db.name, env, f"{db.pointer}/backup_retention_days", f"production database keeps {days} day(s) of backups; at least 7 are required")
+            yield fix_at(
+                db.name,
+                env,
+                f"{db.pointer}/backup_retention_days",
+                f"production database keeps {days} day(s) of backups; at least 7 are required",
+            )
 
 
 def _on_spot(env: Environment, component: Component) -> bool:
@@ -110,7 +129,12 @@ def spot_pipeline_without_retries(compiled: Compiled) -> Iterator[Hit]:
     for pipeline in env.of_type("pipeline"):
         steps = [s for s in pipeline.get("steps") or [] if s in env.components and _on_spot(env, env.components[s])]
         if steps and not pipeline.get("retries"):
-            yield fix_at(pipeline.name, env, f"{pipeline.pointer}/retries", f"step(s) {', '.join(steps)} run on spot capacity but the pipeline has retries 0")
+            yield fix_at(
+                pipeline.name,
+                env,
+                f"{pipeline.pointer}/retries",
+                f"step(s) {', '.join(steps)} run on spot capacity but the pipeline has retries 0",
+            )
 
 
 def pipeline_without_failure_handler(compiled: Compiled) -> Iterator[Hit]:
@@ -135,7 +159,9 @@ def prod_serving_on_spot(compiled: Compiled) -> Iterator[Hit]:
         return
     for serving in env.of_type("serving"):
         if _pool(env, serving).get("spot"):
-            yield Hit(serving.name, f"{serving.pointer}/node_pool", f'production endpoint runs on spot node pool "{serving.get("node_pool")}"')
+            yield Hit(
+                serving.name, f"{serving.pointer}/node_pool", f'production endpoint runs on spot node pool "{serving.get("node_pool")}"'
+            )
 
 
 def high_availability_single_replica(compiled: Compiled) -> Iterator[Hit]:
@@ -147,7 +173,12 @@ def high_availability_single_replica(compiled: Compiled) -> Iterator[Hit]:
         availability = (serving.get("slo") or {}).get("availability")
         low = int((serving.get("replicas") or {}).get("min", 1))
         if availability is not None and availability >= 0.999 and low < 2:
-            yield fix_at(serving.name, env, f"{serving.pointer}/replicas/min", f"availability objective {availability:g} with replicas.min {low}: one replica cannot meet it")
+            yield fix_at(
+                serving.name,
+                env,
+                f"{serving.pointer}/replicas/min",
+                f"availability objective {availability:g} with replicas.min {low}: one replica cannot meet it",
+            )
 
 
 def monitoring_without_alerts(compiled: Compiled) -> Iterator[Hit]:
@@ -156,4 +187,6 @@ def monitoring_without_alerts(compiled: Compiled) -> Iterator[Hit]:
     for monitoring in env.of_type("monitoring"):
         served = [t for t in monitoring.get("targets") or [] if t in env.components and env.components[t].type == "serving"]
         if served and not monitoring.get("alerts"):
-            yield fix_at(monitoring.name, env, f"{monitoring.pointer}/alerts", f"monitors serving endpoint(s) {', '.join(served)} without alerts")
+            yield fix_at(
+                monitoring.name, env, f"{monitoring.pointer}/alerts", f"monitors serving endpoint(s) {', '.join(served)} without alerts"
+            )

@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.loader import Document, escape_pointer_token
-from compiler.model import BUCKET_TYPES, CLASSIFICATION_RANK, WORKLOAD_TYPES, Environment
-from compiler.plan import Compiled
+from compiler.core.secrets_scan import find_secret
+from compiler.frontend.loader import Document, escape_pointer_token
+from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, WORKLOAD_TYPES, Environment
+from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, show
-from compiler.secrets_scan import find_secret
 
 # ---------------------------------------------------------------------------- SEC
 
@@ -85,7 +85,11 @@ def public_store(compiled: Compiled) -> Iterator[Hit]:
     """MLC-SEC-004: any other public bucket."""
     for name, pointer in _public_stores(compiled.env):
         if CLASSIFICATION_RANK[compiled.graph.lineage[name].effective] < CLASSIFICATION_RANK["confidential"]:
-            yield Hit(name, pointer, f"store is public (classification {compiled.graph.lineage[name].effective}): anyone on the internet can read it")
+            yield Hit(
+                name,
+                pointer,
+                f"store is public (classification {compiled.graph.lineage[name].effective}): anyone on the internet can read it",
+            )
 
 
 def _public_endpoints_from(compiled: Compiled, classification: str) -> Iterator[Hit]:
@@ -122,8 +126,12 @@ def image_not_pinned(compiled: Compiled) -> Iterator[Hit]:
 
 
 _CREDENTIAL_WORDS = frozenset({"PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PASSPHRASE"})
-_CREDENTIAL_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"), ("PRIVATE", "KEY"), ("AUTH", "KEY"), ("CLIENT", "SECRET")})
-_NOT_A_VALUE = frozenset({"PATH", "FILE", "DIR", "NAME", "ID", "TYPE", "ENDPOINT", "URL", "HEADER", "LENGTH", "TTL", "EXPIRY", "REF", "ARN"})
+_CREDENTIAL_PAIRS = frozenset(
+    {("API", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"), ("PRIVATE", "KEY"), ("AUTH", "KEY"), ("CLIENT", "SECRET")}
+)
+_NOT_A_VALUE = frozenset(
+    {"PATH", "FILE", "DIR", "NAME", "ID", "TYPE", "ENDPOINT", "URL", "HEADER", "LENGTH", "TTL", "EXPIRY", "REF", "ARN"}
+)
 
 
 def credential_name(name: str) -> bool:
@@ -191,7 +199,9 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
     for name in sorted(workloads):
         spec = env.components[name].spec
         checkpoint = {spec["checkpoint_to"]} if spec.get("checkpoint_to") else set()  # written, and read back to resume
-        declared_reads = set(spec.get("reads") or []) | ({spec["model"]["from"]} if isinstance(spec.get("model"), dict) else set()) | checkpoint
+        declared_reads = (
+            set(spec.get("reads") or []) | ({spec["model"]["from"]} if isinstance(spec.get("model"), dict) else set()) | checkpoint
+        )
         declared_writes = set(spec.get("writes") or []) | checkpoint
         grant = compiled.grants.get(name)
         got_reads, got_writes = (set(grant.reads), set(grant.writes)) if grant else (set(), set())
@@ -201,7 +211,9 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
         ):
             extra, missing = sorted((got | edges) - declared), sorted(declared - got)
             if extra:
-                yield Hit(name, f"/components/{name}", f"derived {label} access to {', '.join(extra)} is not declared by the spec", key=True)
+                yield Hit(
+                    name, f"/components/{name}", f"derived {label} access to {', '.join(extra)} is not declared by the spec", key=True
+                )
             if missing:
                 yield Hit(name, f"/components/{name}", f"declared {label} of {', '.join(missing)} has no derived grant", key=True)
 
@@ -213,7 +225,12 @@ def grants_without_wildcards(compiled: Compiled) -> Iterator[Hit]:
         bad = sorted(s for s in grant.stores if s not in stores or "*" in s)
         if bad:
             component = name if name in compiled.env.components else None
-            yield Hit(component, f"/components/{name}", f"derived grant names {', '.join(show(b) for b in bad)}, not a store of this environment", key=True)
+            yield Hit(
+                component,
+                f"/components/{name}",
+                f"derived grant names {', '.join(show(b) for b in bad)}, not a store of this environment",
+                key=True,
+            )
 
 
 def duplicate_access_group(compiled: Compiled) -> Iterator[Hit]:
@@ -222,7 +239,11 @@ def duplicate_access_group(compiled: Compiled) -> Iterator[Hit]:
     for index, entry in enumerate(_access(compiled.env)):
         group = str(entry.get("group"))
         if group in seen:
-            yield Hit(None, f"/access/{index}/group", f'group "{group}" is already listed (access[{seen[group]}]); it gets the union of both roles')
+            yield Hit(
+                None,
+                f"/access/{index}/group",
+                f'group "{group}" is already listed (access[{seen[group]}]); it gets the union of both roles',
+            )
         else:
             seen[group] = index
 
@@ -242,8 +263,12 @@ def public_endpoint_unbounded(compiled: Compiled) -> Iterator[Hit]:
         if not is_set(env, f"{serving.pointer}/replicas/max"):
             missing.append("an explicit replicas.max")
         if missing:
-            yield fix_at(serving.name, env, f"{serving.pointer}/{'autoscaling' if 'autoscaling' in missing else 'replicas/max'}",
-                         f"public endpoint without {' and '.join(missing)}")
+            yield fix_at(
+                serving.name,
+                env,
+                f"{serving.pointer}/{'autoscaling' if 'autoscaling' in missing else 'replicas/max'}",
+                f"public endpoint without {' and '.join(missing)}",
+            )
 
 
 def public_endpoint_writes(compiled: Compiled) -> Iterator[Hit]:

@@ -17,16 +17,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, InputError, Location, did_you_mean
-from compiler.model import Environment
-from compiler.plan import Compiled, plan_document
+from compiler.core.diagnostics import Diagnostic, InputError, Location, did_you_mean
+from compiler.core.secrets_scan import scrub
+from compiler.model.environment import Environment
+from compiler.plan.compiled import Compiled, plan_document
 from compiler.policy.catalog import AREAS, BY_ID, CATALOG, Rule
 from compiler.policy.findings import Finding
 from compiler.policy.hits import Hit, fix_at, is_set
 from compiler.policy.kcl import KclResult, PolicyFile, RawFinding, empty_plan, evaluate, policy_files
 from compiler.policy.registry import CHECKS
 from compiler.policy.waivers import apply_waivers, validate_waivers
-from compiler.secrets_scan import scrub
 
 __all__ = ["PolicyError", "all_rules", "explain", "run_policies", "validate_waivers", "kcl_input"]
 
@@ -124,7 +124,7 @@ def run_policies(compiled: Compiled, policies_dir: Path | None, today: date) -> 
 
 def find_rule(rule_id: str, policies_dir: Path | None) -> Rule:
     """The rule with this id (built-in first, so a broken user policy cannot hide them)."""
-    from compiler.project import UsageError
+    from compiler.frontend.project import UsageError
 
     if rule_id in BY_ID:
         return BY_ID[rule_id]
@@ -139,14 +139,19 @@ def explain(rule_id: str, policies_dir: Path | None) -> str:
     rule = find_rule(rule_id, policies_dir)
     wrap = functools.partial(textwrap.fill, width=88, initial_indent="  ", subsequent_indent="  ")
     source = "built-in (Python)" if rule.source == "built-in" else rule.source
-    return "\n".join([
-        f"{rule.id}: {rule.title}",
-        f"severity: {rule.severity}    area: {AREAS.get(rule.area, rule.area)}    source: {source}    waivable: {'yes' if rule.waivable else 'no'}",
-        "",
-        "Why:",
-        wrap(rule.rationale),
-        "",
-        "Fix:",
-        wrap(rule.fix),
-        "",
-    ])
+    return "\n".join(
+        [
+            f"{rule.id}: {rule.title}",
+            (
+                f"severity: {rule.severity}    area: {AREAS.get(rule.area, rule.area)}    source: {source}    "
+                f"waivable: {'yes' if rule.waivable else 'no'}"
+            ),
+            "",
+            "Why:",
+            wrap(rule.rationale),
+            "",
+            "Fix:",
+            wrap(rule.fix),
+            "",
+        ]
+    )

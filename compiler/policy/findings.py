@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.diagnostics import Location
+from compiler.core.diagnostics import Location
 
 SEVERITIES = ("error", "warning", "info")
 

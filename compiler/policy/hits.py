@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from compiler.diagnostics import Location
-from compiler.graph import Lineage
-from compiler.model import Environment
-from compiler.secrets_scan import scrub
+from compiler.analysis.graph import Lineage
+from compiler.core.diagnostics import Location
+from compiler.core.secrets_scan import scrub
+from compiler.model.environment import Environment
 
 PROD_VALUES = frozenset({"prod", "production"})
 

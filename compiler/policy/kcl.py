@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic, Location
+from compiler.core.diagnostics import Diagnostic, Location
+from compiler.core.secrets_scan import scrub
 from compiler.policy.catalog import RULE_ID, Rule
-from compiler.secrets_scan import scrub
 
 BUILTIN_DIR = Path(__file__).parent / "kcl"
 BUILTIN_DISPLAY = "compiler/policy/kcl"
@@ -78,9 +78,31 @@ def policy_files(policies_dir: Path | None) -> list[PolicyFile]:
 
 def empty_plan() -> dict[str, Any]:
     """The input used to read rule metadata without an environment (`mlc explain`)."""
-    spec = {"metadata": {"name": "", "labels": {}}, "cloud": {}, "cluster": {"node_pools": {}}, "compliance": {}, "access": [], "exceptions": []}
-    return {"schema_version": 1, "environment": "", "provider": "", "region": "", "namespace": "", "extends": [], "components": [],
-            "edges": [], "order": [], "generations": [], "iam": {}, "cost": None, "findings": [], "labels": {}, "spec": spec}
+    spec = {
+        "metadata": {"name": "", "labels": {}},
+        "cloud": {},
+        "cluster": {"node_pools": {}},
+        "compliance": {},
+        "access": [],
+        "exceptions": [],
+    }
+    return {
+        "schema_version": 1,
+        "environment": "",
+        "provider": "",
+        "region": "",
+        "namespace": "",
+        "extends": [],
+        "components": [],
+        "edges": [],
+        "order": [],
+        "generations": [],
+        "iam": {},
+        "cost": None,
+        "findings": [],
+        "labels": {},
+        "spec": spec,
+    }
 
 
 @functools.cache
@@ -97,7 +119,13 @@ def evaluate(files: list[PolicyFile], plan: dict[str, Any], reserved: dict[str, 
     for f in files:
         missing = [name for name, pattern in _DEFINES.items() if not pattern.search(f.text)]
         if missing:
-            diagnostics.append(Diagnostic(Location(f.display, 1, 1), E_CONTRACT, f"a policy file must define top-level {' and '.join(missing)} (see policies/README.md)"))
+            diagnostics.append(
+                Diagnostic(
+                    Location(f.display, 1, 1),
+                    E_CONTRACT,
+                    f"a policy file must define top-level {' and '.join(missing)} (see policies/README.md)",
+                )
+            )
         else:
             runnable.append(f)
     outputs: dict[int, dict[str, Any]] = {}
@@ -190,7 +218,7 @@ def _attribute(text: str, tmp: str, files: list[PolicyFile], first: int) -> list
             line, col = 1, 1
         titles = [t.group(1) or t.group(2) for t in _TITLE.finditer(text, 0, m.start())]
         title = titles[-1] if titles else "error"
-        segment = text[m.end(): matches[n + 1].start() if n + 1 < len(matches) else len(text)]
+        segment = text[m.end() : matches[n + 1].start() if n + 1 < len(matches) else len(text)]
         message = (m.group(5) or "").strip() or _annotation(segment)
         if k not in found:
             detail = f"{title}: {message}" if message else title
@@ -217,7 +245,9 @@ def _locate_text(f: PolicyFile, needle: str) -> Location:
     return Location(f.display, 1, 1)
 
 
-def _read_output(f: PolicyFile, out: dict[str, Any], taken: dict[str, str], components: set[str]) -> tuple[list[Rule], list[RawFinding], list[Diagnostic]]:
+def _read_output(
+    f: PolicyFile, out: dict[str, Any], taken: dict[str, str], components: set[str]
+) -> tuple[list[Rule], list[RawFinding], list[Diagnostic]]:
     problems: list[Diagnostic] = []
 
     def bad(needle: str, message: str) -> None:
@@ -231,7 +261,10 @@ def _read_output(f: PolicyFile, out: dict[str, Any], taken: dict[str, str], comp
     for entry in declared:
         if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry.get(k) for k in RULE_FIELDS):
             rid = entry.get("id") if isinstance(entry, dict) else None
-            bad(rid if isinstance(rid, str) and rid else "mlc_rules", f"each mlc_rules entry needs non-empty string fields {', '.join(RULE_FIELDS)}")
+            bad(
+                rid if isinstance(rid, str) and rid else "mlc_rules",
+                f"each mlc_rules entry needs non-empty string fields {', '.join(RULE_FIELDS)}",
+            )
             continue
         rid = entry["id"]
         if not RULE_ID.match(rid):
@@ -257,9 +290,15 @@ def _read_output(f: PolicyFile, out: dict[str, Any], taken: dict[str, str], comp
         if rule is None:
             bad(entry["rule"], f'finding names rule "{scrub(entry["rule"])}", which this file does not declare in mlc_rules')
         elif component is not None and (not isinstance(component, str) or component not in components):
-            bad(entry["rule"], f'a finding of {rule.id} names component "{scrub(str(component))}", which is not a component of the environment')
+            bad(
+                entry["rule"],
+                f'a finding of {rule.id} names component "{scrub(str(component))}", which is not a component of the environment',
+            )
         elif pointer is not None and (not isinstance(pointer, str) or (pointer and not pointer.startswith("/"))):
-            bad(entry["rule"], f'a finding of {rule.id} has pointer "{scrub(str(pointer))}"; a pointer is a JSON pointer like /components/x/replicas')
+            bad(
+                entry["rule"],
+                f'a finding of {rule.id} has pointer "{scrub(str(pointer))}"; a pointer is a JSON pointer like /components/x/replicas',
+            )
         elif not isinstance(key, bool):
             bad(entry["rule"], f"a finding of {rule.id} has a non-boolean key")
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from compiler.plan import Compiled
+from compiler.plan.compiled import Compiled
 from compiler.policy import checks_governance as gov
 from compiler.policy import checks_reliability as rel
 from compiler.policy import checks_security as sec

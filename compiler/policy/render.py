@@ -28,7 +28,7 @@ def _without_secrets(f: Finding) -> Finding:
     credential-looking value (a component may be *named* like a token) are scrubbed."""
     from dataclasses import replace
 
-    from compiler.secrets_scan import PLACEHOLDER, find_secret, scrub
+    from compiler.core.secrets_scan import PLACEHOLDER, find_secret, scrub
 
     component = PLACEHOLDER if f.component and find_secret(f.component) else f.component
     reason = scrub(f.waiver_reason) if f.waiver_reason else f.waiver_reason
@@ -65,7 +65,7 @@ def render(findings: Iterable[Finding], format: str = "text", rules: Iterable[Ru
 
 
 def text_line(f: Finding) -> str:
-    from compiler.diagnostics import printable
+    from compiler.core.diagnostics import printable
 
     where = f"{f.env}: {f.component}" if f.component else f.env
     waived = f" (waived: {f.waiver_reason})" if f.waived else ""
@@ -132,10 +132,14 @@ def render_sarif(findings: list[Finding], rules: dict[str, Rule]) -> str:
             "ruleIndex": index[f.rule],
             "level": SARIF_LEVEL[f.severity],
             "message": {"text": f"{f.message} [{f.env}: {f.component}]" if f.component else f"{f.message} [{f.env}]"},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.location.file},
-                "region": {"startLine": f.location.line, "startColumn": f.location.col},
-            }}],
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": f.location.file},
+                        "region": {"startLine": f.location.line, "startColumn": f.location.col},
+                    }
+                }
+            ],
             "partialFingerprints": {"mlcFinding/v1": _fingerprint(f)},
             "properties": {"environment": f.env, **({"component": f.component} if f.component else {})},
         }
@@ -145,16 +149,20 @@ def render_sarif(findings: list[Finding], rules: dict[str, Rule]) -> str:
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "mlc",
-                "informationUri": TOOL_URI,
-                "version": __version__,
-                "rules": [_descriptor(rule_id, rules.get(rule_id), severity) for rule_id, severity in used],
-            }},
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mlc",
+                        "informationUri": TOOL_URI,
+                        "version": __version__,
+                        "rules": [_descriptor(rule_id, rules.get(rule_id), severity) for rule_id, severity in used],
+                    }
+                },
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
     }
     return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

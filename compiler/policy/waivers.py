@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from compiler.diagnostics import Diagnostic, did_you_mean
-from compiler.model import Environment
+from compiler.core.diagnostics import Diagnostic, did_you_mean
+from compiler.model.environment import Environment
 from compiler.policy.catalog import BY_ID, Rule
 from compiler.policy.findings import Finding
 
@@ -60,8 +60,15 @@ def parse_waivers(env: Environment) -> list[Waiver]:
     for index, entry in enumerate(env.spec.get("exceptions") or []):
         if isinstance(entry, dict):
             component = entry.get("component")
-            out.append(Waiver(index, str(entry.get("rule", "")), str(component) if component is not None else None,
-                              str(entry.get("reason", "")), parse_date(entry.get("expires"))))
+            out.append(
+                Waiver(
+                    index,
+                    str(entry.get("rule", "")),
+                    str(component) if component is not None else None,
+                    str(entry.get("reason", "")),
+                    parse_date(entry.get("expires")),
+                )
+            )
     return out
 
 
@@ -74,11 +81,23 @@ def validate_waivers(env: Environment, known_rule_ids: Iterable[str]) -> list[Di
     for waiver in parse_waivers(env):
         at_rule = env.locate(f"{waiver.pointer}/rule")
         if waiver.rule not in known:
-            problems.append(Diagnostic(at_rule, E_UNKNOWN_RULE, f'waiver names unknown rule "{waiver.rule}"{did_you_mean(waiver.rule, known)}; `mlc explain <id>` describes a rule'))
+            problems.append(
+                Diagnostic(
+                    at_rule,
+                    E_UNKNOWN_RULE,
+                    f'waiver names unknown rule "{waiver.rule}"{did_you_mean(waiver.rule, known)}; `mlc explain <id>` describes a rule',
+                )
+            )
         elif waiver.rule in BY_ID and not BY_ID[waiver.rule].waivable:
-            problems.append(Diagnostic(at_rule, E_NOT_WAIVABLE, f"rule {waiver.rule} ({BY_ID[waiver.rule].title}) cannot be waived; fix the finding instead"))
+            problems.append(
+                Diagnostic(
+                    at_rule, E_NOT_WAIVABLE, f"rule {waiver.rule} ({BY_ID[waiver.rule].title}) cannot be waived; fix the finding instead"
+                )
+            )
         if waiver.expires is None:
-            problems.append(Diagnostic(env.locate(f"{waiver.pointer}/expires"), E_BAD_DATE, "waiver expires is not a valid date (YYYY-MM-DD)"))
+            problems.append(
+                Diagnostic(env.locate(f"{waiver.pointer}/expires"), E_BAD_DATE, "waiver expires is not a valid date (YYYY-MM-DD)")
+            )
     return sorted(problems)
 
 
@@ -98,13 +117,27 @@ def apply_waivers(env: Environment, findings: list[Finding], today: date, rules:
     for waiver in waivers:
         if waiver.expired(today):
             rule = rules[EXPIRED_RULE]
-            out.append(Finding(env.locate(f"{waiver.pointer}/expires"), rule.id, rule.severity,
-                               f"waiver for {waiver.describe()} expired on {waiver.expires}; it no longer applies", env.name))
+            out.append(
+                Finding(
+                    env.locate(f"{waiver.pointer}/expires"),
+                    rule.id,
+                    rule.severity,
+                    f"waiver for {waiver.describe()} expired on {waiver.expires}; it no longer applies",
+                    env.name,
+                )
+            )
         elif waiver.expires is not None and waiver.index not in used:
             rule = rules[UNUSED_RULE]
             hint = ""
             if waiver.component is not None and waiver.component not in env.components:
                 hint = f'; there is no component "{waiver.component}"{did_you_mean(waiver.component, set(env.components))}'
-            out.append(Finding(env.locate(f"{waiver.pointer}/rule"), rule.id, rule.severity,
-                               f"waiver for {waiver.describe()} matches no finding{hint}", env.name))
+            out.append(
+                Finding(
+                    env.locate(f"{waiver.pointer}/rule"),
+                    rule.id,
+                    rule.severity,
+                    f"waiver for {waiver.describe()} matches no finding{hint}",
+                    env.name,
+                )
+            )
     return out

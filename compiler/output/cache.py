@@ -1,0 +1,179 @@
+"""Incremental compile: skip an environment whose inputs and outputs are as last compiled.
+
+The key of an environment hashes everything its output depends on: the compiler itself
+(its source and data files), the schema, the policies, today's date (waivers expire),
+and the bytes of every file of its `extends` chain. The state lives in
+`<project>/.mlc-cache/state.json` (never in out/, which is committed), next to the
+sizes and mtimes of the files written, so an edit inside out/ also forces a recompile.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import compiler
+
+CACHE_DIR = ".mlc-cache"
+STATE_VERSION = 1
+
+
+@functools.cache
+def compiler_fingerprint() -> str:
+    """Hash of the compiler's own files: a new compiler invalidates every entry."""
+    digest = hashlib.sha256(compiler.__version__.encode())
+    package = Path(compiler.__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".json", ".k"):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hash_tree(digest: Any, directory: Path, suffixes: tuple[str, ...]) -> None:
+    if not directory.is_dir():
+        return
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and path.suffix in suffixes:
+            digest.update(path.relative_to(directory).as_posix().encode())
+            digest.update(path.read_bytes())
+
+
+@dataclass
+class Cache:
+    root: Path
+    out_key: str  # which out/ directory the state describes
+    shared_key: str  # compiler + schema + policies + date
+    envs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_bytes: dict[str, bytes] = field(default_factory=dict)
+    file_digests: dict[str, bytes] = field(default_factory=dict)
+    dirty: bool = False  # state changed since it was read: save() writes it
+
+    @classmethod
+    def open(cls, project_root: Path, out_dir: Path, schema_path: str, policies_dir: Path, today: str) -> Cache:
+        digest = hashlib.sha256(compiler_fingerprint().encode())
+        digest.update(Path(schema_path).read_bytes())
+        _hash_tree(digest, policies_dir, (".k", ".yaml", ".yml"))
+        digest.update(today.encode())
+        try:
+            out_key = os.path.relpath(out_dir.resolve(), project_root.resolve())
+        except ValueError:
+            out_key = str(out_dir)
+        cache = cls(project_root, out_key, digest.hexdigest())
+        try:
+            state = json.loads((project_root / CACHE_DIR / "state.json").read_text(encoding="utf-8"))
+            if state.get("version") == STATE_VERSION and state.get("out") == out_key:
+                cache.envs = state.get("envs", {})
+        except (OSError, ValueError):
+            pass
+        return cache
+
+    def _file(self, rel: str) -> bytes | None:
+        if rel not in self.file_bytes:
+            try:
+                self.file_bytes[rel] = (self.root / rel).read_bytes()
+            except OSError:
+                return None
+        return self.file_bytes[rel]
+
+    def _digest(self, rel: str) -> bytes | None:
+        """sha256 of an input file, computed once per run (parents are shared by many envs)."""
+        found = self.file_digests.get(rel)
+        if found is None:
+            data = self._file(rel)
+            if data is None:
+                return None
+            found = self.file_digests[rel] = hashlib.sha256(data).digest()
+        return found
+
+    def key(self, files: list[str] | tuple[str, ...]) -> str | None:
+        digest = hashlib.sha256(self.shared_key.encode())
+        for rel in files:
+            file_digest = self._digest(rel)
+            if file_digest is None:
+                return None
+            digest.update(rel.encode() + b"\0" + file_digest)
+        return digest.hexdigest()
+
+    def fresh(self, env: str, out_dir: Path) -> bool:
+        """True when env's inputs hash as recorded and its output files are untouched."""
+        entry = self.envs.get(env)
+        if not entry or self.key(entry["files"]) != entry["key"]:
+            return False
+        outputs: dict[str, list[int]] = entry["outputs"]
+        prefix = os.path.join(out_dir, env, "")  # plain strings: ~70k lstat calls at N=1000
+        lstat = os.lstat
+        try:
+            for rel, (size, mtime) in outputs.items():
+                info = lstat(prefix + rel)
+                if info.st_size != size or info.st_mtime_ns != mtime:
+                    return False
+        except OSError:
+            return False
+        return True
+
+    def record(
+        self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str], stats: dict[str, list[int]] | None = None
+    ) -> None:
+        """Remember env's key and its output files' [size, mtime_ns]: from `stats` (taken by
+        the worker that wrote them) when it covers them, else from lstat."""
+        key = self.key(files)
+        if key is None:
+            return
+        outputs = {}
+        prefix = os.path.join(out_dir, env, "")
+        for rel in written:
+            known = stats.get(rel) if stats else None
+            if known is not None:
+                outputs[rel] = known
+                continue
+            info = os.lstat(prefix + rel)
+            outputs[rel] = [info.st_size, info.st_mtime_ns]
+        entry = {"key": key, "files": list(files), "outputs": outputs}
+        if self.envs.get(env) != entry:
+            self.envs[env] = entry
+            self.dirty = True
+
+    def forget(self, env: str) -> None:
+        if self.envs.pop(env, None) is not None:
+            self.dirty = True
+
+    def save(self) -> None:
+        """Write the state if it changed (a no-change run writes nothing)."""
+        if not self.dirty:
+            return
+        directory = self.root / CACHE_DIR
+        try:
+            directory.mkdir(exist_ok=True)
+            if directory.is_symlink():
+                return  # planted in the working tree: never write through it
+            _replace_file(directory, ".gitignore", b"*\n")
+            _replace_file(
+                directory,
+                "state.json",
+                json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True).encode("utf-8"),
+            )
+            self.dirty = False
+        except OSError:
+            pass  # a cache that cannot be saved only costs time
+
+
+def _replace_file(directory: Path, name: str, data: bytes) -> None:
+    """Write `directory/name` without following a symlink a pull request may have planted
+    there (or at a predictable temporary name): a fresh file created with O_EXCL, then
+    renamed over the name (rename replaces a link, never writes through it)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, directory / name)
+    except BaseException:
+        os.unlink(tmp)
+        raise

@@ -1,0 +1,399 @@
+"""Writing out/: serialise artifacts, stage each environment aside, swap it in atomically.
+
+Guarantees (each is tested):
+- Deterministic bytes: one serialiser (compiler.output.serialize), artifacts in path order.
+- Per-environment atomicity: the tree is written to `out/.mlc-staging-<env>-<token>/` and
+  exchanged with `out/<env>` in one `renameat2(RENAME_EXCHANGE)` (Linux); elsewhere two
+  renames with recovery of a leftover `.mlc-old-<env>` at the next start. A failure or a
+  kill at any moment leaves `out/<env>` either entirely old or entirely new.
+- Durability (power loss), in one pass: staged trees are written without a flush each; then
+  `make_durable` flushes them all at once, before the first exchange, and `sync_dir(out/)`
+  makes the exchanges durable at the end. See "Durability" below for the trade-off.
+- Pruning: files mlc wrote before (listed in `out/<env>/.mlc-manifest.json`) that are not
+  produced any more disappear with the swap. Files mlc did not write are reported and
+  carried over untouched (symlinks are copied as links, never followed).
+- Paths: every artifact path is checked to stay inside its environment directory.
+
+Durability
+----------
+Kill-safety needs no flush at all: a killed process loses nothing that reached the page
+cache, and a rename/exchange is atomic in the kernel's view, so `out/<env>` is old or new.
+Power loss is different: the kernel may persist a rename before the data of the files it
+publishes, leaving a new tree of empty or torn files. The fix is an ordering: every staged
+byte durable *before* the first exchange that publishes it. We keep that ordering but pay
+for it once per run instead of once per file (an fsync costs a journal commit, ~2 ms on the
+benchmark machine's ext4: 69 files per environment made fsync 80 % of a cold compile):
+
+1. workers write the staged trees without fsync;
+2. `make_durable(out/, staged)` calls `syncfs(2)` on the filesystem holding out/ (Linux):
+   one writeback of all dirty data plus one journal commit; without syncfs (other systems,
+   or if it fails with ENOSYS) it falls back to the old fsync of every staged file and
+   directory;
+3. the exchanges run, then one fsync of out/ commits them (previously one per environment).
+
+Trade-offs, stated plainly: syncfs flushes *every* dirty page of that filesystem, including
+other programs' writes, so its latency depends on them (on a busy shared disk it can be
+slower than per-file fsync); before Linux 5.8 syncfs does not report writeback errors (EIO,
+ENOSPC at delayed allocation), so a failing disk may go unnoticed where fsync would have
+raised; and until the final directory fsync a power cut may revert any number of the run's
+exchanges (each environment still old or new, never mixed, which is the guarantee).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from compiler.targets.artifact import Artifact
+
+MANIFEST = ".mlc-manifest.json"
+STAGING_PREFIX = ".mlc-staging-"
+OLD_PREFIX = ".mlc-old-"
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\Z")
+_RENAME_EXCHANGE = 2
+
+
+class WriteError(Exception):
+    """Writing out/ failed (disk full, permissions...); out/ was left as it was."""
+
+
+def serialise(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
+    """Artifact path -> file bytes, plus the manifest listing them with their digests."""
+    from compiler.output.serialize import dump_json, dump_yaml
+
+    files: dict[str, bytes] = {}
+    for artifact in sorted(artifacts, key=lambda a: a.path):
+        check_relative_path(artifact.path)
+        text = dump_json(artifact.content) if artifact.format == "json" else dump_yaml(artifact.content)
+        files[artifact.path] = text.encode("utf-8")
+    # keys in sorted order and ASCII-only paths (check_relative_path): the same bytes as
+    # json.dumps(manifest, indent=2, sort_keys=True) + "\n", without its pure-Python encoder
+    manifest = {"files": {path: hashlib.sha256(files[path]).hexdigest() for path in sorted(files)}, "generated_by": "mlc"}
+    files[MANIFEST] = dump_json(manifest).encode("utf-8")
+    return files
+
+
+def check_relative_path(path: str) -> None:
+    """Refuse any artifact path that could escape its environment directory."""
+    parts = path.split("/")
+    if path.startswith("/") or "\\" in path or not all(_SAFE_SEGMENT.match(p) for p in parts):
+        raise ValueError(f"unsafe artifact path {path!r}")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def sync_dir(path: Path) -> None:
+    """fsync a directory: makes the renames inside it durable."""
+    _fsync_dir(path)
+
+
+def _libc() -> object | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def _libc_renameat2() -> object | None:
+    try:
+        func = _LIBC.renameat2  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return func
+
+
+def _libc_syncfs() -> object | None:
+    try:
+        func = _LIBC.syncfs  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    func.argtypes = [ctypes.c_int]
+    return func
+
+
+_LIBC = _libc()
+_RENAMEAT2 = _libc_renameat2()
+_SYNCFS = _libc_syncfs()
+
+
+def _syncfs(directory: Path) -> bool:
+    """syncfs(2) on the filesystem holding `directory`; False when unavailable (raises OSError
+    when the kernel reports a writeback error)."""
+    if _SYNCFS is None:
+        return False
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        if _SYNCFS(fd) == 0:  # type: ignore[operator]
+            return True
+        err = ctypes.get_errno()
+    finally:
+        os.close(fd)
+    if err in (38, 95):  # ENOSYS / EOPNOTSUPP
+        return False
+    raise OSError(err, os.strerror(err), str(directory))
+
+
+def make_durable(out_dir: Path, staged: Iterable[Path]) -> None:
+    """Flush the staged trees to stable storage (see Durability in the module docstring)."""
+    trees = list(staged)
+    if not trees or _syncfs(out_dir):
+        return
+    for tree in trees:
+        directories = [tree]
+        for root, dirs, files in os.walk(tree):
+            base = Path(root)
+            directories += [base / d for d in dirs]
+            for name in files:
+                fd = os.open(base / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        for directory in reversed(directories):
+            _fsync_dir(directory)
+
+
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically exchange two directory entries; False when the platform cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    result = _RENAMEAT2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)  # type: ignore[operator]
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (22, 38, 95):  # EINVAL / ENOSYS / EOPNOTSUPP: filesystem or kernel cannot
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@dataclass
+class EnvWrite:
+    env: str
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)  # files in out/<env> mlc did not write
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+def read_manifest(env_dir: Path) -> dict[str, str]:
+    path = env_dir / MANIFEST
+    try:
+        if path.is_symlink():
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data.get("files", {})
+        return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def existing_files(env_dir: Path) -> dict[str, Path]:
+    """Relative path -> path of every file or symlink under env_dir (symlinks not followed)."""
+    found: dict[str, Path] = {}
+    if env_dir.is_symlink() or not env_dir.is_dir():
+        return found
+    for root, dirs, files in os.walk(env_dir, followlinks=False):
+        base = Path(root)
+        for name in files + [d for d in dirs if (base / d).is_symlink()]:
+            path = base / name
+            found[path.relative_to(env_dir).as_posix()] = path
+    return found
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """File bytes, or None for a symlink or special file (never followed)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def diff_env(out_dir: Path, env: str, files: dict[str, bytes]) -> EnvWrite:
+    """What writing `files` to out/<env> would add, change, remove; and foreign files kept."""
+    env_dir = out_dir / env
+    report = EnvWrite(env)
+    written_before = read_manifest(env_dir)
+    present = existing_files(env_dir)
+    for rel, data in files.items():
+        if rel not in present:
+            report.added.append(rel)
+        elif _read_regular(present[rel]) != data:
+            report.changed.append(rel)
+    for rel in present:
+        if rel in files:
+            continue
+        if rel in written_before or rel == MANIFEST:
+            report.removed.append(rel)
+        else:
+            report.foreign.append(rel)
+    for values in (report.added, report.changed, report.removed, report.foreign):
+        values.sort()
+    return report
+
+
+def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str, stats: dict[str, list[int]] | None = None) -> Path:
+    """Write the whole environment tree aside (inside out/, same filesystem), unflushed:
+    call `make_durable` on it before `swap_in`. `stats`, when given, receives
+    rel -> [size, mtime_ns] of every file written (a later rename keeps both)."""
+    staging = out_dir / f"{STAGING_PREFIX}{env}-{token}"
+    if staging.exists() or staging.is_symlink():
+        remove_tree(staging)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        staging.mkdir(parents=True)
+        base = os.fspath(staging)
+        made = {""}
+        for rel, data in files.items():
+            parent = rel.rpartition("/")[0]
+            if parent not in made:
+                os.makedirs(f"{base}/{parent}", exist_ok=True)
+                made.add(parent)
+            fd = os.open(f"{base}/{rel}", flags, 0o644)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if stats is not None:
+                    info = os.fstat(fd)
+                    stats[rel] = [info.st_size, info.st_mtime_ns]
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        remove_tree(staging)
+        raise WriteError(f"cannot write {staging.name}: {exc.strerror or exc}") from None
+    return staging
+
+
+def carry_foreign(out_dir: Path, env: str, staging: Path, foreign: list[str]) -> None:
+    """Keep files mlc did not write: copy them (links as links) into the new tree."""
+    env_dir = out_dir / env
+    for rel in foreign:
+        source, target = env_dir / rel, staging / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            os.symlink(os.readlink(source), target)
+        else:
+            shutil.copy2(source, target, follow_symlinks=False)
+
+
+def swap_in(out_dir: Path, env: str, staging: Path, sync: bool = True) -> None:
+    """Make the (durable, see make_durable) staged tree out/<env>, atomically; remove the
+    previous tree afterwards. sync=False leaves the fsync of out/ to the caller (one per run)."""
+    env_dir = out_dir / env
+    if env_dir.is_symlink():
+        env_dir.unlink()  # a planted link is replaced, never followed
+    if not env_dir.exists():
+        os.rename(staging, env_dir)
+        if sync:
+            _fsync_dir(out_dir)
+        return
+    if _exchange(staging, env_dir):
+        if sync:
+            _fsync_dir(out_dir)
+        remove_tree(staging)  # now holds the old tree
+        return
+    old = out_dir / f"{OLD_PREFIX}{env}"
+    if old.exists():
+        remove_tree(old)
+    os.rename(env_dir, old)
+    os.rename(staging, env_dir)
+    if sync:
+        _fsync_dir(out_dir)
+    remove_tree(old)
+
+
+def remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+
+
+def recover(out_dir: Path) -> None:
+    """Clean up after an interrupted run: drop staging trees, restore a half-swapped env."""
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        return
+    for entry in sorted(out_dir.iterdir()):
+        if entry.name.startswith(STAGING_PREFIX):
+            remove_tree(entry)
+        elif entry.name.startswith(OLD_PREFIX):
+            env_dir = out_dir / entry.name[len(OLD_PREFIX) :]
+            if env_dir.exists():
+                remove_tree(entry)
+            else:
+                os.rename(entry, env_dir)
+
+
+def write_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> EnvWrite:
+    """Stage and swap one environment. Nothing is touched when the content is unchanged."""
+    report = diff_env(out_dir, env, files)
+    if report.unchanged:
+        return report
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = stage_env(out_dir, env, files, token)
+    try:
+        carry_foreign(out_dir, env, staging, report.foreign)
+        make_durable(out_dir, [staging])
+        swap_in(out_dir, env, staging)
+    except OSError as exc:
+        remove_tree(staging)
+        raise WriteError(f"cannot replace {env}: {exc.strerror or exc}") from None
+    return report
+
+
+def stale_environments(out_dir: Path, current: set[str]) -> list[str]:
+    """Directories in out/ that hold an mlc manifest but whose environment no longer exists."""
+    if not out_dir.is_dir() or out_dir.is_symlink():
+        return []
+    return sorted(
+        entry.name
+        for entry in out_dir.iterdir()
+        if entry.is_dir()
+        and not entry.is_symlink()
+        and not entry.name.startswith(".")
+        and entry.name not in current
+        and (entry / MANIFEST).is_file()
+    )
+
+
+def prune_env(out_dir: Path, env: str, token: str) -> EnvWrite:
+    """Remove the files mlc wrote for a deleted environment; keep (and report) the rest."""
+    if not read_manifest(out_dir / env):
+        return EnvWrite(env)
+    report = write_env(out_dir, env, {}, token)
+    env_dir = out_dir / env
+    if env_dir.is_dir() and not env_dir.is_symlink() and not any(env_dir.iterdir()):
+        env_dir.rmdir()
+    return report

@@ -1,0 +1,85 @@
+"""The plan stage: what the compiler derives from the graph before anything is emitted.
+
+`Compiled` bundles one environment's model, graph, least-privilege grants and cost
+estimate; emitters and policies read only this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from compiler.analysis.graph import DependencyGraph
+from compiler.model.environment import Environment
+
+if TYPE_CHECKING:
+    from compiler.plan.cost import CostEstimate
+
+PLAN_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class WorkloadGrants:
+    """Least privilege of one workload, exactly the graph's data flow: nothing more, nothing less."""
+
+    workload: str
+    reads: tuple[str, ...]  # stores read (reads + model source), sorted
+    writes: tuple[str, ...]  # stores written (writes + checkpoint_to), sorted
+
+    @property
+    def stores(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.reads) | set(self.writes)))
+
+
+def derive_iam_grants(graph: DependencyGraph) -> dict[str, WorkloadGrants]:
+    return {
+        c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name)) for c in graph.env.components.values() if c.is_workload
+    }
+
+
+@dataclass(frozen=True)
+class Compiled:
+    env: Environment
+    graph: DependencyGraph
+    grants: dict[str, WorkloadGrants]
+    cost: CostEstimate | None = None
+
+    @property
+    def name(self) -> str:
+        return self.env.name
+
+
+def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
+    """plan.json: the resolved model, graph, grants, cost and policy results. No timestamps."""
+    env = compiled.env
+    graph = compiled.graph.to_dict()
+    lineage = graph.pop("lineage")
+    components = []
+    for component in env.components.values():
+        location = env.locate(component.pointer, True)
+        components.append(
+            {
+                "id": f"{component.type}.{env.name}.{component.name}",
+                "name": component.name,
+                "type": component.type,
+                "source": f"{location.file}:{location.line}",
+                "classification": lineage[component.name],
+                "spec": component.spec,
+            }
+        )
+    return {
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "environment": env.name,
+        "provider": env.provider,
+        "region": env.region,
+        "namespace": env.namespace,
+        "extends": list(env.chain[:-1]),
+        "components": components,
+        "edges": graph["edges"],
+        "order": graph["order"],
+        "generations": graph["generations"],
+        "iam": {name: {"reads": list(g.reads), "writes": list(g.writes)} for name, g in sorted(compiled.grants.items())},
+        "budget": env.spec.get("budget"),
+        "cost": compiled.cost.to_dict() if compiled.cost is not None else None,
+        "findings": [f.to_dict() for f in findings],
+    }

@@ -1,0 +1,481 @@
+"""Cost model: a monthly USD estimate of one resolved environment, per component and node pool.
+
+Prices come from the data file compiler/data/pricing.yaml (list prices with sources; regions
+are not differentiated). The model and its assumptions are documented in docs/cost-model.md.
+Amounts stay floats internally and are rounded to cents (ROUND_HALF_UP) only when presented:
+`money()`, `CostEstimate.to_dict()` and the renderers in compiler/cost_render.py.
+
+An instance type, database class or GPU model missing from the data is an error naming the
+JSON pointer of the offending field, never a silent zero: `estimate` collects every such
+problem of an environment and raises one `CostErrors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_PRICING_PATH = Path(__file__).parent.parent / "data" / "pricing.yaml"
+CENT = Decimal("0.01")
+DEFAULT_RESOURCES = {"cpu": 1, "memory": "2Gi"}  # a workload without `resources`
+DEFAULT_LIFECYCLE_HORIZON_DAYS = 365  # assumed data age span when nothing expires
+LARGE_STORE_GB = 1000  # lifecycle suggestion threshold
+SUGGESTED_LIFECYCLE = {"infrequent_after_days": 30, "archive_after_days": 90}
+
+
+class UnknownPriceError(Exception):
+    """A price the data file does not know; `pointer` is the JSON pointer of the spec field."""
+
+    def __init__(self, pointer: str, message: str):
+        super().__init__(f"{pointer}: {message}")
+        self.pointer = pointer
+        self.message = message
+
+
+class CostErrors(Exception):
+    """Every unknown price of one environment, sorted by pointer."""
+
+    def __init__(self, errors: list[UnknownPriceError]):
+        self.errors = sorted(errors, key=lambda e: (e.pointer, e.message))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def money(amount: float) -> Decimal:
+    """Round a float amount to cents, half up (via 6 decimals, so float noise cannot flip a half)."""
+    exact = Decimal(repr(float(amount))).quantize(Decimal("0.000001"), ROUND_HALF_UP)
+    return exact.quantize(CENT, ROUND_HALF_UP)
+
+
+def pointer(*parts: str) -> str:
+    """A JSON pointer (RFC 6901) from unescaped parts."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+# ---------------------------------------------------------------------------- pricing data
+
+
+@dataclass(frozen=True)
+class InstanceType:
+    name: str
+    hourly: float
+    vcpu: float
+    memory_gib: float
+    gpus: int
+    gpu_model: str | None
+
+    @property
+    def family(self) -> str:
+        """p4d.24xlarge -> p4d; a2-highgpu-1g -> a2."""
+        return re.split(r"[.-]", self.name, maxsplit=1)[0]
+
+
+@dataclass(frozen=True)
+class ProviderPrices:
+    instances: dict[str, InstanceType]
+    databases: dict[tuple[str, str], float]  # (class, engine or "any") -> hourly
+    db_storage_gb_month: float
+    db_ha_factor: float
+    object_tiers: dict[str, float]  # storage class -> USD per GB-month
+    lifecycle_tiers: dict[str, str]  # hot / infrequent / archive -> storage class
+    spot_discounts: dict[str, float]  # family -> fraction off on-demand
+    spot_default: float
+    cpu_reference: str
+
+    @property
+    def cpu_ref(self) -> InstanceType:
+        return self.instances[self.cpu_reference]
+
+    def per_vcpu_hour(self) -> float:
+        return self.cpu_ref.hourly / self.cpu_ref.vcpu
+
+    def spot_discount(self, family: str) -> float:
+        return self.spot_discounts.get(family, self.spot_default)
+
+    def gpu_instances(self, models: tuple[str, ...], min_count: int = 1) -> list[InstanceType]:
+        """Instances with >= min_count GPUs of one of `models`, cheapest first."""
+        found = [i for i in self.instances.values() if i.gpu_model in models and i.gpus >= min_count]
+        return sorted(found, key=lambda i: (i.hourly, i.name))
+
+    def cheapest_per_gpu(self, models: tuple[str, ...]) -> InstanceType | None:
+        found = self.gpu_instances(models)
+        return min(found, key=lambda i: (i.hourly / i.gpus, i.name)) if found else None
+
+    def database_hourly(self, cls: str, engine: str) -> float | None:
+        return self.databases.get((cls, engine), self.databases.get((cls, "any")))
+
+
+@dataclass(frozen=True)
+class Pricing:
+    hours_per_month: float
+    gpu_models: dict[str, tuple[str, ...]]
+    providers: dict[str, ProviderPrices]
+    document: dict[str, Any]  # the raw data file, for provenance checks
+
+
+def _provider_prices(doc: dict[str, Any]) -> ProviderPrices:
+    instances = {
+        r["type"]: InstanceType(r["type"], float(r["hourly"]), float(r["vcpu"]), float(r["memory_gib"]), int(r["gpus"]), r.get("gpu_model"))
+        for r in doc["instances"]["rows"]
+    }
+    if doc["cpu_reference"] not in instances:
+        raise ValueError(f"pricing data: cpu_reference {doc['cpu_reference']!r} is not an instance row")
+    spot = doc["spot_discounts"]
+    return ProviderPrices(
+        instances=instances,
+        databases={(r["class"], r["engine"]): float(r["hourly"]) for r in doc["databases"]["rows"]},
+        db_storage_gb_month=float(doc["database_storage"]["gb_month"]),
+        db_ha_factor=float(doc["database_storage"]["ha_factor"]),
+        object_tiers={r["tier"]: float(r["gb_month"]) for r in doc["object_storage"]["rows"]},
+        lifecycle_tiers=dict(doc["object_storage"]["lifecycle_tiers"]),
+        spot_discounts={r["family"]: float(r["discount"]) for r in spot["rows"]},
+        spot_default=float(spot.get("default", 0.0)),
+        cpu_reference=doc["cpu_reference"],
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str) -> Pricing:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
+    return Pricing(
+        hours_per_month=float(doc["hours_per_month"]),
+        gpu_models={k: tuple(v) for k, v in doc["gpu_models"].items()},
+        providers={p: _provider_prices(doc[p]) for p in ("aws", "gcp") if p in doc},
+        document=doc,
+    )
+
+
+def load_pricing(path: str | Path | None = None) -> Pricing:
+    """The pricing data (the packaged file by default); read once per path and cached."""
+    return _load(str(Path(path).resolve() if path is not None else DEFAULT_PRICING_PATH))
+
+
+# ---------------------------------------------------------------------------- estimate model
+
+
+@dataclass(frozen=True)
+class CostItem:
+    component: str  # component or node-pool name
+    kind: str  # "component" | "node_pool"
+    type: str  # component type, or the node pool's instance type
+    monthly_usd: float  # unrounded; present with money()
+    detail: str
+
+    @property
+    def rounded(self) -> Decimal:
+        return money(self.monthly_usd)
+
+
+KIND_ORDER = {"component": 0, "node_pool": 1}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    total_usd: float
+    items: tuple[CostItem, ...]
+    provider: str = ""
+    hours_per_month: float = 730.0
+    currency: str = "USD"
+
+    def top(self, n: int) -> tuple[CostItem, ...]:
+        """The n biggest contributors, largest first (ties by kind, then name)."""
+        return tuple(sorted(self.items, key=lambda i: (-i.monthly_usd, KIND_ORDER[i.kind], i.component))[:n])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON data for plan.json: amounts rounded to cents, items in their stable order."""
+        hours = self.hours_per_month
+        return {
+            "currency": self.currency,
+            "provider": self.provider,
+            "hours_per_month": int(hours) if float(hours).is_integer() else hours,
+            "total_usd": float(money(self.total_usd)),
+            "items": [
+                {"component": i.component, "kind": i.kind, "type": i.type, "monthly_usd": float(i.rounded), "detail": i.detail}
+                for i in self.items
+            ],
+        }
+
+
+def _num(x: float) -> str:
+    """A compact number for detail text: 2, 0.5, 21.957642."""
+    return f"{float(x):.6f}".rstrip("0").rstrip(".")
+
+
+def cpu_cores(value: Any) -> float:
+    """Kubernetes CPU quantity (2, 0.5, "2", "500m") -> cores."""
+    s = str(value)
+    return float(s[:-1]) / 1000 if s.endswith("m") else float(s)
+
+
+_MEMORY_UNITS = {"Ki": 1 / 1024**2, "Mi": 1 / 1024, "Gi": 1.0, "Ti": 1024.0}
+
+
+def memory_gib(value: Any) -> float:
+    """Kubernetes memory quantity ("512Mi", "8Gi") -> GiB."""
+    s = str(value)
+    return float(s[:-2]) * _MEMORY_UNITS[s[-2:]] if s[-2:] in _MEMORY_UNITS else float(s) / 1024**3
+
+
+def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
+    """Share of a store's bytes in each stage (hot / infrequent / archive), by the uniform-age model.
+
+    Objects' ages are assumed uniform over [0, H) days, H = expire_after_days or 365. An object
+    of age a is archived when a >= archive_after_days, else infrequent when a >= infrequent_after_days,
+    else hot; each stage's share is the fraction of [0, H) it covers.
+    """
+    lc = lifecycle or {}
+    horizon = float(lc.get("expire_after_days") or DEFAULT_LIFECYCLE_HORIZON_DAYS)
+    ia, ar = lc.get("infrequent_after_days"), lc.get("archive_after_days")
+    ar_start = min(float(ar), horizon) if ar is not None else horizon
+    ia_start = min(float(ia), ar_start) if ia is not None else ar_start
+    return {"hot": ia_start / horizon, "infrequent": (ar_start - ia_start) / horizon, "archive": (horizon - ar_start) / horizon}
+
+
+class _Estimator:
+    """Prices one environment; collects unknown-price errors instead of stopping at the first."""
+
+    def __init__(self, spec: dict[str, Any], pricing: Pricing):
+        self.spec = spec
+        self.pricing = pricing
+        self.hours = pricing.hours_per_month
+        self.errors: dict[str, UnknownPriceError] = {}
+        self.provider = str((spec.get("cloud") or {}).get("provider"))
+        prices = pricing.providers.get(self.provider)
+        if prices is None:
+            raise CostErrors([UnknownPriceError("/cloud/provider", f'no pricing data for cloud provider "{self.provider}"')])
+        self.prices: ProviderPrices = prices
+        self.pools: dict[str, Any] = (spec.get("cluster") or {}).get("node_pools") or {}
+
+    def error(self, ptr: str, message: str) -> None:
+        self.errors.setdefault(ptr, UnknownPriceError(ptr, message))
+
+    def spot(self, family: str, spot: bool) -> tuple[float, str]:
+        """(price factor, detail note) for an instance family, on spot or not."""
+        discount = self.prices.spot_discount(family) if spot else 0.0
+        return 1 - discount, (f", spot -{_num(100 * discount)}%" if spot else "")
+
+    def instance(self, name: str, ptr: str) -> InstanceType | None:
+        inst = self.prices.instances.get(name)
+        if inst is None:
+            self.error(ptr, f'unknown {self.provider} instance type "{name}": not in the pricing data')
+        return inst
+
+    def gpu_models(self, gpus: dict[str, Any], ptr: str) -> tuple[str, ...] | None:
+        models = self.pricing.gpu_models.get(str(gpus.get("type")))
+        if models is None:
+            self.error(
+                ptr + "/type",
+                f'unknown GPU model "{gpus.get("type")}": not in the pricing data (known: {", ".join(sorted(self.pricing.gpu_models))})',
+            )
+            return None
+        if not self.prices.gpu_instances(models):
+            self.error(ptr + "/type", f"no {self.provider} instance type with {gpus.get('type')} GPUs in the pricing data")
+            return None
+        return models
+
+    def vcpu_share(self, comp: dict[str, Any]) -> tuple[float, str]:
+        """Billable vCPUs of one replica: max(cpu, memory / reference GiB-per-vCPU)."""
+        res = {**DEFAULT_RESOURCES, **(comp.get("resources") or {})}
+        cpu, mem = cpu_cores(res["cpu"]), memory_gib(res["memory"])
+        ref = self.prices.cpu_ref
+        billable = max(cpu, mem / (ref.memory_gib / ref.vcpu))
+        return billable, f"{_num(billable)} vCPU-equiv ({_num(cpu)} CPU, {_num(mem)} GiB) x ${_num(self.prices.per_vcpu_hour())}/vCPU-h"
+
+    def gpu_share(self, gpus: dict[str, Any], ptr: str) -> tuple[float, str] | None:
+        """USD per hour for gpus.count GPUs, at the cheapest per-GPU share of any instance with that model."""
+        models = self.gpu_models(gpus, ptr)
+        if models is None:
+            return None
+        inst = self.prices.cheapest_per_gpu(models)
+        assert inst is not None
+        per_gpu = inst.hourly / inst.gpus
+        return int(gpus["count"]) * per_gpu, f"{gpus['count']} x {gpus['type']} at ${_num(per_gpu)}/GPU-h ({inst.name} share)"
+
+    # -- one method per component type: (name, spec) -> (monthly, detail) or None on error
+
+    def training_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        nodes, hours, spot = int(c.get("nodes", 1)), float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
+        gpus = c.get("gpus")
+        if not gpus:
+            share, how = self.vcpu_share(c)
+            factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
+            return nodes * hours * share * self.prices.per_vcpu_hour() * factor, f"{nodes} node(s) x {_num(hours)} h x {how}{spot_note}"
+        inst = self.training_instance(name, c)
+        if inst is None:
+            return None
+        pool = self.pools.get(c.get("node_pool") or "") or {}
+        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot", False)))
+        return (
+            nodes * hours * inst.hourly * factor,
+            f"{nodes} node(s) x {_num(hours)} h x {inst.name} (${_num(inst.hourly)}/h, {inst.gpus}x {inst.gpu_model}){spot_note}",
+        )
+
+    def training_instance(self, name: str, c: dict[str, Any]) -> InstanceType | None:
+        base = pointer("components", name)
+        pool_name = c.get("node_pool")
+        if pool_name:
+            pool = self.pools.get(pool_name)
+            if pool is None:
+                self.error(base + "/node_pool", f'node pool "{pool_name}" is not defined in cluster.node_pools')
+                return None
+            if str(c["gpus"].get("type")) not in self.pricing.gpu_models:
+                self.error(base + "/gpus/type", f'unknown GPU model "{c["gpus"].get("type")}": not in the pricing data')
+            return self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", pool_name, "instance_type"))
+        models = self.gpu_models(c["gpus"], base + "/gpus")
+        if models is None:
+            return None
+        count = int(c["gpus"].get("count", 1))
+        candidates = self.prices.gpu_instances(models, count)
+        if not candidates:
+            self.error(
+                base + "/gpus/count", f"no {self.provider} instance type has {count} or more {c['gpus']['type']} GPUs in the pricing data"
+            )
+            return None
+        return candidates[0]
+
+    def spark_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        hours, spot = float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
+        driver, executors = c.get("driver") or {}, c.get("executors") or {}
+        dyn = c.get("dynamic_allocation") or {}
+        count = int(dyn["max"]) if "max" in dyn else int(executors.get("instances", 2))
+        cores = int(driver.get("cores", 1)) + count * int(executors.get("cores", 1))
+        factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
+        which = "dynamic_allocation.max" if "max" in dyn else "executors.instances"
+        detail = (
+            f"{cores} vCPU (driver {driver.get('cores', 1)} + {count} executors [{which}] x {executors.get('cores', 1)}) x {_num(hours)} h"
+            f" x ${_num(self.prices.per_vcpu_hour())}/vCPU-h{spot_note}"
+        )
+        return cores * hours * self.prices.per_vcpu_hour() * factor, detail
+
+    def serving(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        replicas = int((c.get("replicas") or {}).get("min", 1))
+        return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
+
+    def batch_inference(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        hours = float(c.get("hours_per_month", 0))
+        return self._replicas(name, c, 1, hours, f"{_num(hours)} h")
+
+    def _replicas(self, name: str, c: dict[str, Any], replicas: int, hours: float, head: str) -> tuple[float, str] | None:
+        share, how = self.vcpu_share(c)
+        hourly, parts = share * self.prices.per_vcpu_hour(), [how]
+        if c.get("gpus"):
+            gpu = self.gpu_share(c["gpus"], pointer("components", name, "gpus"))
+            if gpu is None:
+                return None
+            hourly += gpu[0]
+            parts.append(gpu[1])
+        return replicas * hours * hourly, f"{head} x ({' + '.join(parts)})"
+
+    def object_store(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        size = float(c.get("size_gb", 0))
+        shares = lifecycle_shares(c.get("lifecycle"))
+        monthly, parts = 0.0, []
+        for stage in ("hot", "infrequent", "archive"):
+            if shares[stage] > 0:
+                tier = self.prices.lifecycle_tiers[stage]
+                monthly += size * shares[stage] * self.prices.object_tiers[tier]
+                parts.append(f"{100 * shares[stage]:.1f}% {tier} @ ${_num(self.prices.object_tiers[tier])}")
+        return monthly, f"{_num(size)} GB x ({', '.join(parts) or 'empty'}) per GB-month"
+
+    data_lake = object_store
+
+    def database(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        cls, engine = str(c.get("instance_class")), str(c.get("engine", "postgres"))
+        hourly = self.prices.database_hourly(cls, engine)
+        if hourly is None:
+            self.error(
+                pointer("components", name, "instance_class"),
+                f'unknown {self.provider} database instance class "{cls}" for engine {engine}: not in the pricing data',
+            )
+            return None
+        ha = self.prices.db_ha_factor if c.get("multi_az", False) else 1.0
+        storage = float(c.get("storage_gb", 100))
+        monthly = ha * (hourly * self.hours + storage * self.prices.db_storage_gb_month)
+        ha_note = f" x {_num(ha)} (multi-AZ)" if ha != 1.0 else ""
+        return (
+            monthly,
+            f"({cls} {engine} ${_num(hourly)}/h x {_num(self.hours)} h + "
+            f"{_num(storage)} GB x ${_num(self.prices.db_storage_gb_month)}){ha_note}",
+        )
+
+    def monitoring(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
+
+    def pipeline(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+        return 0.0, "no direct cost: orchestration only; its steps are priced as their own components"
+
+    def node_pool(self, name: str, pool: dict[str, Any]) -> tuple[float, str] | None:
+        inst = self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", name, "instance_type"))
+        if inst is None:
+            return None
+        nodes = int(pool.get("min", 0))
+        factor, spot_note = self.spot(inst.family, bool(pool.get("spot", False)))
+        return (
+            nodes * inst.hourly * self.hours * factor,
+            f"{nodes} always-on (min) x {inst.name} ${_num(inst.hourly)}/h x {_num(self.hours)} h{spot_note}",
+        )
+
+
+_COMPONENT_TYPES = (
+    "object_store",
+    "data_lake",
+    "database",
+    "spark_job",
+    "training_job",
+    "serving",
+    "batch_inference",
+    "monitoring",
+    "pipeline",
+)
+
+
+def estimate(spec: dict[str, Any], pricing: Pricing) -> CostEstimate:
+    """Monthly estimate of a resolved environment document; raises CostErrors on unknown prices."""
+    est = _Estimator(spec, pricing)
+    items: list[CostItem] = []
+    components = spec.get("components") or {}
+    for name in sorted(components):
+        comp = components[name] or {}
+        ctype = str(comp.get("type"))
+        if ctype not in _COMPONENT_TYPES:
+            est.error(pointer("components", name, "type"), f'no cost model for component type "{ctype}"')
+            continue
+        priced = getattr(est, ctype)(name, comp)
+        if priced is not None:
+            items.append(CostItem(name, "component", ctype, priced[0], priced[1]))
+    for name in sorted(est.pools):
+        pool = est.pools[name] or {}
+        priced = est.node_pool(name, pool)
+        if priced is not None:
+            items.append(CostItem(name, "node_pool", str(pool.get("instance_type")), priced[0], priced[1]))
+    if est.errors:
+        raise CostErrors(list(est.errors.values()))
+    return CostEstimate(sum(i.monthly_usd for i in items), tuple(items), est.provider, pricing.hours_per_month)
+
+
+_ELSEWHERE = (
+    "render_table",
+    "render_markdown",
+    "render_delta_markdown",
+    "delta_dict",
+    "Suggestion",
+    "suggestions",
+    "BudgetStatus",
+    "check_budget",
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Rendering, suggestions and the budget gate live in compiler.plan.cost_render; reachable from here too."""
+    if name in _ELSEWHERE:
+        from compiler.plan import cost_render
+
+        return getattr(cost_render, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,169 @@
+"""NetworkPolicies: deny everything in the namespace, then allow what the graph needs.
+
+  mlc-default-deny      every pod: no ingress, no egress
+  mlc-allow-dns         every pod: egress to kube-dns in kube-system, UDP and TCP 53
+  <workload>            per workload (pods selected by app.kubernetes.io/name):
+                        egress TCP 443 anywhere: cloud storage and APIs (S3 / GCS, STS or the
+                          GKE metadata server path for workload identity, the Kubernetes API
+                          for the Spark driver). Not narrower because those endpoints are
+                          large, changing public ranges (or VPC endpoint prefix lists) that a
+                          NetworkPolicy cannot name; FQDN rules need a CNI extension (Cilium,
+                          Calico). Buckets are protected by the least-privilege identity.
+                        egress to each database it reads/writes on the engine port (5432 /
+                          3306): the database's address is not known here (Terraform owns it),
+                          its security group / authorised networks restrict the other side
+                        Spark and multi-node training: all traffic between the app's own pods
+                          (driver <-> executors, master <-> workers, NCCL)
+                        serving: ingress on the serving ports from the namespace only, or from
+                          anywhere when `public: true` (see below for KServe)
+  <monitoring>-scrape-<target>
+                        ingress to the target's metrics port from the Prometheus namespace
+                        (`kubernetes.io/metadata.name: monitoring`)
+  mlc-argo-workflows    Argo Workflows pods (labels naming.workflow_pod_labels): egress 443 to
+                        the Kubernetes API, when argo/ has workflows for this environment
+
+KServe InferenceServices run in Knative (serverless) mode, the mode that supports canary
+traffic splits and concurrency/rps autoscaling. Requests reach the predictor pods through
+the queue-proxy (8012 HTTP/1, 8013 h2c) from the Knative activator (namespace
+knative-serving) and the ingress gateway (namespace istio-system), so those namespaces are
+allowed besides the workload's own namespace; the autoscaler (knative-serving) scrapes
+queue-proxy on 9090 and probes via 8022. A private InferenceService is additionally labelled
+cluster-local, so the gateway does not expose it outside the cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.model.environment import Component
+from compiler.plan.compiled import Compiled
+from compiler.providers import naming
+from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.workloads import METRICS_PORT, SPARK_UI_PORT
+
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"
+PROMETHEUS_NAMESPACE = "monitoring"
+KNATIVE_NAMESPACE = "knative-serving"
+GATEWAY_NAMESPACE = "istio-system"
+QUEUE_PROXY_PORTS = (8012, 8013)
+KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
+QUEUE_PROXY_METRICS_PORT = 9091
+DB_PORTS = {"postgres": 5432, "mysql": 3306}
+HTTPS = 443
+
+
+def _ports(*numbers: int, protocol: str = "TCP") -> list[dict[str, Any]]:
+    return [{"protocol": protocol, "port": n} for n in sorted(set(numbers))]
+
+
+def _namespace_peer(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: name}}}
+
+
+def _policy(
+    compiled: Compiled, name: str, component: Component | None, selector: dict[str, Any], ingress: list | None, egress: list | None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"podSelector": selector}
+    types = []
+    if ingress is not None:
+        types.append("Ingress")
+    if egress is not None:
+        types.append("Egress")
+    spec["policyTypes"] = types
+    if ingress:
+        spec["ingress"] = ingress
+    if egress:
+        spec["egress"] = egress
+    return c.k8s_object("networking.k8s.io/v1", "NetworkPolicy", c.metadata(compiled, "NetworkPolicy", name, component), spec=spec)
+
+
+def default_deny(compiled: Compiled) -> dict[str, Any]:
+    return _policy(compiled, "mlc-default-deny", None, {}, [], [])
+
+
+def allow_dns(compiled: Compiled) -> dict[str, Any]:
+    peer = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    rule = {"to": [peer], "ports": _ports(53, protocol="UDP") + _ports(53)}
+    return _policy(compiled, "mlc-allow-dns", None, {}, None, [rule])
+
+
+def is_multi_pod(component: Component) -> bool:
+    return component.type == "spark_job" or (component.type == "training_job" and int(component.get("nodes", 1)) > 1)
+
+
+def is_kserve(component: Component) -> bool:
+    return component.type == "serving" and not component.get("image")
+
+
+def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
+    env = compiled.env
+    own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
+    egress: list[dict[str, Any]] = [{"ports": _ports(HTTPS)}]
+    stores = sorted(set(compiled.graph.reads(component.name)) | set(compiled.graph.writes(component.name)))
+    db_ports = [DB_PORTS[env.components[s].get("engine", "postgres")] for s in stores if env.components[s].type == "database"]
+    if db_ports:
+        egress.append({"ports": _ports(*db_ports)})
+    ingress: list[dict[str, Any]] = []
+    if is_multi_pod(component):
+        egress.append({"to": [own]})
+        ingress.append({"from": [own]})
+    if component.type == "serving":
+        public = bool(component.get("public"))
+        if is_kserve(component):
+            clients = None if public else [{"podSelector": {}}, _namespace_peer(GATEWAY_NAMESPACE)]
+            rule: dict[str, Any] = {"ports": _ports(*QUEUE_PROXY_PORTS)}
+            if clients is not None:
+                rule = {"from": clients, **rule}
+            ingress.append(rule)
+            ingress.append({"from": [_namespace_peer(KNATIVE_NAMESPACE)], "ports": _ports(*KNATIVE_SYSTEM_PORTS)})
+        else:
+            rule = {"ports": _ports(int(component.get("port", 8080)))}
+            if not public:
+                rule = {"from": [{"podSelector": {}}], **rule}
+            ingress.append(rule)
+    return _policy(compiled, component.name, component, {"matchLabels": naming.selector_labels(component)}, ingress, egress)
+
+
+def metrics_ports(component: Component) -> list[int]:
+    """Ports Prometheus scrapes on a monitoring target's pods."""
+    if component.type == "spark_job":
+        return [SPARK_UI_PORT]
+    if is_kserve(component):
+        return [QUEUE_PROXY_METRICS_PORT]
+    return [METRICS_PORT]
+
+
+def scrape_policy_name(monitoring: Component, target: Component) -> str:
+    return naming.bounded(f"{monitoring.name}-scrape-{target.name}", 63)
+
+
+def scrape_policies(compiled: Compiled, monitoring: Component) -> list[dict[str, Any]]:
+    env = compiled.env
+    out = []
+    for name in sorted(set(monitoring.get("targets") or [])):
+        target = env.components[name]
+        rule = {"from": [_namespace_peer(PROMETHEUS_NAMESPACE)], "ports": _ports(*metrics_ports(target))}
+        out.append(
+            _policy(
+                compiled, scrape_policy_name(monitoring, target), monitoring, {"matchLabels": naming.selector_labels(target)}, [rule], None
+            )
+        )
+    return out
+
+
+def argo_policy(compiled: Compiled) -> dict[str, Any]:
+    selector = {"matchLabels": naming.workflow_pod_labels(compiled.env)}
+    return _policy(compiled, "mlc-argo-workflows", None, selector, None, [{"ports": _ports(HTTPS)}])
+
+
+def emit_network_policies(compiled: Compiled, *, argo: bool) -> list[dict[str, Any]]:
+    env = compiled.env
+    objects = [default_deny(compiled), allow_dns(compiled)]
+    for component in env.components.values():
+        if component.is_workload:
+            objects.append(workload_policy(compiled, component))
+        elif component.type == "monitoring":
+            objects += scrape_policies(compiled, component)
+    if argo:
+        objects.append(argo_policy(compiled))
+    return objects

@@ -1,0 +1,298 @@
+"""Terraform (JSON syntax) for an AWS environment.
+
+Layout of out/<env>/terraform/ (each file only when it has something to hold):
+
+  terraform.tf.json         terraform block: required versions, pinned provider, S3 backend
+                            (encrypted, native S3 locking)
+  main.tf.json              provider (region, allowed account, default tags), the existing
+                            EKS cluster and its OIDC provider (data sources)
+  variables.tf.json         inputs the spec cannot know (subnets, node role, alert e-mails, ...)
+  logging.tf.json           the environment's S3 access-log bucket
+  store-<name>.tf.json      per store: KMS key (+ policy, alias) and the bucket with its
+                            configuration, Glue database; or the RDS instance
+  rds-monitoring.tf.json    role for RDS enhanced monitoring (when there is a database)
+  identity-<name>.tf.json   per workload: IAM role (IRSA trust) + inline least-privilege policy
+  cluster.tf.json           EKS managed node groups from cluster.node_pools
+  budget.tf.json            AWS Budgets monthly cost budget with alerts
+  audit.tf.json             CloudTrail S3 data events of confidential/pii buckets, with its own
+                            KMS-encrypted bucket
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from compiler.model.environment import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.plan.compiled import Compiled
+from compiler.providers import naming
+from compiler.targets.artifact import Artifact
+from compiler.targets.terraform.aws_context import VARIABLES, AwsContext
+from compiler.targets.terraform.aws_iam import identity_file
+from compiler.targets.terraform.aws_storage import (
+    access_log_file,
+    bucket,
+    bucket_store_file,
+    database_file,
+    kms_key,
+    rds_monitoring_file,
+)
+from compiler.targets.terraform.common import (
+    ACCESS_LOG_RETENTION_DAYS,
+    AWS_PROVIDER,
+    TAINT_EFFECT,
+    TERRAFORM_REQUIRED_VERSION,
+    Expr,
+    TfFile,
+    instance_gpus,
+    lit,
+    money,
+    percent,
+    ref,
+    rname,
+)
+
+
+def emit_terraform_aws(compiled: Compiled) -> list[Artifact]:
+    ctx = AwsContext(compiled)
+    env = compiled.env
+    files = [settings_file(ctx), main_file(ctx)]
+    if any(True for _ in env.of_type(*BUCKET_TYPES)):
+        files.append(access_log_file(ctx))
+    for store in env.of_type(*STORE_TYPES):
+        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
+    if any(True for _ in env.of_type("database")):
+        files.append(rds_monitoring_file(ctx))
+    for workload in env.of_type(*WORKLOAD_TYPES):
+        files.append(identity_file(ctx, workload))
+    if env.spec["cluster"].get("node_pools"):
+        files.append(cluster_file(ctx))
+    if env.spec.get("budget"):
+        files.append(budget_file(ctx))
+    if ctx.sensitive_buckets():
+        files.append(audit_file(ctx))
+    if ctx.used_variables:
+        files.append(variables_file(ctx))
+    return sorted((f.artifact() for f in files), key=lambda a: a.path)
+
+
+def settings_file(ctx: AwsContext) -> TfFile:
+    env = ctx.env
+    f = TfFile("terraform/terraform.tf.json")
+    f.set(
+        "terraform",
+        {
+            "required_version": TERRAFORM_REQUIRED_VERSION,
+            "required_providers": {"aws": dict(AWS_PROVIDER)},
+            "backend": {
+                "s3": {
+                    "bucket": naming.state_bucket_name(env),
+                    "key": f"{env.name}/terraform.tfstate",
+                    "region": env.region,
+                    "encrypt": True,
+                    "use_lockfile": True,
+                }
+            },
+        },
+    )
+    return f
+
+
+def main_file(ctx: AwsContext) -> TfFile:
+    env = ctx.env
+    f = TfFile("terraform/main.tf.json")
+    provider: dict[str, Any] = {"region": env.region, "default_tags": {"tags": ctx.default_tags()}}
+    if ctx.account_literal:
+        provider["allowed_account_ids"] = [ctx.account_literal]
+    else:
+        f.data("aws_caller_identity", "current", {})
+    f.set("provider", {"aws": provider})
+    f.data("aws_eks_cluster", "cluster", {"name": env.spec["cluster"]["name"]})
+    issuer = "data.aws_eks_cluster.cluster.identity[0].oidc[0].issuer"
+    f.data("aws_iam_openid_connect_provider", "cluster", {"url": Expr(f"${{{issuer}}}")})
+    f.local("oidc_issuer", Expr(f'${{trimprefix({issuer}, "https://")}}'))
+    return f
+
+
+def variables_file(ctx: AwsContext) -> TfFile:
+    f = TfFile("terraform/variables.tf.json")
+    for name in sorted(ctx.used_variables):
+        f.variable(name, dict(VARIABLES[name]))
+    return f
+
+
+# --- node groups -------------------------------------------------------------------------
+def ami_type(instance_type: str) -> str:
+    family = instance_type.split(".", 1)[0]
+    arch = "ARM_64" if re.fullmatch(r"[a-z]+[0-9]+g[a-z]*", family) else "x86_64"
+    gpus, _ = instance_gpus("aws", instance_type)
+    if gpus:
+        return f"AL2023_{arch}_NVIDIA"
+    if family.startswith(("inf", "trn")):
+        return "AL2023_x86_64_NEURON"
+    return f"AL2023_{arch}_STANDARD"
+
+
+def node_taints(provider: str, instance_type: str, spot: bool) -> list[dict[str, str]]:
+    taints = []
+    if instance_gpus(provider, instance_type)[0]:
+        taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": TAINT_EFFECT})
+    if spot:
+        taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT})
+    return taints
+
+
+def cluster_file(ctx: AwsContext) -> TfFile:
+    env = ctx.env
+    f = TfFile("terraform/cluster.tf.json")
+    for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
+        instance_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        body: dict[str, Any] = {
+            "cluster_name": Expr("${data.aws_eks_cluster.cluster.name}"),
+            "node_group_name": naming.bounded(f"{env.name}-{pool_name}", 63),
+            "node_role_arn": ctx.var("node_role_arn"),
+            "subnet_ids": ctx.var("node_subnet_ids"),
+            "instance_types": [instance_type],
+            "capacity_type": "SPOT" if spot else "ON_DEMAND",
+            "ami_type": ami_type(instance_type),
+            "disk_size": pool.get("disk_gb", 100),
+            "scaling_config": {"min_size": pool.get("min", 0), "max_size": pool.get("max", 1), "desired_size": pool.get("min", 0)},
+            "update_config": {"max_unavailable": 1},
+            "labels": {naming.NODE_POOL_LABEL: pool_name},
+            "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
+            # the cluster autoscaler owns the current size; Terraform sets only the bounds
+            "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
+        }
+        taints = node_taints("aws", instance_type, spot)
+        if taints:
+            body["taint"] = taints
+        f.resource("aws_eks_node_group", rname(pool_name), body)
+    return f
+
+
+# --- budget ------------------------------------------------------------------------------
+def budget_file(ctx: AwsContext) -> TfFile:
+    """Monthly cost budget of the resources tagged with this environment (the
+    `mlc:environment` cost allocation tag must be activated in the billing console)."""
+    env = ctx.env
+    budget = env.spec["budget"]
+    emails = ctx.var("budget_alert_emails")
+    f = TfFile("terraform/budget.tf.json")
+    f.resource(
+        "aws_budgets_budget",
+        "monthly",
+        {
+            "name": naming.bounded(f"mlc-{env.name}-monthly", 100),
+            "budget_type": "COST",
+            "limit_amount": str(money(budget["monthly_usd"])),
+            "limit_unit": "USD",
+            "time_unit": "MONTHLY",
+            "cost_filter": [{"name": "TagKeyValue", "values": [f"user:mlc:environment${env.name}"]}],
+            "notification": [
+                {
+                    "comparison_operator": "GREATER_THAN",
+                    "notification_type": "ACTUAL",
+                    "threshold": percent(budget.get("warn_ratio", 0.8)),
+                    "threshold_type": "PERCENTAGE",
+                    "subscriber_email_addresses": emails,
+                },
+                {
+                    "comparison_operator": "GREATER_THAN",
+                    "notification_type": "FORECASTED",
+                    "threshold": 100,
+                    "threshold_type": "PERCENTAGE",
+                    "subscriber_email_addresses": emails,
+                },
+            ],
+            "tags": ctx.tags(None),
+        },
+    )
+    return f
+
+
+# --- audit -------------------------------------------------------------------------------
+def audit_file(ctx: AwsContext) -> TfFile:
+    """CloudTrail S3 object-level (data) events of every bucket whose effective (lineage)
+    classification is confidential or pii, into a dedicated KMS-encrypted bucket."""
+    env = ctx.env
+    f = TfFile("terraform/audit.tf.json")
+    trail_name = naming.bounded(f"mlc-{env.name}-data-events", 128)
+    trail_arn = Expr(f"arn:aws:cloudtrail:{lit(env.region)}:{ctx.account}:trail/{lit(trail_name)}")
+    cloudtrail = {"Service": "cloudtrail.amazonaws.com"}
+    tags = ctx.tags(None, **{"mlc:purpose": "audit-trail"})
+    kms_key(
+        f,
+        ctx,
+        "audit-trail",
+        f"alias/mlc-{env.name}/audit-trail",  # a "/" no store alias (alias/mlc-<env>-<store>) has
+        f"mlc {env.name}: encrypts the data-event audit trail",
+        tags,
+        extra=[
+            {
+                "Sid": "CloudTrailEncryptsLogs",
+                "Effect": "Allow",
+                "Principal": cloudtrail,
+                "Action": "kms:GenerateDataKey",
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceArn": trail_arn},
+                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": Expr(f"arn:aws:cloudtrail:*:{ctx.account}:trail/*")},
+                },
+            },
+            {"Sid": "CloudTrailDescribesKey", "Effect": "Allow", "Principal": cloudtrail, "Action": "kms:DescribeKey", "Resource": "*"},
+        ],
+    )
+    arn = ref("aws_s3_bucket", "audit-trail", "arn")
+    bucket(
+        f,
+        "audit-trail",
+        naming.audit_bucket_name(env),
+        tags=tags,
+        kms_key_name="audit-trail",
+        lifecycle={"expire_after_days": ACCESS_LOG_RETENTION_DAYS},
+        policy_statements=[
+            {
+                "Sid": "CloudTrailAclCheck",
+                "Effect": "Allow",
+                "Principal": cloudtrail,
+                "Action": "s3:GetBucketAcl",
+                "Resource": arn,
+                "Condition": {"StringEquals": {"aws:SourceArn": trail_arn}},
+            },
+            {
+                "Sid": "CloudTrailWrite",
+                "Effect": "Allow",
+                "Principal": cloudtrail,
+                "Action": "s3:PutObject",
+                "Resource": Expr(f"{arn}/AWSLogs/{ctx.account}/*"),
+                "Condition": {"StringEquals": {"aws:SourceArn": trail_arn, "s3:x-amz-acl": "bucket-owner-full-control"}},
+            },
+        ],
+    )
+    watched = [Expr(f"{ref('aws_s3_bucket', rname(c), 'arn')}/") for c in ctx.sensitive_buckets()]
+    f.resource(
+        "aws_cloudtrail",
+        "data-events",
+        {
+            "name": trail_name,
+            "s3_bucket_name": ref("aws_s3_bucket", "audit-trail", "id"),
+            "kms_key_id": ref("aws_kms_key", "audit-trail", "arn"),
+            "enable_log_file_validation": True,
+            "is_multi_region_trail": True,
+            "include_global_service_events": True,
+            "enable_logging": True,
+            "advanced_event_selector": [
+                {
+                    "name": "S3 object data events of confidential and pii stores",
+                    "field_selector": [
+                        {"field": "eventCategory", "equals": ["Data"]},
+                        {"field": "resources.type", "equals": ["AWS::S3::Object"]},
+                        {"field": "resources.ARN", "starts_with": watched},
+                    ],
+                }
+            ],
+            "tags": tags,
+            "depends_on": ["aws_s3_bucket_policy.audit-trail", "aws_kms_key_policy.audit-trail"],
+        },
+    )
+    return f

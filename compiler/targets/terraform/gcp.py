@@ -1,0 +1,212 @@
+"""Terraform (JSON syntax) for a GCP environment.
+
+Layout of out/<env>/terraform/ (each file only when it has something to hold):
+
+  terraform.tf.json         terraform block: required versions, pinned provider, GCS backend
+  main.tf.json              provider (project, region, default labels), the project and the
+                            storage/BigQuery service agents (data sources), the KMS key ring
+  variables.tf.json         inputs the spec cannot know (network, node service account, ...)
+  logging.tf.json           the environment's storage access-log bucket (and its key)
+  store-<name>.tf.json      per store: KMS key + agent grants and the bucket (+ BigQuery
+                            dataset), or the Cloud SQL instance (+ its admin secret, no version)
+  identity-<name>.tf.json   per workload: service account, Workload Identity binding,
+                            bucket/instance-level roles from the graph's grants
+  cluster.tf.json           GKE node pools from cluster.node_pools
+  budget.tf.json            Cloud Billing budget with threshold rules
+  audit.tf.json             Data Access audit logs of Cloud Storage (confidential/pii data)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler.model.environment import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.plan.compiled import Compiled
+from compiler.providers import naming
+from compiler.targets.artifact import Artifact
+from compiler.targets.terraform.common import (
+    GOOGLE_PROVIDER,
+    TAINT_EFFECT,
+    TERRAFORM_REQUIRED_VERSION,
+    Expr,
+    TfFile,
+    instance_gpus,
+    money,
+    rname,
+)
+from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, VARIABLES, GcpContext
+from compiler.targets.terraform.gcp_iam import identity_file
+from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
+
+# GPU model in the pricing data -> GKE accelerator type
+ACCELERATORS = {
+    "A100-40GB": "nvidia-tesla-a100",
+    "A100-80GB": "nvidia-a100-80gb",
+    "H100": "nvidia-h100-80gb",
+    "H200": "nvidia-h200-141gb",
+    "L4": "nvidia-l4",
+    "T4": "nvidia-tesla-t4",
+    "V100": "nvidia-tesla-v100",
+}
+
+
+def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
+    ctx = GcpContext(compiled)
+    env = compiled.env
+    files = [settings_file(ctx)]
+    if any(True for _ in env.of_type(*BUCKET_TYPES)):
+        files.append(access_log_file(ctx))
+    for store in env.of_type(*STORE_TYPES):
+        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
+    for workload in env.of_type(*WORKLOAD_TYPES):
+        files.append(identity_file(ctx, workload))
+    if env.spec["cluster"].get("node_pools"):
+        files.append(cluster_file(ctx))
+    if env.spec.get("budget"):
+        files.append(budget_file(ctx))
+    if ctx.sensitive_buckets():
+        files.append(audit_file(ctx))
+    files.append(main_file(ctx))  # last: it declares the data sources the others used
+    if ctx.used_variables:
+        files.append(variables_file(ctx))
+    return sorted((f.artifact() for f in files), key=lambda a: a.path)
+
+
+def settings_file(ctx: GcpContext) -> TfFile:
+    env = ctx.env
+    f = TfFile("terraform/terraform.tf.json")
+    f.set(
+        "terraform",
+        {
+            "required_version": TERRAFORM_REQUIRED_VERSION,
+            "required_providers": {"google": dict(GOOGLE_PROVIDER)},
+            "backend": {"gcs": {"bucket": naming.state_bucket_name(env), "prefix": env.name}},
+        },
+    )
+    return f
+
+
+def main_file(ctx: GcpContext) -> TfFile:
+    f = TfFile("terraform/main.tf.json")
+    f.set("provider", {"google": {"project": ctx.project, "region": ctx.region, "default_labels": ctx.default_labels()}})
+    f.data("google_project", "this", {"project_id": ctx.project})
+    for agent in sorted(ctx.used_agents):
+        if agent in SERVICE_AGENT_DATA:
+            f.data(SERVICE_AGENT_DATA[agent], "this", {"project": ctx.project})
+    f.resource("google_kms_key_ring", KEY_RING, {"name": naming.gcp_kms_key_ring(ctx.env), "location": ctx.region})
+    return f
+
+
+def variables_file(ctx: GcpContext) -> TfFile:
+    f = TfFile("terraform/variables.tf.json")
+    for name in sorted(ctx.used_variables):
+        f.variable(name, dict(VARIABLES[name]))
+    return f
+
+
+# --- node pools ----------------------------------------------------------------------------
+def guest_accelerators(machine_type: str) -> list[dict[str, Any]]:
+    """GPUs attached to a2/a3/g2 machine types, with GKE-managed driver installation."""
+    count, model = instance_gpus("gcp", machine_type)
+    if not count:
+        return []
+    if model not in ACCELERATORS:
+        raise ValueError(f"no GKE accelerator type known for GPU model {model!r} of {machine_type}")  # pricing data bug
+    return [{"type": ACCELERATORS[model], "count": count, "gpu_driver_installation_config": {"gpu_driver_version": "DEFAULT"}}]
+
+
+def cluster_file(ctx: GcpContext) -> TfFile:
+    """GKE node pools. GPU nodes get GKE's own nvidia.com/gpu=present:NoSchedule taint
+    (naming.GPU_TAINT_KEY), so only the spot taint is set here."""
+    env = ctx.env
+    f = TfFile("terraform/cluster.tf.json")
+    for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
+        machine_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        node_config: dict[str, Any] = {
+            "machine_type": machine_type,
+            "spot": spot,
+            "disk_size_gb": pool.get("disk_gb", 100),
+            "disk_type": "pd-balanced",
+            "image_type": "COS_CONTAINERD",
+            "service_account": ctx.var("node_service_account"),
+            "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
+            "labels": {naming.NODE_POOL_LABEL: pool_name},
+            "resource_labels": ctx.labels(None, **{"mlc-node-pool": pool_name}),
+            "metadata": {"disable-legacy-endpoints": "true"},
+            "workload_metadata_config": {"mode": "GKE_METADATA"},
+            "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
+        }
+        if spot:
+            node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
+        accelerators = guest_accelerators(machine_type)
+        if accelerators:
+            node_config["guest_accelerator"] = accelerators
+        f.resource(
+            "google_container_node_pool",
+            rname(pool_name),
+            {
+                "name": naming.bounded(f"{env.name}-{pool_name}", 40),
+                "cluster": env.spec["cluster"]["name"],
+                "location": ctx.region,
+                "autoscaling": {
+                    "total_min_node_count": pool.get("min", 0),
+                    "total_max_node_count": pool.get("max", 1),
+                    "location_policy": "ANY" if spot else "BALANCED",
+                },
+                "management": {"auto_repair": True, "auto_upgrade": True},
+                "upgrade_settings": {"max_surge": 1, "max_unavailable": 0},
+                "node_config": node_config,
+            },
+        )
+    return f
+
+
+# --- budget --------------------------------------------------------------------------------
+def budget_file(ctx: GcpContext) -> TfFile:
+    """Monthly budget of this project's resources labelled with this environment."""
+    env = ctx.env
+    budget = env.spec["budget"]
+    amount = money(budget["monthly_usd"])
+    units, cents = divmod(amount, 1)
+    f = TfFile("terraform/budget.tf.json")
+    f.resource(
+        "google_billing_budget",
+        "monthly",
+        {
+            "billing_account": ctx.var("billing_account"),
+            "display_name": naming.bounded(f"mlc-{env.name}-monthly", 60),
+            "budget_filter": {
+                "projects": [Expr(f"projects/{PROJECT_NUMBER}")],
+                "labels": {"mlc-environment": ctx.default_labels()["mlc-environment"]},
+                "calendar_period": "MONTH",
+            },
+            "amount": {"specified_amount": {"currency_code": "USD", "units": str(int(units)), "nanos": int(cents * 1_000_000_000)}},
+            "threshold_rules": [
+                {"threshold_percent": float(budget.get("warn_ratio", 0.8)), "spend_basis": "CURRENT_SPEND"},
+                {"threshold_percent": 1.0, "spend_basis": "FORECASTED_SPEND"},
+            ],
+            "all_updates_rule": {
+                "monitoring_notification_channels": ctx.var("budget_notification_channels"),
+                "disable_default_iam_recipients": False,
+            },
+        },
+    )
+    return f
+
+
+# --- audit ---------------------------------------------------------------------------------
+def audit_file(ctx: GcpContext) -> TfFile:
+    """Cloud Storage Data Access audit logs (reads and writes). GCP scopes them to the
+    project, not a bucket: they cover every bucket of the project once one holds
+    confidential or pii data."""
+    f = TfFile("terraform/audit.tf.json")
+    f.resource(
+        "google_project_iam_audit_config",
+        "storage",
+        {
+            "project": ctx.project,
+            "service": "storage.googleapis.com",
+            "audit_log_config": [{"log_type": "DATA_READ"}, {"log_type": "DATA_WRITE"}],
+        },
+    )
+    return f
