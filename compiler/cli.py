@@ -203,11 +203,30 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from compiler.frontend.project import Project
-    from compiler.policy.engine import explain
+    """A policy rule (MLC-SEC-001) or an input error code (MLC-E020); --list lists both."""
+    from compiler.core.diagnostics import did_you_mean
+    from compiler.core.errors import CATALOGUE, explain_error
+    from compiler.frontend.project import Project, UsageError
+    from compiler.policy.engine import all_rules, explain
 
     project = Project.at(Path(args.project))  # works outside a project too: built-in rules
-    print(explain(args.rule, project.policies_dir if project.policies_dir.is_dir() else None), end="")
+    policies = project.policies_dir if project.policies_dir.is_dir() else None
+    if args.list:
+        if args.rule:
+            raise UsageError("give either RULE_ID or --list, not both")
+        lines = [f"{rule.id}  {rule.severity:<7}  {rule.title}" for rule in sorted(all_rules(policies), key=lambda r: r.id)]
+        lines += [f"{entry.code}  {'input':<7}  {entry.title}" for entry in CATALOGUE.values()]
+        print("\n".join(lines))
+        return EXIT_OK
+    if not args.rule:
+        raise UsageError("explain needs a RULE_ID (e.g. MLC-SEC-002) or an error code (e.g. MLC-E020), or --list")
+    code = args.rule.strip().upper()
+    if code.startswith("MLC-E"):
+        if code not in CATALOGUE:
+            raise UsageError(f'unknown error code "{args.rule}"{did_you_mean(code, set(CATALOGUE))}; `mlc explain --list` lists them')
+        print(explain_error(code), end="")
+        return EXIT_OK
+    print(explain(args.rule, policies), end="")
     return EXIT_OK
 
 
@@ -255,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "graph": ("print an environment's dependency graph", cmd_graph),
         "cost": ("monthly cost estimate per component", cmd_cost),
         "diff": ("what a change does to out/, against a Git revision", cmd_diff),
-        "explain": ("rationale and fix of a policy rule", cmd_explain),
+        "explain": ("rationale and fix of a policy rule or an error code", cmd_explain),
         "trace": ("where a resolved value was set", cmd_trace),
         "init": ("scaffold a new GitOps repository", cmd_init),
     }
@@ -279,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["cost"].add_argument("--base", metavar="GIT_REF")
     parsers["diff"].add_argument("--base", metavar="GIT_REF", default="HEAD")
     parsers["diff"].add_argument("--format", choices=("text", "markdown"), default="text")
-    parsers["explain"].add_argument("rule", metavar="RULE_ID")
+    parsers["explain"].add_argument("rule", metavar="RULE_ID", nargs="?", help="a rule id (MLC-SEC-002) or an error code (MLC-E020)")
+    parsers["explain"].add_argument("--list", action="store_true", help="list every rule and error code with its title")
     parsers["trace"].add_argument("path", metavar="PATH", help="dotted path, e.g. components.ranker.replicas.max")
     parsers["init"].add_argument("dir", metavar="DIR")
     return parser

@@ -3,7 +3,7 @@
 Prices come from the data file compiler/data/pricing.yaml (list prices with sources; regions
 are not differentiated). The model and its assumptions are documented in docs/cost-model.md.
 Amounts stay floats internally and are rounded to cents (ROUND_HALF_UP) only when presented:
-`money()`, `CostEstimate.to_dict()` and the renderers in compiler/cost_render.py.
+`money()`, `CostEstimate.to_dict()` and the renderers in compiler/plan/cost_render.py.
 
 An instance type, database class or GPU model missing from the data is an error naming the
 JSON pointer of the offending field, never a silent zero: `estimate` collects every such
@@ -458,24 +458,3 @@ def estimate(spec: dict[str, Any], pricing: Pricing) -> CostEstimate:
     if est.errors:
         raise CostErrors(list(est.errors.values()))
     return CostEstimate(sum(i.monthly_usd for i in items), tuple(items), est.provider, pricing.hours_per_month)
-
-
-_ELSEWHERE = (
-    "render_table",
-    "render_markdown",
-    "render_delta_markdown",
-    "delta_dict",
-    "Suggestion",
-    "suggestions",
-    "BudgetStatus",
-    "check_budget",
-)
-
-
-def __getattr__(name: str) -> Any:
-    """Rendering, suggestions and the budget gate live in compiler.plan.cost_render; reachable from here too."""
-    if name in _ELSEWHERE:
-        from compiler.plan import cost_render
-
-        return getattr(cost_render, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
