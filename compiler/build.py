@@ -80,8 +80,9 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
 
     An abstract environment is only validated. Input problems land in `diagnostics`.
     """
-    from compiler.pipeline import emit_environment, plan_environment
+    from compiler.pipeline import emit_environment, override_environment, plan_environment
     from compiler.policy.engine import run_policies
+    from compiler.targets.overrides import manifest_folders
 
     outcome = EnvOutcome(env_name)
     try:
@@ -90,10 +91,12 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
             outcome.files = (project.relpath(project.env_files()[env_name]),)
             return outcome
         (env,) = project.load_environments([env_name])
-        outcome.files = env.files
+        # a manifests folder is not a file: an environment that copies one is never cached
+        outcome.files = env.files + manifest_folders(env.spec)
         policies = project.policies_dir if project.policies_dir.is_dir() else None
         compiled = plan_environment(env)
-        findings = run_policies(compiled, policies, today)
+        overrides = override_environment(compiled, project.root)
+        findings = run_policies(compiled, policies, today, overrides)
     except InputError as exc:
         outcome.diagnostics = exc.diagnostics
         return outcome
@@ -103,6 +106,10 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
     if mode == "policy" or outcome.blocked:
         return outcome
     artifacts = emit_environment(compiled, findings)
+    if overrides is not None:
+        patched = override_environment(compiled, project.root, findings)
+        assert patched is not None
+        artifacts = patched.artifacts
     files = serialise(artifacts)
     outcome.written = sorted(files)
     if mode == "memory":

@@ -233,7 +233,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_trace(args: argparse.Namespace) -> int:
     from compiler.analysis.trace import trace
 
-    print(trace(_single_env(args), args.path), end="")
+    env = _single_env(args)
+    if "#" in args.path:  # an output value: kubernetes/<file>.yaml#/json/pointer
+        from compiler.pipeline import emit_environment, override_environment, plan_environment
+        from compiler.targets.overrides import trace_output
+
+        compiled = plan_environment(env)
+        print(trace_output(env, override_environment(compiled, Path(args.project)), emit_environment(compiled, []), args.path), end="")
+        return EXIT_OK
+    print(trace(env, args.path), end="")
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ Each function here is a plain function from data to data; the CLI maps results t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from compiler.analysis.graph import DependencyGraph, build_graph
@@ -20,6 +21,7 @@ from compiler.core.diagnostics import Diagnostic, InputError
 from compiler.model.environment import Environment
 from compiler.plan.compiled import Compiled, derive_iam_grants, plan_document
 from compiler.targets.artifact import Artifact
+from compiler.targets.overrides import OverrideResult
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
@@ -81,6 +83,18 @@ def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
     if duplicates:
         raise AssertionError(f"two artifacts share a path: {duplicates}")  # an emitter bug, not input
     return sorted(artifacts, key=lambda a: a.path)
+
+
+def override_environment(compiled: Compiled, project_root: Path, findings: list[Any] | None = None) -> OverrideResult | None:
+    """The environment's artifacts with its `overrides:` applied (None when it has none).
+
+    Policies need the patched objects, so an environment with overrides is emitted before
+    its policies run (and again after, for plan.json's findings)."""
+    if not compiled.env.spec.get("overrides"):
+        return None
+    from compiler.targets.overrides import apply_overrides
+
+    return apply_overrides(compiled.env, emit_environment(compiled, findings or []), project_root)
 
 
 @dataclass(frozen=True)

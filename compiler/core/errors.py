@@ -212,6 +212,37 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Rename the component.",
     ),
     (
+        "MLC-E053",
+        "override matches nothing",
+        "An `overrides.kubernetes` target (kind and name) or an `overrides.terraform` address names no object or "
+        "resource that mlc emits for this environment; the patch would silently do nothing.",
+        "Use the name mlc emits (see the did-you-mean, or list out/<env>/kubernetes and the *.tf.json files).",
+    ),
+    (
+        "MLC-E054",
+        "patch cannot be applied",
+        "A JSON patch operation fails (its path does not exist, an index is out of range, a test fails), an entry "
+        "gives both or neither of `patch` and `json6902`, or the patch changes the target's kind or name.",
+        "Fix the operation at the reported line; `mlc trace ENV 'kubernetes/<file>.yaml#/path'` shows the object.",
+    ),
+    (
+        "MLC-E055",
+        "Terraform attribute unknown or not settable",
+        "`overrides.terraform[].set` names an attribute or block the provider schema does not have for that "
+        "resource type, one that is computed by the provider, or a meta-argument (count, for_each, provider, "
+        "depends_on) that would change what exists.",
+        "Use an attribute of the resource type (see the did-you-mean and the provider's documentation).",
+    ),
+    (
+        "MLC-E056",
+        "extra manifest cannot be used",
+        "An `overrides.manifests` folder is missing, outside the project or behind a symbolic link, or a file in "
+        "it is not one namespaced Kubernetes object with apiVersion, kind and metadata.name in the environment's "
+        "namespace, is a Secret (its value would be written to out/), or collides with an object mlc emits.",
+        "Keep one object per file in a plain project folder; patch emitted objects with `overrides.kubernetes`; "
+        "reference secrets through the secret manager.",
+    ),
+    (
         "MLC-E060",
         "unknown price",
         "An instance type, GPU or database class is not in the pricing data, so the cost and the budget cannot be checked.",

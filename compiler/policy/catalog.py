@@ -408,6 +408,49 @@ CATALOG: tuple[Rule, ...] = (
         "A monitoring component without `alerts` only collects metrics: nobody is told when the endpoint breaks its SLO.",
         "Add `alerts: {latency_p99_ms: ..., error_rate: ...}` to the monitoring component.",
     ),
+    # ------------------------------------------------------------------ overrides (checks_overrides.py)
+    _r(
+        "MLC-SEC-050",
+        "error",
+        "Overrides do not make containers privileged or share the host's namespaces",
+        "A privileged container or one in the host's network, PID or IPC namespace controls the node and every "
+        "other pod on it; an override is the one place such a setting could slip past the compiler's hardening.",
+        "Remove the setting from the override (the finding names the line). If a node-level agent is really "
+        "needed, install it with the platform, not in an ML environment.",
+    ),
+    _r(
+        "MLC-SEC-051",
+        "error",
+        "Overrides keep the pod hardening mlc emits",
+        "mlc emits every pod non-root, without privilege escalation, with a read-only root filesystem, all "
+        "capabilities dropped and no host paths, as Pod Security `restricted` requires; an override that removes "
+        "one of them is rejected by the namespace or weakens isolation.",
+        "Keep the hardening: give the process a writable emptyDir instead of a writable root filesystem, and run it as a non-root user.",
+    ),
+    _r(
+        "MLC-SEC-052",
+        "error",
+        "Overrides do not make storage public",
+        "Stores are private by construction (public access blocked, uniform access, no public ACLs or members); "
+        "public data is declared with `public: true` on the component, where MLC-SEC-002/004 review it.",
+        "Remove the attribute from the override; declare `public: true` on the store if it is really public.",
+    ),
+    _r(
+        "MLC-IAM-050",
+        "error",
+        "Overrides add no wildcard IAM permission",
+        "Grants are derived from the data-flow graph, one statement per edge; a wildcard action (`*`, `s3:*`) or "
+        "a primitive role (owner, editor) in an override undoes least privilege for the whole identity.",
+        "Declare the data flow (`reads`/`writes`) so mlc derives the grant, or name the exact actions needed.",
+    ),
+    _r(
+        "MLC-IAM-051",
+        "error",
+        "Overrides keep each workload on its own identity",
+        "Each workload's ServiceAccount is bound to a cloud identity holding exactly its grants; pointing a "
+        "workload (or an extra manifest) at another ServiceAccount or cloud identity gives it someone else's access.",
+        "Remove the serviceAccountName/identity change; declare the data flow the workload needs instead.",
+    ),
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in CATALOG}

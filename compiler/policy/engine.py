@@ -27,6 +27,7 @@ from compiler.policy.hits import Hit, fix_at, is_set
 from compiler.policy.kcl import KclResult, PolicyFile, RawFinding, empty_plan, evaluate, policy_files
 from compiler.policy.registry import CHECKS
 from compiler.policy.waivers import apply_waivers, validate_waivers
+from compiler.targets.overrides import OverrideResult
 
 __all__ = ["PolicyError", "all_rules", "explain", "run_policies", "validate_waivers", "kcl_input"]
 
@@ -103,14 +104,19 @@ def python_findings(compiled: Compiled) -> list[Finding]:
     return [_finding(env, BY_ID[rule_id], hit) for rule_id, check in CHECKS for hit in check(compiled)]
 
 
-def run_policies(compiled: Compiled, policies_dir: Path | None, today: date) -> list[Finding]:
-    """Every finding of one environment, waivers applied, sorted.
+def run_policies(compiled: Compiled, policies_dir: Path | None, today: date, overrides: OverrideResult | None = None) -> list[Finding]:
+    """Every finding of one environment, waivers applied, sorted; with `overrides`, also the
+    rules on the patched output (checks_overrides).
 
     Raises PolicyError (an InputError: exit 2) for a broken KCL policy and InputError for
     an invalid waiver.
     """
     env = compiled.env
     findings = python_findings(compiled)
+    if overrides is not None:
+        from compiler.policy.checks_overrides import override_hits
+
+        findings += [_finding(env, BY_ID[rule_id], hit) for rule_id, hit in override_hits(env, overrides)]
     result = evaluate(policy_files(policies_dir), kcl_input(compiled), _reserved(), set(env.components))
     findings += [_finding(env, raw.rule, _kcl_hit(env, raw)) for raw in result.findings]
     if result.diagnostics:
