@@ -43,9 +43,9 @@ def test_out_equals_a_fresh_compile_of_the_examples() -> None:
 
 
 def test_examples_cover_every_component_type_and_both_clouds() -> None:
-    from compiler.model.environment import COMPONENT_TYPES
+    from compiler.model import kinds
 
     envs = Project.at(REPO).load_environments()
-    assert {c.type for e in envs for c in e.components.values()} == set(COMPONENT_TYPES)
+    assert {c.type for e in envs for c in e.components.values()} == set(kinds.names())
     assert {e.provider for e in envs} == {"aws", "gcp"}
     assert Project.at(REPO).is_abstract("base")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.model.environment import COMPONENT_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.model import kinds
 from tests.helpers import REPO, aws_env, compiled_env
 
 IMG = "reg.example.com/ml/app:1.0@sha256:" + "c" * 64
@@ -51,9 +51,8 @@ NOT_APPLICABLE = {
 
 def test_schema_and_model_know_every_kind() -> None:
     schema = json.loads((REPO / "schemas" / "environment.schema.json").read_text())
-    assert schema["$defs"]["component"]["properties"]["type"]["enum"] == list(COMPONENT_TYPES)
-    assert set(COMPONENT_TYPES) <= set(schema["$defs"])
-    assert set(STORE_TYPES) | set(WORKLOAD_TYPES) | {"monitoring", "pipeline"} == set(COMPONENT_TYPES)
+    assert schema["$defs"]["component"]["properties"]["type"]["enum"] == list(kinds.names())
+    assert set(kinds.names()) <= set(schema["$defs"])
 
 
 def test_packaged_schema_is_the_published_schema() -> None:
@@ -62,7 +61,7 @@ def test_packaged_schema_is_the_published_schema() -> None:
     ).read_bytes()
 
 
-@pytest.mark.parametrize("kind", COMPONENT_TYPES)
+@pytest.mark.parametrize("kind", kinds.names())
 def test_every_kind_is_planned_costed_and_emitted(tmp_path: Path, kind: str) -> None:
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.kubernetes.emit import emit_kubernetes

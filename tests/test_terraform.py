@@ -21,7 +21,7 @@ from terraform_helpers import (
 )
 from validators import validate_terraform_json, validate_terraform_module
 
-from compiler.model.environment import BUCKET_TYPES
+from compiler.model.kinds import Trait
 from compiler.providers import naming
 from compiler.targets.terraform.aws import ami_type
 from compiler.targets.terraform.common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
@@ -265,7 +265,7 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
                 assert policy is None, f"{workload} touches no store and gets no policy"
                 continue
             access = policy_access(policy["policy"], store_of)
-            buckets = {s for s in grants.stores if env.components[s].type in BUCKET_TYPES}
+            buckets = {s for s in grants.stores if env.components[s].has(Trait.BUCKET)}
             bucket_reads, bucket_writes = set(grants.reads) & buckets, set(grants.writes) & buckets
             assert access["read"] == bucket_reads, workload
             assert access["write"] == bucket_writes, workload
@@ -352,7 +352,7 @@ def test_audit_trail_covers_exactly_the_sensitive_buckets(synth):
     for compiled in [compile_env(EXAMPLES[n]) for n in AWS_EXAMPLES] + [synth]:
         env = compiled.env
         res = resources(files_of(emit(compiled)))
-        sensitive = {c.name for c in env.of_type(*BUCKET_TYPES) if compiled.graph.lineage[c.name].effective in ("pii", "confidential")}
+        sensitive = {c.name for c in env.with_trait(Trait.BUCKET) if compiled.graph.lineage[c.name].effective in ("pii", "confidential")}
         trail = res.get("aws_cloudtrail.data-events")
         if not sensitive:
             assert trail is None

@@ -21,6 +21,9 @@ from typing import Any
 
 import yaml
 
+from compiler.model import kinds
+from compiler.model.environment import Component
+
 DEFAULT_PRICING_PATH = Path(__file__).parent.parent / "data" / "pricing.yaml"
 CENT = Decimal("0.01")
 DEFAULT_RESOURCES = {"cpu": 1, "memory": "2Gi"}  # a workload without `resources`
@@ -238,7 +241,7 @@ def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
     return {"hot": ia_start / horizon, "infrequent": (ar_start - ia_start) / horizon, "archive": (horizon - ar_start) / horizon}
 
 
-class _Estimator:
+class Estimator:
     """Prices one environment; collects unknown-price errors instead of stopping at the first."""
 
     def __init__(self, spec: dict[str, Any], pricing: Pricing):
@@ -298,9 +301,11 @@ class _Estimator:
         per_gpu = inst.hourly / inst.gpus
         return int(gpus["count"]) * per_gpu, f"{gpus['count']} x {gpus['type']} at ${_num(per_gpu)}/GPU-h ({inst.name} share)"
 
-    # -- one method per component type: (name, spec) -> (monthly, detail) or None on error
+    # -- pricing building blocks; each kind's `cost` (compiler.model.kinds) picks one.
+    # Each returns (monthly, detail), or None after recording an unknown price.
 
-    def training_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def training(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
         nodes, hours, spot = int(c.get("nodes", 1)), float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
         gpus = c.get("gpus")
         if not gpus:
@@ -340,7 +345,8 @@ class _Estimator:
             return None
         return candidates[0]
 
-    def spark_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def spark(self, component: Component) -> tuple[float, str] | None:
+        c = component.spec
         hours, spot = float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
         driver, executors = c.get("driver") or {}, c.get("executors") or {}
         dyn = c.get("dynamic_allocation") or {}
@@ -354,11 +360,13 @@ class _Estimator:
         )
         return cores * hours * self.prices.per_vcpu_hour() * factor, detail
 
-    def serving(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def serving(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
         replicas = int((c.get("replicas") or {}).get("min", 1))
         return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
 
-    def batch_inference(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def batch(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
         hours = float(c.get("hours_per_month", 0))
         return self._replicas(name, c, 1, hours, f"{_num(hours)} h")
 
@@ -373,7 +381,8 @@ class _Estimator:
             parts.append(gpu[1])
         return replicas * hours * hourly, f"{head} x ({' + '.join(parts)})"
 
-    def object_store(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def bucket(self, component: Component) -> tuple[float, str] | None:
+        c = component.spec
         size = float(c.get("size_gb", 0))
         shares = lifecycle_shares(c.get("lifecycle"))
         monthly, parts = 0.0, []
@@ -384,9 +393,8 @@ class _Estimator:
                 parts.append(f"{100 * shares[stage]:.1f}% {tier} @ ${_num(self.prices.object_tiers[tier])}")
         return monthly, f"{_num(size)} GB x ({', '.join(parts) or 'empty'}) per GB-month"
 
-    data_lake = object_store
-
-    def database(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
+    def database(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
         cls, engine = str(c.get("instance_class")), str(c.get("engine", "postgres"))
         hourly = self.prices.database_hourly(cls, engine)
         if hourly is None:
@@ -405,12 +413,6 @@ class _Estimator:
             f"{_num(storage)} GB x ${_num(self.prices.db_storage_gb_month)}){ha_note}",
         )
 
-    def monitoring(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
-
-    def pipeline(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        return 0.0, "no direct cost: orchestration only; its steps are priced as their own components"
-
     def node_pool(self, name: str, pool: dict[str, Any]) -> tuple[float, str] | None:
         inst = self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", name, "instance_type"))
         if inst is None:
@@ -423,31 +425,20 @@ class _Estimator:
         )
 
 
-_COMPONENT_TYPES = (
-    "object_store",
-    "data_lake",
-    "database",
-    "spark_job",
-    "training_job",
-    "serving",
-    "batch_inference",
-    "monitoring",
-    "pipeline",
-)
-
-
 def estimate(spec: dict[str, Any], pricing: Pricing) -> CostEstimate:
     """Monthly estimate of a resolved environment document; raises CostErrors on unknown prices."""
-    est = _Estimator(spec, pricing)
+    est = Estimator(spec, pricing)
     items: list[CostItem] = []
     components = spec.get("components") or {}
     for name in sorted(components):
         comp = components[name] or {}
         ctype = str(comp.get("type"))
-        if ctype not in _COMPONENT_TYPES:
+        try:
+            kind = kinds.get(ctype)
+        except kinds.UnknownKindError:
             est.error(pointer("components", name, "type"), f'no cost model for component type "{ctype}"')
             continue
-        priced = getattr(est, ctype)(name, comp)
+        priced = kind.cost(est, Component(name, ctype, comp))
         if priced is not None:
             items.append(CostItem(name, "component", ctype, priced[0], priced[1]))
     for name in sorted(est.pools):

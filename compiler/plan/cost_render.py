@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from compiler.model.environment import Component
 from compiler.plan.cost import (
     KIND_ORDER,
     LARGE_STORE_GB,
@@ -19,8 +20,8 @@ from compiler.plan.cost import (
     CostErrors,
     CostEstimate,
     CostItem,
+    Estimator,
     Pricing,
-    _Estimator,
     _num,
     money,
     pointer,
@@ -43,7 +44,7 @@ class Suggestion:
 def suggestions(spec: dict[str, Any], estimate: CostEstimate, pricing: Pricing) -> list[Suggestion]:
     """Cheap, explainable savings: spot for checkpointed GPU training, lifecycle tiers, serving headroom."""
     try:
-        est = _Estimator(spec, pricing)
+        est = Estimator(spec, pricing)
     except CostErrors:
         return []
     cost = {i.component: i.monthly_usd for i in estimate.items if i.kind == "component"}
@@ -66,7 +67,7 @@ def suggestions(spec: dict[str, Any], estimate: CostEstimate, pricing: Pricing) 
                     )
                 )
         elif ctype in ("object_store", "data_lake") and float(c.get("size_gb", 0)) >= LARGE_STORE_GB and not c.get("lifecycle"):
-            priced = est.object_store(name, {**c, "lifecycle": SUGGESTED_LIFECYCLE})
+            priced = est.bucket(Component(name, ctype, {**c, "lifecycle": SUGGESTED_LIFECYCLE}))
             saving = monthly - priced[0] if priced else 0.0
             found.append(
                 Suggestion(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES
+from compiler.model.environment import CLASSIFICATION_RANK
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, usd
 
@@ -82,7 +83,7 @@ def large_store_without_lifecycle(compiled: Compiled) -> Iterator[Hit]:
 
     env = compiled.env
     savings = {s.component: s.monthly_saving_usd for s in _suggestions(compiled) if s.pointer.endswith("/lifecycle")}
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         size = float(store.get("size_gb") or 0)
         if size >= LARGE_STORE_GB and not store.get("lifecycle"):
             saving = savings.get(store.name, 0.0)
@@ -133,7 +134,7 @@ def region_not_allowed(compiled: Compiled) -> Iterator[Hit]:
 def classification_below_lineage(compiled: Compiled) -> Iterator[Hit]:
     """MLC-GOV-004: stores only (workloads have no declared class of their own to correct)."""
     env = compiled.env
-    for store in env.of_type(*STORE_TYPES):
+    for store in env.of_category(Category.STORE):
         lineage = compiled.graph.lineage[store.name]
         if CLASSIFICATION_RANK[lineage.effective] > CLASSIFICATION_RANK[lineage.own]:
             yield fix_at(
@@ -153,7 +154,7 @@ def pii_without_expiry(compiled: Compiled) -> Iterator[Hit]:
     env = compiled.env
     if "gdpr" not in _frameworks(compiled):
         return
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         if store.get("classification") == "pii" and not (store.get("lifecycle") or {}).get("expire_after_days"):
             pointer = f"{store.pointer}/lifecycle/expire_after_days"
             yield fix_at(store.name, env, pointer, "pii store keeps data forever (no lifecycle.expire_after_days) while gdpr applies")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.artifact import Artifact
@@ -57,13 +57,13 @@ def emit_terraform_aws(compiled: Compiled) -> list[Artifact]:
     ctx = AwsContext(compiled)
     env = compiled.env
     files = [settings_file(ctx), main_file(ctx)]
-    if any(True for _ in env.of_type(*BUCKET_TYPES)):
+    if any(True for _ in env.with_trait(Trait.BUCKET)):
         files.append(access_log_file(ctx))
-    for store in env.of_type(*STORE_TYPES):
+    for store in env.of_category(Category.STORE):
         files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
     if any(True for _ in env.of_type("database")):
         files.append(rds_monitoring_file(ctx))
-    for workload in env.of_type(*WORKLOAD_TYPES):
+    for workload in env.of_category(Category.WORKLOAD):
         files.append(identity_file(ctx, workload))
     if env.spec["cluster"].get("node_pools"):
         files.append(cluster_file(ctx))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.providers import naming
 from compiler.targets.terraform.common import Expr, TerraformContext, lit
 
@@ -64,7 +65,7 @@ class AwsContext(TerraformContext):
         return self.effective_class(component) in SENSITIVE_CLASSES
 
     def sensitive_buckets(self) -> list[Component]:
-        return [c for c in self.env.of_type(*BUCKET_TYPES) if self.is_sensitive(c)]
+        return [c for c in self.env.with_trait(Trait.BUCKET) if self.is_sensitive(c)]
 
     def default_tags(self) -> dict[str, str]:
         tags = dict(self.env.labels)

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import WorkloadGrants
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
@@ -50,7 +51,7 @@ def grant_statements(ctx: AwsContext, workload: Component, grants: WorkloadGrant
             base = f"{base}{len(used)}"
         used.add(base)
         name = rname(store)
-        if store.type in BUCKET_TYPES:
+        if store.has(Trait.BUCKET):
             arn = ref("aws_s3_bucket", name, "arn")
             objects: set[str] = set()
             key: set[str] = set()

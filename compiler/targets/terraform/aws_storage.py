@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.common import (
@@ -210,7 +211,7 @@ def access_log_file(ctx: AwsContext) -> TfFile:
     bucket encrypted with SSE-S3 (not SSE-KMS), so this one bucket uses AES256."""
     env = ctx.env
     f = TfFile("terraform/logging.tf.json")
-    sources = [ref("aws_s3_bucket", rname(c), "arn") for c in env.of_type(*BUCKET_TYPES)]
+    sources = [ref("aws_s3_bucket", rname(c), "arn") for c in env.with_trait(Trait.BUCKET)]
     if ctx.sensitive_buckets():
         sources.append(ref("aws_s3_bucket", "audit-trail", "arn"))
     delivery = {

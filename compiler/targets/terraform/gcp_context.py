@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.providers import naming
 from compiler.targets.terraform.common import Expr, TerraformContext, gcp_labels, lit
 
@@ -76,7 +77,7 @@ class GcpContext(TerraformContext):
         return self.compiled.graph.lineage[component.name].effective
 
     def sensitive_buckets(self) -> list[Component]:
-        return [c for c in self.env.of_type(*BUCKET_TYPES) if self.effective_class(c) in SENSITIVE_CLASSES]
+        return [c for c in self.env.with_trait(Trait.BUCKET) if self.effective_class(c) in SENSITIVE_CLASSES]
 
     def default_labels(self) -> dict[str, str]:
         labels = dict(self.env.labels)

@@ -20,7 +20,8 @@ the keys on their behalf.
 
 from __future__ import annotations
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.providers import naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
@@ -64,7 +65,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
     for store_name in grants.stores:
         store = env.components[store_name]
         sname = rname(store)
-        if store.type in BUCKET_TYPES:
+        if store.has(Trait.BUCKET):
             role = WRITE_ROLE if store_name in grants.writes else READ_ROLE
             f.resource(
                 "google_storage_bucket_iam_member",
