@@ -23,6 +23,7 @@ from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.kinds import handler
 
 PSA_LEVEL = "restricted"
 LIMIT_DEFAULTS = {"cpu": "500m", "memory": "512Mi"}
@@ -61,7 +62,7 @@ def limit_range(compiled: Compiled) -> dict[str, Any]:
 
 def needs_api(component: Component) -> bool:
     """Whether a workload's pods talk to the Kubernetes API (only the Spark driver does)."""
-    return component.type == "spark_job"
+    return handler(component).needs_api
 
 
 def service_account(compiled: Compiled, component: Component) -> dict[str, Any]:

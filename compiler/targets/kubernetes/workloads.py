@@ -27,10 +27,9 @@ from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
 
 SPARK_VERSION = "3.5.5"  # informational for the operator; the image decides the real version
-METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
-SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
 JOB_BACKOFF_LIMIT = 3
 TIME_ZONE = "Etc/UTC"
 
@@ -226,24 +225,17 @@ def build_spark_application(compiled: Compiled, component: Component) -> dict[st
 # --- entry points ---------------------------------------------------------------------------
 def build_run_object(compiled: Compiled, component: Component) -> dict[str, Any]:
     """The run manifest of a spark_job / training_job / batch_inference, unscheduled, no waves."""
-    if component.type == "spark_job":
-        return build_spark_application(compiled, component)
-    if component.type == "training_job":
-        if int(component.get("nodes", 1)) > 1:
-            return build_pytorchjob(compiled, component)
-        return build_job(compiled, component)
-    if component.type == "batch_inference":
-        return build_job(compiled, component)
-    raise ValueError(f"{component.name}: a {component.type} has no run object")
+    build = handler(component).run_object
+    if build is None:
+        raise ValueError(f"{component.name}: a {component.type} has no run object")
+    return build(compiled, component)
 
 
 def runs_standalone(compiled: Compiled, component: Component) -> bool:
     """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo)."""
     if compiled.graph.pipelines_running(component.name):
         return False
-    from compiler.analysis.template_syntax import is_distributed_training
-
-    if component.get("schedule") and (component.type == "batch_inference" or is_distributed_training(component)):
+    if component.get("schedule") and component.kind.scheduled_by_argo(component):
         return False  # an Argo CronWorkflow (argo/): PyTorchJob has no cron form, batch scoring is Argo's
     return True
 
