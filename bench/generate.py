@@ -349,7 +349,8 @@ def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
 def set_budget(env: dict[str, Any], parents: dict[str, dict[str, Any]], schema: str) -> None:
     """budget.monthly_usd = 1.5x the cost estimate of the resolved environment, rounded up."""
     from compiler.model.environment import apply_defaults
-    from compiler.plan.cost import estimate, load_pricing
+    from compiler.plan.cost import estimate
+    from compiler.plan.pricing import load_pricing
 
     spec = apply_defaults(_merged([parents[p] for p in env["extends"]] + [env]), schema)
     total = estimate(spec, load_pricing()).total_usd

@@ -45,7 +45,8 @@ def validate_environment(env: Environment) -> DependencyGraph:
 def plan_environment(env: Environment) -> Compiled:
     """Validated graph, grants and cost of one resolved environment (InputError on any
     input problem, unknown prices included)."""
-    from compiler.plan.cost import CostErrors, estimate, load_pricing
+    from compiler.plan.cost import CostErrors, estimate
+    from compiler.plan.pricing import load_pricing
 
     graph = validate_environment(env)
     try:
@@ -60,18 +61,12 @@ def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.terraform.emitter import emit_terraform
 
     artifacts: list[Artifact] = []
     kubernetes = emit_kubernetes(compiled)
     artifacts += kubernetes
-    if compiled.env.provider == "aws":
-        from compiler.targets.terraform.aws import emit_terraform_aws
-
-        artifacts += emit_terraform_aws(compiled)
-    else:
-        from compiler.targets.terraform.gcp import emit_terraform_gcp
-
-        artifacts += emit_terraform_gcp(compiled)
+    artifacts += emit_terraform(compiled)
     argo = emit_argo(compiled)
     artifacts += argo
     artifacts += emit_argocd(compiled, kubernetes + argo)

@@ -22,13 +22,9 @@ def compile_env(env) -> Compiled:
 
 
 def emit(compiled: Compiled):
-    if compiled.env.provider == "aws":
-        from compiler.targets.terraform.aws import emit_terraform_aws
+    from compiler.targets.terraform.emitter import emit_terraform
 
-        return emit_terraform_aws(compiled)
-    from compiler.targets.terraform.gcp import emit_terraform_gcp
-
-    return emit_terraform_gcp(compiled)
+    return emit_terraform(compiled)
 
 
 def tf_provider(compiled: Compiled) -> str:

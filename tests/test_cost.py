@@ -20,10 +20,10 @@ from compiler.plan.cost import (
     UnknownPriceError,
     estimate,
     lifecycle_shares,
-    load_pricing,
     money,
 )
 from compiler.plan.cost_render import check_budget, delta_dict, render_delta_markdown, render_markdown, render_table, suggestions
+from compiler.plan.pricing import load_pricing
 
 PRICING = load_pricing()
 

@@ -65,7 +65,7 @@ def test_packaged_schema_is_the_published_schema() -> None:
 def test_every_kind_is_planned_costed_and_emitted(tmp_path: Path, kind: str) -> None:
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.kubernetes.emit import emit_kubernetes
-    from compiler.targets.terraform.aws import emit_terraform_aws
+    from compiler.targets.terraform.emitter import emit_terraform
 
     body = "s: {type: object_store, size_gb: 1, lifecycle: {expire_after_days: 30}}\n"
     body += HELPERS.get(kind, "") + "\n" if kind in HELPERS else ""
@@ -74,7 +74,7 @@ def test_every_kind_is_planned_costed_and_emitted(tmp_path: Path, kind: str) -> 
         body += f"x: {MINIMAL[kind]}\n"
     compiled = compiled_env(tmp_path, {"e1": aws_env("e1", body)}, "e1")
     assert compiled.cost is not None and any(item.component == name for item in compiled.cost.items)
-    for target, emit in (("kubernetes", emit_kubernetes), ("terraform", emit_terraform_aws), ("argo", emit_argo)):
+    for target, emit in (("kubernetes", emit_kubernetes), ("terraform", emit_terraform), ("argo", emit_argo)):
         owned = [a for a in emit(compiled) if a.component == name]
         if (target, kind) in NOT_APPLICABLE:
             continue

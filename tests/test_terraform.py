@@ -22,7 +22,7 @@ from terraform_helpers import (
 from validators import validate_terraform_json, validate_terraform_module
 
 from compiler.model.kinds import Trait
-from compiler.providers import naming
+from compiler.providers import aws, naming
 from compiler.targets.terraform.aws import ami_type
 from compiler.targets.terraform.common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
 
@@ -259,7 +259,7 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
         for workload, grants in compiled.grants.items():
             name = workload.replace("-", "_")
             role = res[f"aws_iam_role.{name}"]
-            assert role["name"] == naming.aws_role_name(env, env.components[workload])
+            assert role["name"] == aws.role_name(env, env.components[workload])
             policy = res.get(f"aws_iam_role_policy.{name}")
             if not grants.stores:
                 assert policy is None, f"{workload} touches no store and gets no policy"
@@ -287,7 +287,7 @@ def test_trust_policy_admits_only_the_workload_service_account(synth):
     assert st["Condition"] == {
         "StringEquals": {"${local.oidc_issuer}:aud": "sts.amazonaws.com", "${local.oidc_issuer}:sub": f"system:serviceaccount:team-ns:{sa}"}
     }
-    assert naming.aws_role_arn(env, env.components["reader"]).endswith(f":role/{role['name']}")
+    assert aws.role_arn(env, env.components["reader"]).endswith(f":role/{role['name']}")
 
 
 # --- escaping ---------------------------------------------------------------------------

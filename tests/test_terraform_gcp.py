@@ -11,7 +11,7 @@ from terraform_helpers import SYNTHETIC_GCP, compile_env, emit, example_environm
 from validators import validate_terraform_json, validate_terraform_module
 
 from compiler.model.kinds import Trait
-from compiler.providers import naming
+from compiler.providers import gcp, naming
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_workload_identity_and_grants_equal_graph(lab, research):
         for workload, grants in compiled.grants.items():
             name, component = workload.replace("-", "_"), env.components[workload]
             sa = res[f"google_service_account.{name}"]
-            assert sa["account_id"] == naming.gcp_service_account_id(env, component)
+            assert sa["account_id"] == gcp.service_account_id(env, component)
             binding = res[f"google_service_account_iam_member.{name}-workload-identity"]
             assert binding["role"] == "roles/iam.workloadIdentityUser"
             assert (

@@ -60,8 +60,8 @@ def no_budget(compiled: Compiled) -> Iterator[Hit]:
 def _suggestions(compiled: Compiled) -> list:
     if compiled.cost is None:
         return []
-    from compiler.plan.cost import load_pricing
     from compiler.plan.cost_render import suggestions
+    from compiler.plan.pricing import load_pricing
 
     return suggestions(compiled.env.spec, compiled.cost, load_pricing())
 
@@ -106,7 +106,7 @@ def gpu_job_without_deadline(compiled: Compiled) -> Iterator[Hit]:
 
 def gpu_pool_always_on(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-007: a node pool whose instance type has GPUs (per the pricing data) and min > 0."""
-    from compiler.plan.cost import load_pricing
+    from compiler.plan.pricing import load_pricing
 
     env = compiled.env
     prices = load_pricing().providers.get(env.provider)

@@ -22,6 +22,7 @@ from typing import Any
 from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
+from compiler.providers.registry import provider_of
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import handler
 
@@ -67,10 +68,7 @@ def needs_api(component: Component) -> bool:
 
 def service_account(compiled: Compiled, component: Component) -> dict[str, Any]:
     env = compiled.env
-    if env.provider == "aws":
-        identity = {"eks.amazonaws.com/role-arn": naming.aws_role_arn(env, component)}
-    else:
-        identity = {"iam.gke.io/gcp-service-account": naming.gcp_service_account_email(env, component)}
+    identity = provider_of(env).identity_annotation(env, component)
     meta = c.metadata(compiled, "ServiceAccount", naming.service_account(component), component, annotations=identity)
     # Pods choose per pod: only the Spark driver sets automountServiceAccountToken: true.
     return c.k8s_object("v1", "ServiceAccount", meta, automountServiceAccountToken=needs_api(component))

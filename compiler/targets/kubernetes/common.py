@@ -197,7 +197,7 @@ def env_vars(component: Component, extra: dict[str, str] | None = None) -> list[
 # --- scheduling -------------------------------------------------------------------------
 def instance_gpus(env: Environment, instance_type: str) -> tuple[int, str | None]:
     """(GPUs per instance, GPU model) of a node pool's instance type, from the pricing data."""
-    from compiler.plan.cost import load_pricing
+    from compiler.plan.pricing import load_pricing
 
     instance = load_pricing().providers[env.provider].instances.get(instance_type)
     if instance is None:  # the cost stage reports unknown types; be total here
@@ -211,7 +211,7 @@ def node_pools(env: Environment) -> dict[str, dict[str, Any]]:
 
 def gpu_pools(env: Environment, gpu_type: str, count: int) -> list[str]:
     """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type`."""
-    from compiler.plan.cost import load_pricing
+    from compiler.plan.pricing import load_pricing
 
     models = load_pricing().gpu_models.get(gpu_type, ())
     found = []

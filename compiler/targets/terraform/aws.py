@@ -23,11 +23,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler.model.kinds import Category, Trait
+from compiler.model.kinds import Trait
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
-from compiler.targets.artifact import Artifact
-from compiler.targets.terraform.aws_context import VARIABLES, AwsContext
+from compiler.providers.aws import PROVIDER
+from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -51,29 +52,7 @@ from compiler.targets.terraform.common import (
     ref,
     rname,
 )
-
-
-def emit_terraform_aws(compiled: Compiled) -> list[Artifact]:
-    ctx = AwsContext(compiled)
-    env = compiled.env
-    files = [settings_file(ctx), main_file(ctx)]
-    if any(True for _ in env.with_trait(Trait.BUCKET)):
-        files.append(access_log_file(ctx))
-    for store in env.of_category(Category.STORE):
-        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
-    if any(True for _ in env.of_type("database")):
-        files.append(rds_monitoring_file(ctx))
-    for workload in env.of_category(Category.WORKLOAD):
-        files.append(identity_file(ctx, workload))
-    if env.spec["cluster"].get("node_pools"):
-        files.append(cluster_file(ctx))
-    if env.spec.get("budget"):
-        files.append(budget_file(ctx))
-    if ctx.sensitive_buckets():
-        files.append(audit_file(ctx))
-    if ctx.used_variables:
-        files.append(variables_file(ctx))
-    return sorted((f.artifact() for f in files), key=lambda a: a.path)
+from compiler.targets.terraform.emitter import TerraformEmitter
 
 
 def settings_file(ctx: AwsContext) -> TfFile:
@@ -114,18 +93,11 @@ def main_file(ctx: AwsContext) -> TfFile:
     return f
 
 
-def variables_file(ctx: AwsContext) -> TfFile:
-    f = TfFile("terraform/variables.tf.json")
-    for name in sorted(ctx.used_variables):
-        f.variable(name, dict(VARIABLES[name]))
-    return f
-
-
 # --- node groups -------------------------------------------------------------------------
 def ami_type(instance_type: str) -> str:
     family = instance_type.split(".", 1)[0]
     arch = "ARM_64" if re.fullmatch(r"[a-z]+[0-9]+g[a-z]*", family) else "x86_64"
-    gpus, _ = instance_gpus("aws", instance_type)
+    gpus, _ = instance_gpus(PROVIDER, instance_type)
     if gpus:
         return f"AL2023_{arch}_NVIDIA"
     if family.startswith(("inf", "trn")):
@@ -133,9 +105,9 @@ def ami_type(instance_type: str) -> str:
     return f"AL2023_{arch}_STANDARD"
 
 
-def node_taints(provider: str, instance_type: str, spot: bool) -> list[dict[str, str]]:
+def node_taints(instance_type: str, spot: bool) -> list[dict[str, str]]:
     taints = []
-    if instance_gpus(provider, instance_type)[0]:
+    if instance_gpus(PROVIDER, instance_type)[0]:
         taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": TAINT_EFFECT})
     if spot:
         taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT})
@@ -163,7 +135,7 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             # the cluster autoscaler owns the current size; Terraform sets only the bounds
             "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
         }
-        taints = node_taints("aws", instance_type, spot)
+        taints = node_taints(instance_type, spot)
         if taints:
             body["taint"] = taints
         f.resource("aws_eks_node_group", rname(pool_name), body)
@@ -296,3 +268,39 @@ def audit_file(ctx: AwsContext) -> TfFile:
         },
     )
     return f
+
+
+# --- the emitter --------------------------------------------------------------------------
+def _rds_monitoring(ctx: AwsContext) -> list[TfFile]:
+    return [rds_monitoring_file(ctx)] if any(True for _ in ctx.env.with_trait(Trait.DATABASE)) else []
+
+
+class AwsTerraform(TerraformEmitter[AwsContext]):
+    components = DispatchTable(
+        "terraform (aws)",
+        {
+            "object_store": bucket_store_file,
+            "data_lake": bucket_store_file,
+            "database": database_file,
+            "spark_job": identity_file,
+            "training_job": identity_file,
+            "serving": identity_file,
+            "batch_inference": identity_file,
+            "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
+            "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+        },
+    )
+
+    def context(self, compiled: Compiled) -> AwsContext:
+        return AwsContext(compiled)
+
+    settings_file = staticmethod(settings_file)
+    main_file = staticmethod(main_file)
+    access_log_file = staticmethod(access_log_file)
+    extra_files = staticmethod(_rds_monitoring)
+    cluster_file = staticmethod(cluster_file)
+    budget_file = staticmethod(budget_file)
+    audit_file = staticmethod(audit_file)
+
+
+EMITTER = AwsTerraform()

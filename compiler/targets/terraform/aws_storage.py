@@ -7,7 +7,7 @@ from typing import Any
 
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
-from compiler.providers import naming
+from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.common import (
     ABORT_MULTIPART_DAYS,
@@ -180,7 +180,7 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     tags = ctx.tags(store)
     bucket_name = naming.bucket_name(env, store)
-    kms_key(f, ctx, name, naming.kms_alias(env, store), f"mlc {env.name}: encrypts bucket {bucket_name}", tags)
+    kms_key(f, ctx, name, aws.kms_alias(env, store), f"mlc {env.name}: encrypts bucket {bucket_name}", tags)
     bucket(
         f,
         name,
@@ -191,7 +191,7 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
         public=bool(store.get("public", False)),
         lifecycle=store.get("lifecycle") or {},
     )
-    if store.type == "data_lake" and store.get("catalog", True):
+    if store.get("catalog"):  # data_lake (catalog defaults to true); object_store has no catalog
         f.resource(
             "aws_glue_catalog_database",
             name,
@@ -276,7 +276,7 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
     engine, version = str(store.get("engine", "postgres")), str(store.get("version"))
     instance_class = str(store.get("instance_class"))
     key_arn = ref("aws_kms_key", name, "arn")
-    kms_key(f, ctx, name, naming.kms_alias(env, store), f"mlc {env.name}: encrypts database {identifier}", tags)
+    kms_key(f, ctx, name, aws.kms_alias(env, store), f"mlc {env.name}: encrypts database {identifier}", tags)
     f.resource(
         "aws_db_parameter_group",
         name,

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.kinds import Category, Trait
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
-from compiler.providers import naming
-from compiler.targets.artifact import Artifact
+from compiler.providers import gcp, naming
+from compiler.providers.gcp import PROVIDER
 from compiler.targets.terraform.common import (
     GOOGLE_PROVIDER,
     TAINT_EFFECT,
@@ -34,7 +34,8 @@ from compiler.targets.terraform.common import (
     money,
     rname,
 )
-from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, VARIABLES, GcpContext
+from compiler.targets.terraform.emitter import TerraformEmitter
+from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, GcpContext
 from compiler.targets.terraform.gcp_iam import identity_file
 from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
 
@@ -48,28 +49,6 @@ ACCELERATORS = {
     "T4": "nvidia-tesla-t4",
     "V100": "nvidia-tesla-v100",
 }
-
-
-def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
-    ctx = GcpContext(compiled)
-    env = compiled.env
-    files = [settings_file(ctx)]
-    if any(True for _ in env.with_trait(Trait.BUCKET)):
-        files.append(access_log_file(ctx))
-    for store in env.of_category(Category.STORE):
-        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
-    for workload in env.of_category(Category.WORKLOAD):
-        files.append(identity_file(ctx, workload))
-    if env.spec["cluster"].get("node_pools"):
-        files.append(cluster_file(ctx))
-    if env.spec.get("budget"):
-        files.append(budget_file(ctx))
-    if ctx.sensitive_buckets():
-        files.append(audit_file(ctx))
-    files.append(main_file(ctx))  # last: it declares the data sources the others used
-    if ctx.used_variables:
-        files.append(variables_file(ctx))
-    return sorted((f.artifact() for f in files), key=lambda a: a.path)
 
 
 def settings_file(ctx: GcpContext) -> TfFile:
@@ -93,21 +72,14 @@ def main_file(ctx: GcpContext) -> TfFile:
     for agent in sorted(ctx.used_agents):
         if agent in SERVICE_AGENT_DATA:
             f.data(SERVICE_AGENT_DATA[agent], "this", {"project": ctx.project})
-    f.resource("google_kms_key_ring", KEY_RING, {"name": naming.gcp_kms_key_ring(ctx.env), "location": ctx.region})
-    return f
-
-
-def variables_file(ctx: GcpContext) -> TfFile:
-    f = TfFile("terraform/variables.tf.json")
-    for name in sorted(ctx.used_variables):
-        f.variable(name, dict(VARIABLES[name]))
+    f.resource("google_kms_key_ring", KEY_RING, {"name": gcp.kms_key_ring(ctx.env), "location": ctx.region})
     return f
 
 
 # --- node pools ----------------------------------------------------------------------------
 def guest_accelerators(machine_type: str) -> list[dict[str, Any]]:
     """GPUs attached to a2/a3/g2 machine types, with GKE-managed driver installation."""
-    count, model = instance_gpus("gcp", machine_type)
+    count, model = instance_gpus(PROVIDER, machine_type)
     if not count:
         return []
     if model not in ACCELERATORS:
@@ -210,3 +182,34 @@ def audit_file(ctx: GcpContext) -> TfFile:
         },
     )
     return f
+
+
+# --- the emitter --------------------------------------------------------------------------
+class GcpTerraform(TerraformEmitter[GcpContext]):
+    components = DispatchTable(
+        "terraform (gcp)",
+        {
+            "object_store": bucket_store_file,
+            "data_lake": bucket_store_file,
+            "database": database_file,
+            "spark_job": identity_file,
+            "training_job": identity_file,
+            "serving": identity_file,
+            "batch_inference": identity_file,
+            "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
+            "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+        },
+    )
+
+    def context(self, compiled: Compiled) -> GcpContext:
+        return GcpContext(compiled)
+
+    settings_file = staticmethod(settings_file)
+    main_file = staticmethod(main_file)
+    access_log_file = staticmethod(access_log_file)
+    cluster_file = staticmethod(cluster_file)
+    budget_file = staticmethod(budget_file)
+    audit_file = staticmethod(audit_file)
+
+
+EMITTER = GcpTerraform()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
-from compiler.providers import naming
+from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
 
@@ -43,7 +43,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
         "google_service_account",
         name,
         {
-            "account_id": naming.gcp_service_account_id(env, workload),
+            "account_id": gcp.service_account_id(env, workload),
             "display_name": f"mlc {env.name} {workload.name}",
             "description": (
                 f"mlc {env.name}: workload {workload.name} ({workload.type}), "
@@ -92,7 +92,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
             f"{name}-{sname}",
             {
                 "instance": ref("google_sql_database_instance", sname, "name"),
-                "name": naming.gcp_sql_iam_user(env, workload, str(store.get("engine", "postgres"))),
+                "name": gcp.sql_iam_user(env, workload, str(store.get("engine", "postgres"))),
                 "type": "CLOUD_IAM_SERVICE_ACCOUNT",
                 "depends_on": [f"google_service_account.{name}"],
             },

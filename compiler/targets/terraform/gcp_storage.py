@@ -113,7 +113,7 @@ def bucket_store_file(ctx: GcpContext, store: Component) -> TfFile:
     env, name = ctx.env, rname(store)
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     labels = ctx.labels(store)
-    cataloged = store.type == "data_lake" and store.get("catalog", True)
+    cataloged = bool(store.get("catalog"))  # data_lake (catalog defaults to true); object_store has no catalog
     agents = ("gcs", "bigquery") if cataloged else ("gcs",)
     grants = crypto_key(f, ctx, name, f"store-{store.name}", labels, agents)
     gcs_bucket(
