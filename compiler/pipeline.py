@@ -1,25 +1,41 @@
 """The compiler's stages, composed in one visible place.
 
     load -> validate -> resolve        (project.Project.load_environments)
-    graph                              (graph.build_graph)
-    plan: grants, cost                 (plan.derive_iam_grants, cost.estimate)
+    graph, cross-field checks          (validate_environment)
+    plan: grants, cost, facts, advice  (plan_environment -> plan.compiled.plan)
     check: policies                    (policy.engine.run_policies)
-    emit: kubernetes, terraform, argo, argocd   (emit.*)
-    write: serialise, atomic swap      (writer)
+    emit: kubernetes, terraform, argo, argocd, plan.json   (emit_environment)
+    write: serialise, atomic swap      (output.writer, driven by build.py)
 
-Each function here is a plain function from data to data; the CLI maps results to exit codes.
+`compile_environment` runs validate, plan, policies and emit for one resolved environment
+and returns an `EnvironmentResult`; build.py and the CLI call it (or one of its stages).
+Every input problem, in any stage, is an InputError.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from enum import Enum
+from pathlib import Path
 
 from compiler.analysis.graph import DependencyGraph, build_graph
 from compiler.core.diagnostics import Diagnostic, InputError
 from compiler.model.environment import Environment
-from compiler.plan.compiled import Compiled, derive_iam_grants, plan_document
+from compiler.plan.compiled import Compiled, plan, plan_document
+from compiler.policy.findings import Finding
 from compiler.targets.artifact import Artifact
+
+UNSUPPORTED = "MLC-E053"  # the environment's cloud provider lacks what a target needs
+
+
+class Mode(Enum):
+    """What `build.compile_one` does with an environment after its policies ran."""
+
+    WRITE = "write"  # stage the new tree for the atomic swap
+    CHECK = "check"  # compare with out/ (mlc compile --check)
+    MEMORY = "memory"  # keep the bytes (fuzzing, tests)
+    POLICY = "policy"  # findings only: nothing is emitted (mlc check)
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
@@ -43,33 +59,40 @@ def validate_environment(env: Environment) -> DependencyGraph:
 
 
 def plan_environment(env: Environment) -> Compiled:
-    """Validated graph, grants and cost of one resolved environment (InputError on any
-    input problem, unknown prices included)."""
-    from compiler.plan.cost import CostErrors, estimate
-    from compiler.plan.pricing import load_pricing
+    """Validated graph, grants, cost, instance facts and advice of one resolved environment
+    (InputError on any input problem, unknown prices included)."""
+    from compiler.plan.cost import CostErrors
+    from compiler.providers import NotSupportedError
 
     graph = validate_environment(env)
     try:
-        cost = estimate(env.spec, load_pricing())
+        return plan(env, graph)
     except CostErrors as errors:
         raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
-    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph), cost=cost)
+    except NotSupportedError as exc:
+        raise unsupported(env, exc) from None
 
 
-def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
+def unsupported(env: Environment, exc: Exception) -> InputError:
+    """A provider a target cannot handle, reported at cloud.provider."""
+    return InputError([Diagnostic(env.locate("/cloud/provider"), UNSUPPORTED, str(exc))])
+
+
+def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifact]:
     """Every artifact of one environment, plan.json included, in a stable order."""
+    from compiler.providers import NotSupportedError
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
     from compiler.targets.terraform.emitter import emit_terraform
 
-    artifacts: list[Artifact] = []
-    kubernetes = emit_kubernetes(compiled)
-    artifacts += kubernetes
-    artifacts += emit_terraform(compiled)
+    try:
+        kubernetes = emit_kubernetes(compiled)
+        terraform = emit_terraform(compiled)
+    except NotSupportedError as exc:
+        raise unsupported(compiled.env, exc) from None
     argo = emit_argo(compiled)
-    artifacts += argo
-    artifacts += emit_argocd(compiled, kubernetes + argo)
+    artifacts = kubernetes + terraform + argo + emit_argocd(compiled, kubernetes + argo)
     artifacts.append(Artifact("plan.json", plan_document(compiled, findings), "json"))
     paths = [a.path for a in artifacts]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
@@ -81,9 +104,18 @@ def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
 @dataclass(frozen=True)
 class EnvironmentResult:
     compiled: Compiled
-    findings: list[Any]
-    artifacts: list[Artifact] | None  # None when error-level findings block the environment
+    findings: list[Finding]
+    blocked: bool  # an error-level finding: nothing may be written
+    artifacts: list[Artifact] | None  # None when blocked or when nothing was to be emitted
 
-    @property
-    def blocked(self) -> bool:
-        return self.artifacts is None
+
+def compile_environment(env: Environment, policies: Path | None, today: date, mode: Mode = Mode.WRITE) -> EnvironmentResult:
+    """Validate, plan, check and (unless `mode` is POLICY or a finding blocks) emit one
+    resolved environment. Raises InputError for any input problem of any stage."""
+    from compiler.policy.engine import run_policies
+
+    compiled = plan_environment(env)
+    findings = run_policies(compiled, policies, today)
+    blocked = any(f.blocking for f in findings)
+    artifacts = None if blocked or mode is Mode.POLICY else emit_environment(compiled, findings)
+    return EnvironmentResult(compiled, findings, blocked, artifacts)

@@ -344,7 +344,7 @@ def test_node_groups(synth):
     assert cpu["scaling_config"] == {"min_size": 1, "max_size": 3, "desired_size": 1}
     assert cheap["taint"] == [{"key": "mlc.dev/spot", "value": "true", "effect": "NO_SCHEDULE"}]
     assert neuron["ami_type"] == "AL2023_x86_64_NEURON"
-    assert ami_type("m7g.large") == "AL2023_ARM_64_STANDARD" and ami_type("g5.2xlarge") == "AL2023_x86_64_NVIDIA"
+    assert ami_type("m7g.large", 0) == "AL2023_ARM_64_STANDARD" and ami_type("g5.2xlarge", 1) == "AL2023_x86_64_NVIDIA"
     assert cpu["node_group_name"] == "synth-cpu"
 
 

@@ -14,11 +14,11 @@ _MERMAID_SHAPE = {
     "store": ("[(", ")]"),
     "job": ("[", "]"),
     "endpoint": ("([", "])"),
-    "monitoring": ("{{", "}}"),
-    "orchestration": ("[[", "]]"),
+    "observer": ("{{", "}}"),
+    "orchestrator": ("[[", "]]"),
 }
-_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "monitoring": "hexagon", "orchestration": "component"}
-_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "monitoring": "ops", "orchestration": "ops"}
+_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
+_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
 
 
 def _look(component: Component) -> str:
@@ -26,9 +26,9 @@ def _look(component: Component) -> str:
     if category is Category.STORE:
         return "store"
     if category is Category.MONITORING:
-        return "monitoring"
+        return "observer"
     if category is Category.ORCHESTRATION:
-        return "orchestration"
+        return "orchestrator"
     return "endpoint" if component.has(Trait.LONG_RUNNING) else "job"
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from compiler.model import kinds
-from compiler.model.environment import Component
+from compiler import providers
+from compiler.model.environment import Component, Environment
 from compiler.plan.pricing import InstanceType, Pricing, ProviderPrices
 
 CENT = Decimal("0.01")
@@ -139,17 +139,18 @@ def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
 class Estimator:
     """Prices one environment; collects unknown-price errors instead of stopping at the first."""
 
-    def __init__(self, spec: dict[str, Any], pricing: Pricing):
-        self.spec = spec
+    def __init__(self, env: Environment, pricing: Pricing):
+        self.spec = env.spec
         self.pricing = pricing
         self.hours = pricing.hours_per_month
         self.errors: dict[str, UnknownPriceError] = {}
-        self.provider = str((spec.get("cloud") or {}).get("provider"))
-        prices = pricing.providers.get(self.provider)
+        self.provider = env.provider
+        key = providers.get(env.provider).pricing_key
+        prices = pricing.providers.get(key) if key is not None else None
         if prices is None:
             raise CostErrors([UnknownPriceError("/cloud/provider", f'no pricing data for cloud provider "{self.provider}"')])
         self.prices: ProviderPrices = prices
-        self.pools: dict[str, Any] = (spec.get("cluster") or {}).get("node_pools") or {}
+        self.pools: dict[str, Any] = env.spec["cluster"]["node_pools"]
 
     def error(self, ptr: str, message: str) -> None:
         self.errors.setdefault(ptr, UnknownPriceError(ptr, message))
@@ -201,7 +202,7 @@ class Estimator:
 
     def training(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
-        nodes, hours, spot = int(c.get("nodes", 1)), float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
+        nodes, hours, spot = int(c["nodes"]), float(c["hours_per_month"]), bool(c["spot"])
         gpus = c.get("gpus")
         if not gpus:
             share, how = self.vcpu_share(c)
@@ -211,7 +212,7 @@ class Estimator:
         if inst is None:
             return None
         pool = self.pools.get(c.get("node_pool") or "") or {}
-        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot", False)))
+        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot")))
         return (
             nodes * hours * inst.hourly * factor,
             f"{nodes} node(s) x {_num(hours)} h x {inst.name} (${_num(inst.hourly)}/h, {inst.gpus}x {inst.gpu_model}){spot_note}",
@@ -227,11 +228,11 @@ class Estimator:
                 return None
             if str(c["gpus"].get("type")) not in self.pricing.gpu_models:
                 self.error(base + "/gpus/type", f'unknown GPU model "{c["gpus"].get("type")}": not in the pricing data')
-            return self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", pool_name, "instance_type"))
+            return self.instance(str(pool["instance_type"]), pointer("cluster", "node_pools", pool_name, "instance_type"))
         models = self.gpu_models(c["gpus"], base + "/gpus")
         if models is None:
             return None
-        count = int(c["gpus"].get("count", 1))
+        count = int(c["gpus"]["count"])
         candidates = self.prices.gpu_instances(models, count)
         if not candidates:
             self.error(
@@ -242,27 +243,27 @@ class Estimator:
 
     def spark(self, component: Component) -> tuple[float, str] | None:
         c = component.spec
-        hours, spot = float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
-        driver, executors = c.get("driver") or {}, c.get("executors") or {}
+        hours, spot = float(c["hours_per_month"]), bool(c["spot"])
+        driver, executors = c["driver"], c["executors"]
         dyn = c.get("dynamic_allocation") or {}
-        count = int(dyn["max"]) if "max" in dyn else int(executors.get("instances", 2))
-        cores = int(driver.get("cores", 1)) + count * int(executors.get("cores", 1))
+        count = int(dyn["max"]) if "max" in dyn else int(executors["instances"])
+        cores = int(driver["cores"]) + count * int(executors["cores"])
         factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
         which = "dynamic_allocation.max" if "max" in dyn else "executors.instances"
         detail = (
-            f"{cores} vCPU (driver {driver.get('cores', 1)} + {count} executors [{which}] x {executors.get('cores', 1)}) x {_num(hours)} h"
+            f"{cores} vCPU (driver {driver['cores']} + {count} executors [{which}] x {executors['cores']}) x {_num(hours)} h"
             f" x ${_num(self.prices.per_vcpu_hour())}/vCPU-h{spot_note}"
         )
         return cores * hours * self.prices.per_vcpu_hour() * factor, detail
 
     def serving(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
-        replicas = int((c.get("replicas") or {}).get("min", 1))
+        replicas = int(c["replicas"]["min"])
         return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
 
     def batch(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
-        hours = float(c.get("hours_per_month", 0))
+        hours = float(c["hours_per_month"])
         return self._replicas(name, c, 1, hours, f"{_num(hours)} h")
 
     def _replicas(self, name: str, c: dict[str, Any], replicas: int, hours: float, head: str) -> tuple[float, str] | None:
@@ -278,7 +279,7 @@ class Estimator:
 
     def bucket(self, component: Component) -> tuple[float, str] | None:
         c = component.spec
-        size = float(c.get("size_gb", 0))
+        size = float(c["size_gb"])
         shares = lifecycle_shares(c.get("lifecycle"))
         monthly, parts = 0.0, []
         for stage in ("hot", "infrequent", "archive"):
@@ -290,7 +291,7 @@ class Estimator:
 
     def database(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
-        cls, engine = str(c.get("instance_class")), str(c.get("engine", "postgres"))
+        cls, engine = str(c["instance_class"]), str(c["engine"])
         hourly = self.prices.database_hourly(cls, engine)
         if hourly is None:
             self.error(
@@ -298,8 +299,8 @@ class Estimator:
                 f'unknown {self.provider} database instance class "{cls}" for engine {engine}: not in the pricing data',
             )
             return None
-        ha = self.prices.db_ha_factor if c.get("multi_az", False) else 1.0
-        storage = float(c.get("storage_gb", 100))
+        ha = self.prices.db_ha_factor if c["multi_az"] else 1.0
+        storage = float(c["storage_gb"])
         monthly = ha * (hourly * self.hours + storage * self.prices.db_storage_gb_month)
         ha_note = f" x {_num(ha)} (multi-AZ)" if ha != 1.0 else ""
         return (
@@ -309,38 +310,30 @@ class Estimator:
         )
 
     def node_pool(self, name: str, pool: dict[str, Any]) -> tuple[float, str] | None:
-        inst = self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", name, "instance_type"))
+        inst = self.instance(str(pool["instance_type"]), pointer("cluster", "node_pools", name, "instance_type"))
         if inst is None:
             return None
-        nodes = int(pool.get("min", 0))
-        factor, spot_note = self.spot(inst.family, bool(pool.get("spot", False)))
+        nodes = int(pool["min"])
+        factor, spot_note = self.spot(inst.family, bool(pool["spot"]))
         return (
             nodes * inst.hourly * self.hours * factor,
             f"{nodes} always-on (min) x {inst.name} ${_num(inst.hourly)}/h x {_num(self.hours)} h{spot_note}",
         )
 
 
-def estimate(spec: dict[str, Any], pricing: Pricing) -> CostEstimate:
-    """Monthly estimate of a resolved environment document; raises CostErrors on unknown prices."""
-    est = Estimator(spec, pricing)
+def estimate(env: Environment, pricing: Pricing) -> CostEstimate:
+    """Monthly estimate of a resolved environment (defaults applied); raises CostErrors on unknown prices."""
+    est = Estimator(env, pricing)
     items: list[CostItem] = []
-    components = spec.get("components") or {}
-    for name in sorted(components):
-        comp = components[name] or {}
-        ctype = str(comp.get("type"))
-        try:
-            kind = kinds.get(ctype)
-        except kinds.UnknownKindError:
-            est.error(pointer("components", name, "type"), f'no cost model for component type "{ctype}"')
-            continue
-        priced = kind.cost(est, Component(name, ctype, comp))
+    for component in env.components.values():
+        priced = component.kind.cost(est, component)
         if priced is not None:
-            items.append(CostItem(name, "component", ctype, priced[0], priced[1]))
+            items.append(CostItem(component.name, "component", component.type, priced[0], priced[1]))
     for name in sorted(est.pools):
-        pool = est.pools[name] or {}
+        pool = est.pools[name]
         priced = est.node_pool(name, pool)
         if priced is not None:
-            items.append(CostItem(name, "node_pool", str(pool.get("instance_type")), priced[0], priced[1]))
+            items.append(CostItem(name, "node_pool", str(pool["instance_type"]), priced[0], priced[1]))
     if est.errors:
         raise CostErrors(list(est.errors.values()))
     return CostEstimate(sum(i.monthly_usd for i in items), tuple(items), est.provider, pricing.hours_per_month)

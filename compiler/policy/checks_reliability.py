@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, fix_at, is_prod
 
@@ -185,7 +186,7 @@ def monitoring_without_alerts(compiled: Compiled) -> Iterator[Hit]:
     """MLC-REL-013: a monitoring component targeting serving endpoints, without alerts."""
     env = compiled.env
     for monitoring in env.of_type("monitoring"):
-        served = [t for t in monitoring.get("targets") or [] if t in env.components and env.components[t].type == "serving"]
+        served = [t for t in monitoring.get("targets") or [] if t in env.components and env.components[t].has(Trait.LONG_RUNNING)]
         if served and not monitoring.get("alerts"):
             yield fix_at(
                 monitoring.name, env, f"{monitoring.pointer}/alerts", f"monitors serving endpoint(s) {', '.join(served)} without alerts"

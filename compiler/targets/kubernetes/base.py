@@ -46,8 +46,7 @@ def namespace(compiled: Compiled) -> dict[str, Any]:
 
 def gpu_capacity(compiled: Compiled) -> int:
     """GPUs the node pools can hold at their max size: sum of max x GPUs per instance."""
-    env = compiled.env
-    return sum(int(pool.get("max", 1)) * c.instance_gpus(env, pool["instance_type"])[0] for pool in c.node_pools(env).values())
+    return sum(int(pool["max"]) * compiled.pool_gpus(name)[0] for name, pool in c.node_pools(compiled.env).items())
 
 
 def resource_quota(compiled: Compiled) -> dict[str, Any]:

@@ -86,7 +86,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     predictor["automountServiceAccountToken"] = False
     predictor["labels"] = naming.k8s_labels(env, component)
     predictor["securityContext"] = c.pod_security_context()
-    predictor.update(c.scheduling(env, component))
+    predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
     predictor["volumes"] = [c.tmp_volume()]
     labels = {} if component.get("public") else {"networking.kserve.io/visibility": "cluster-local"}
@@ -118,7 +118,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
         "enableServiceLinks": False,
         "securityContext": c.pod_security_context(),
     }
-    pod.update(c.scheduling(env, component))
+    pod.update(c.scheduling(compiled, component))
     pod["containers"] = [server]
     pod["volumes"] = [c.tmp_volume()]
     spec: dict[str, Any] = {}

@@ -75,7 +75,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
         "enableServiceLinks": False,
         "securityContext": c.pod_security_context(),
     }
-    spec.update(c.scheduling(compiled.env, component))
+    spec.update(c.scheduling(compiled, component))
     spec["containers"] = containers
     spec["volumes"] = [c.tmp_volume()]
     return spec
@@ -169,7 +169,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["podSecurityContext"] = c.pod_security_context()
     pod["securityContext"] = c.container_security_context()
     # executors may use spot capacity when `spot: true`; losing the driver loses the whole run
-    pod.update(c.scheduling(compiled.env, component, allow_spot=None if role == "executor" else False))
+    pod.update(c.scheduling(compiled, component, allow_spot=None if role == "executor" else False))
     pod["volumeMounts"] = [c.tmp_mount()]
     # Only the driver needs an API token (it creates and watches its executors).
     pod["template"] = {"spec": {"automountServiceAccountToken": role == "driver", "enableServiceLinks": False}}

@@ -27,7 +27,6 @@ from compiler.model.kinds import Trait
 from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
-from compiler.providers.aws import PROVIDER
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
@@ -45,7 +44,6 @@ from compiler.targets.terraform.common import (
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
-    instance_gpus,
     lit,
     money,
     percent,
@@ -94,10 +92,10 @@ def main_file(ctx: AwsContext) -> TfFile:
 
 
 # --- node groups -------------------------------------------------------------------------
-def ami_type(instance_type: str) -> str:
+def ami_type(instance_type: str, gpus: int) -> str:
+    """EKS AMI type of an instance type with `gpus` GPUs (the plan's instance facts)."""
     family = instance_type.split(".", 1)[0]
     arch = "ARM_64" if re.fullmatch(r"[a-z]+[0-9]+g[a-z]*", family) else "x86_64"
-    gpus, _ = instance_gpus(PROVIDER, instance_type)
     if gpus:
         return f"AL2023_{arch}_NVIDIA"
     if family.startswith(("inf", "trn")):
@@ -105,9 +103,9 @@ def ami_type(instance_type: str) -> str:
     return f"AL2023_{arch}_STANDARD"
 
 
-def node_taints(instance_type: str, spot: bool) -> list[dict[str, str]]:
+def node_taints(gpus: int, spot: bool) -> list[dict[str, str]]:
     taints = []
-    if instance_gpus(PROVIDER, instance_type)[0]:
+    if gpus:
         taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": TAINT_EFFECT})
     if spot:
         taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT})
@@ -118,7 +116,8 @@ def cluster_file(ctx: AwsContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
-        instance_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        instance_type, spot = str(pool["instance_type"]), bool(pool["spot"])
+        gpus, _ = ctx.compiled.pool_gpus(pool_name)
         body: dict[str, Any] = {
             "cluster_name": Expr("${data.aws_eks_cluster.cluster.name}"),
             "node_group_name": naming.bounded(f"{env.name}-{pool_name}", 63),
@@ -126,16 +125,16 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             "subnet_ids": ctx.var("node_subnet_ids"),
             "instance_types": [instance_type],
             "capacity_type": "SPOT" if spot else "ON_DEMAND",
-            "ami_type": ami_type(instance_type),
-            "disk_size": pool.get("disk_gb", 100),
-            "scaling_config": {"min_size": pool.get("min", 0), "max_size": pool.get("max", 1), "desired_size": pool.get("min", 0)},
+            "ami_type": ami_type(instance_type, gpus),
+            "disk_size": pool["disk_gb"],
+            "scaling_config": {"min_size": pool["min"], "max_size": pool["max"], "desired_size": pool["min"]},
             "update_config": {"max_unavailable": 1},
             "labels": {naming.NODE_POOL_LABEL: pool_name},
             "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
             # the cluster autoscaler owns the current size; Terraform sets only the bounds
             "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
         }
-        taints = node_taints(instance_type, spot)
+        taints = node_taints(gpus, spot)
         if taints:
             body["taint"] = taints
         f.resource("aws_eks_node_group", rname(pool_name), body)
@@ -164,7 +163,7 @@ def budget_file(ctx: AwsContext) -> TfFile:
                 {
                     "comparison_operator": "GREATER_THAN",
                     "notification_type": "ACTUAL",
-                    "threshold": percent(budget.get("warn_ratio", 0.8)),
+                    "threshold": percent(budget["warn_ratio"]),
                     "threshold_type": "PERCENTAGE",
                     "subscriber_email_addresses": emails,
                 },

@@ -23,7 +23,6 @@ from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
-from compiler.providers.base import Provider
 from compiler.targets.artifact import Artifact
 
 TERRAFORM_REQUIRED_VERSION = ">= 1.10"  # S3 backend native locking (use_lockfile) needs 1.10+
@@ -177,17 +176,6 @@ def gcp_labels(labels: dict[str, str]) -> dict[str, str]:
     for key in sorted(labels):
         out.setdefault(gcp_label_key(key), gcp_label_value(labels[key]))
     return dict(sorted(out.items()))
-
-
-# --- instance facts --------------------------------------------------------------------------
-def instance_gpus(provider: Provider, instance_type: str) -> tuple[int, str | None]:
-    """(GPU count, pricing GPU model such as "A100-40GB") of an instance type, from the
-    provider's catalogue (the pricing data); (0, None) without GPUs or for a type the data does
-    not know (the cost stage reports unknown types as input errors)."""
-    instance = provider.instance(instance_type)
-    if instance is None or not instance.gpus:
-        return 0, None
-    return instance.gpus, instance.gpu_model
 
 
 @dataclass

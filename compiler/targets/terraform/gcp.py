@@ -23,14 +23,12 @@ from typing import Any
 from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import gcp, naming
-from compiler.providers.gcp import PROVIDER
 from compiler.targets.terraform.common import (
     GOOGLE_PROVIDER,
     TAINT_EFFECT,
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
-    instance_gpus,
     money,
     rname,
 )
@@ -77,9 +75,9 @@ def main_file(ctx: GcpContext) -> TfFile:
 
 
 # --- node pools ----------------------------------------------------------------------------
-def guest_accelerators(machine_type: str) -> list[dict[str, Any]]:
-    """GPUs attached to a2/a3/g2 machine types, with GKE-managed driver installation."""
-    count, model = instance_gpus(PROVIDER, machine_type)
+def guest_accelerators(machine_type: str, count: int, model: str | None) -> list[dict[str, Any]]:
+    """GPUs attached to a2/a3/g2 machine types (count and model: the plan's instance facts),
+    with GKE-managed driver installation."""
     if not count:
         return []
     if model not in ACCELERATORS:
@@ -93,11 +91,11 @@ def cluster_file(ctx: GcpContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
-        machine_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        machine_type, spot = str(pool["instance_type"]), bool(pool["spot"])
         node_config: dict[str, Any] = {
             "machine_type": machine_type,
             "spot": spot,
-            "disk_size_gb": pool.get("disk_gb", 100),
+            "disk_size_gb": pool["disk_gb"],
             "disk_type": "pd-balanced",
             "image_type": "COS_CONTAINERD",
             "service_account": ctx.var("node_service_account"),
@@ -110,7 +108,7 @@ def cluster_file(ctx: GcpContext) -> TfFile:
         }
         if spot:
             node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
-        accelerators = guest_accelerators(machine_type)
+        accelerators = guest_accelerators(machine_type, *ctx.compiled.pool_gpus(pool_name))
         if accelerators:
             node_config["guest_accelerator"] = accelerators
         f.resource(
@@ -121,8 +119,8 @@ def cluster_file(ctx: GcpContext) -> TfFile:
                 "cluster": env.spec["cluster"]["name"],
                 "location": ctx.region,
                 "autoscaling": {
-                    "total_min_node_count": pool.get("min", 0),
-                    "total_max_node_count": pool.get("max", 1),
+                    "total_min_node_count": pool["min"],
+                    "total_max_node_count": pool["max"],
                     "location_policy": "ANY" if spot else "BALANCED",
                 },
                 "management": {"auto_repair": True, "auto_upgrade": True},
@@ -154,7 +152,7 @@ def budget_file(ctx: GcpContext) -> TfFile:
             },
             "amount": {"specified_amount": {"currency_code": "USD", "units": str(int(units)), "nanos": int(cents * 1_000_000_000)}},
             "threshold_rules": [
-                {"threshold_percent": float(budget.get("warn_ratio", 0.8)), "spend_basis": "CURRENT_SPEND"},
+                {"threshold_percent": float(budget["warn_ratio"]), "spend_basis": "CURRENT_SPEND"},
                 {"threshold_percent": 1.0, "spend_basis": "FORECASTED_SPEND"},
             ],
             "all_updates_rule": {
