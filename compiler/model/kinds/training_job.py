@@ -17,7 +17,7 @@ class TrainingJob(Kind):
     category = Category.WORKLOAD
     traits = frozenset({Trait.RUNNABLE})
     references = (READS, WRITES, AFTER, CHECKPOINT)
-    emits_to = frozenset({"kubernetes", "terraform"})
+    emits_to = frozenset({"kubernetes", "terraform", "argo"})  # argo: a scheduled distributed run
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         return est.training(component)
