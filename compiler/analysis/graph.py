@@ -169,7 +169,7 @@ class DependencyGraph:
                 flow[edge.target].append(edge.source)
         result: dict[str, Lineage] = {}
         for name, component in self.env.components.items():
-            own = component.get("classification", "internal")
+            own = component.spec["classification"]
             best, best_path = own, (name,)  # type: tuple[str, tuple[str, ...]]
             parents: dict[str, str | None] = {name: None}
             queue = deque([name])
@@ -180,7 +180,7 @@ class DependencyGraph:
                         continue
                     parents[upstream] = node
                     queue.append(upstream)
-                    cls = self.env.components[upstream].get("classification", "internal")
+                    cls = self.env.components[upstream].spec["classification"]
                     if CLASSIFICATION_RANK[cls] > CLASSIFICATION_RANK[best]:
                         best, path = cls, [upstream]
                         while parents[path[-1]] is not None:
@@ -212,7 +212,7 @@ def build_graph(env: Environment) -> DependencyGraph:
     components = env.components
     diagnostics: list[Diagnostic] = []
     edges: list[Edge] = []
-    pools = set(env.spec["cluster"].get("node_pools", {}))
+    pools = set(env.spec["cluster"]["node_pools"])
     for component in components.values():
         pool = component.get("node_pool")
         if pool is not None and pool not in pools:

@@ -88,7 +88,7 @@ class Environment:
 
     @property
     def labels(self) -> dict[str, str]:
-        return dict(self.spec["metadata"].get("labels", {}))
+        return dict(self.spec["metadata"]["labels"])
 
     @functools.cached_property
     def components(self) -> dict[str, Component]:

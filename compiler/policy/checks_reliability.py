@@ -84,7 +84,7 @@ def prod_serving_single_replica(compiled: Compiled) -> Iterator[Hit]:
     if not is_prod(env):
         return
     for serving in env.of_type("serving"):
-        low = int((serving.get("replicas") or {}).get("min", 1))
+        low = int(serving.spec["replicas"]["min"])
         if low < 2:
             yield fix_at(
                 serving.name,
@@ -110,7 +110,7 @@ def prod_database_short_backups(compiled: Compiled) -> Iterator[Hit]:
     if not is_prod(env):
         return
     for db in env.of_type("database"):
-        days = int(db.get("backup_retention_days", 7))
+        days = int(db.spec["backup_retention_days"])
         if days < 7:
             yield fix_at(
                 db.name,
@@ -172,7 +172,7 @@ def high_availability_single_replica(compiled: Compiled) -> Iterator[Hit]:
         return
     for serving in env.of_type("serving"):
         availability = (serving.get("slo") or {}).get("availability")
-        low = int((serving.get("replicas") or {}).get("min", 1))
+        low = int(serving.spec["replicas"]["min"])
         if availability is not None and availability >= 0.999 and low < 2:
             yield fix_at(
                 serving.name,

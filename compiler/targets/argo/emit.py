@@ -237,7 +237,7 @@ def dag_tasks(compiled: Compiled, pipeline: Component) -> list[dict[str, Any]]:
 def workflow_template(compiled: Compiled, pipeline: Component) -> tuple[dict[str, Any], set[tuple[str, str]]]:
     """(WorkflowTemplate of a pipeline, (group, kind) of the run objects it creates)."""
     env = compiled.env
-    retries = int(pipeline.get("retries", 0) or 0)
+    retries = int(pipeline.spec["retries"])
     templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": dag_tasks(compiled, pipeline)}}]
     kinds: set[tuple[str, str]] = set()
     deadline = 0

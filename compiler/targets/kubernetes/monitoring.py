@@ -269,6 +269,6 @@ def emit_monitoring(compiled: Compiled, monitoring: Component) -> list[dict[str,
     rule = prometheus_rule(compiled, monitoring)
     if rule is not None:
         objects.append(rule)
-    if monitoring.get("dashboards", True):
+    if monitoring.spec["dashboards"]:
         objects.append(dashboard_configmap(compiled, monitoring))
     return objects

@@ -122,7 +122,7 @@ def build_job(compiled: Compiled, component: Component) -> dict[str, Any]:
 
 # --- PyTorchJob --------------------------------------------------------------------------
 def build_pytorchjob(compiled: Compiled, component: Component) -> dict[str, Any]:
-    nodes = int(component.get("nodes", 1))
+    nodes = int(component.spec["nodes"])
     main = container(compiled, component, "pytorch", ports=_metrics_ports(compiled, component))
     replicas: dict[str, Any] = {}
     for role, count in (("Master", 1), ("Worker", nodes - 1)):
@@ -152,12 +152,12 @@ def spark_type(main: str) -> str:
 
 
 def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str, Any]:
-    size = component.get(role if role == "driver" else "executors") or {}
-    cores = int(size.get("cores", 1))
-    memory = str(size.get("memory", "2Gi" if role == "driver" else "4Gi"))
+    size = component.spec[role if role == "driver" else "executors"]
+    cores = int(size["cores"])
+    memory = str(size["memory"])
     pod: dict[str, Any] = {}
     if role == "executor":
-        pod["instances"] = int(size.get("instances", 2))
+        pod["instances"] = int(size["instances"])
     pod["cores"] = cores
     pod["coreLimit"] = str(cores)
     pod["memory"] = c.spark_memory(memory)

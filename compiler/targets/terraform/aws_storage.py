@@ -187,8 +187,8 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
         bucket_name,
         tags=tags,
         kms_key_name=name,
-        versioning=bool(store.get("versioning", True)),
-        public=bool(store.get("public", False)),
+        versioning=bool(store.spec["versioning"]),
+        public=bool(store.spec["public"]),
         lifecycle=store.get("lifecycle") or {},
     )
     if store.get("catalog"):  # data_lake (catalog defaults to true); object_store has no catalog
@@ -199,7 +199,7 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
                 "name": naming.catalog_database_name(env, store),
                 "description": f"mlc {env.name}: catalog of data lake {store.name} ({store.get('format', 'parquet')})",
                 "location_uri": Expr(f"s3://{ref('aws_s3_bucket', name, 'bucket')}/"),
-                "parameters": {"mlc:format": str(store.get("format", "parquet"))},
+                "parameters": {"mlc:format": str(store.spec["format"])},
                 "tags": tags,
             },
         )
@@ -273,7 +273,7 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     tags = ctx.tags(store)
     identifier = naming.db_instance_name(env, store)
-    engine, version = str(store.get("engine", "postgres")), str(store.get("version"))
+    engine, version = str(store.spec["engine"]), str(store.spec["version"])
     instance_class = str(store.get("instance_class"))
     key_arn = ref("aws_kms_key", name, "arn")
     kms_key(f, ctx, name, aws.kms_alias(env, store), f"mlc {env.name}: encrypts database {identifier}", tags)
@@ -293,7 +293,7 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
         "engine": engine,
         "engine_version": version,
         "instance_class": instance_class,
-        "allocated_storage": store.get("storage_gb", 100),
+        "allocated_storage": store.spec["storage_gb"],
         "storage_type": "gp3",
         "storage_encrypted": True,
         "kms_key_id": key_arn,
@@ -305,8 +305,8 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
         "vpc_security_group_ids": ctx.var("db_security_group_ids"),
         "parameter_group_name": ref("aws_db_parameter_group", name, "name"),
         "publicly_accessible": False,
-        "multi_az": bool(store.get("multi_az", False)),
-        "backup_retention_period": store.get("backup_retention_days", 7),
+        "multi_az": bool(store.spec["multi_az"]),
+        "backup_retention_period": store.spec["backup_retention_days"],
         "deletion_protection": True,
         "skip_final_snapshot": False,
         "final_snapshot_identifier": f"{identifier}-final",

@@ -92,7 +92,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
             f"{name}-{sname}",
             {
                 "instance": ref("google_sql_database_instance", sname, "name"),
-                "name": gcp.sql_iam_user(env, workload, str(store.get("engine", "postgres"))),
+                "name": gcp.sql_iam_user(env, workload, str(store.spec["engine"])),
                 "type": "CLOUD_IAM_SERVICE_ACCOUNT",
                 "depends_on": [f"google_service_account.{name}"],
             },
