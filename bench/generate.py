@@ -348,11 +348,13 @@ def _merged(docs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def set_budget(env: dict[str, Any], parents: dict[str, dict[str, Any]], schema: str) -> None:
     """budget.monthly_usd = 1.5x the cost estimate of the resolved environment, rounded up."""
-    from compiler.model.environment import apply_defaults
-    from compiler.plan.cost import estimate, load_pricing
+    from compiler.model.environment import Environment, apply_defaults
+    from compiler.plan.cost import estimate
+    from compiler.plan.pricing import load_pricing
 
     spec = apply_defaults(_merged([parents[p] for p in env["extends"]] + [env]), schema)
-    total = estimate(spec, load_pricing()).total_usd
+    name = str(spec["metadata"]["name"])
+    total = estimate(Environment(name, f"environments/{name}.yaml", (name,), (), spec), load_pricing()).total_usd
     env["budget"] = {"monthly_usd": int(math.ceil(total * 1.5 / 500.0) * 500) + 500}
 
 

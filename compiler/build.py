@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 from compiler.core.diagnostics import Diagnostic, InputError, did_you_mean
 from compiler.frontend.project import Project, UsageError
@@ -36,6 +37,10 @@ from compiler.output.writer import (
     swap_in,
     sync_dir,
 )
+from compiler.pipeline import Mode
+
+if TYPE_CHECKING:
+    from compiler.plan.cost import CostEstimate
 
 PARALLEL_THRESHOLD = 8  # fewer environments than this compile in-process
 
@@ -50,9 +55,9 @@ class EnvOutcome:
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
-    content: dict[str, bytes] | None = None  # mode "memory": the files themselves
-    owners: dict[str, str | None] = field(default_factory=dict)  # mode "memory": path -> component
-    cost: object | None = None  # the environment's CostEstimate
+    content: dict[str, bytes] | None = None  # Mode.MEMORY: the files themselves
+    owners: dict[str, str | None] = field(default_factory=dict)  # Mode.MEMORY: path -> component
+    cost: CostEstimate | None = None
     stats: dict[str, list[int]] = field(default_factory=dict)  # staged file -> [size, mtime_ns], for the cache
 
 
@@ -74,14 +79,12 @@ class BuildResult:
         return sorted(o.env for o in self.outcomes if o.blocked)
 
 
-def compile_one(project: Project, env_name: str, today: date, mode: str, token: str) -> EnvOutcome:
-    """Compile one environment. mode: 'write' (stage it), 'check' (diff with out/),
-    'memory' (keep the bytes), 'policy' (findings only).
-
-    An abstract environment is only validated. Input problems land in `diagnostics`.
+def compile_one(project: Project, env_name: str, today: date, mode: Mode, token: str) -> EnvOutcome:
+    """Compile one environment (pipeline.compile_environment) and stage, diff or keep its
+    files as `mode` says. An abstract environment is only validated. Input problems land
+    in `diagnostics`.
     """
-    from compiler.pipeline import emit_environment, override_environment, plan_environment
-    from compiler.policy.engine import run_policies
+    from compiler.pipeline import compile_environment
     from compiler.targets.overrides import manifest_folders
 
     outcome = EnvOutcome(env_name)
@@ -94,30 +97,24 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
         # a manifests folder is not a file: an environment that copies one is never cached
         outcome.files = env.files + manifest_folders(env.spec)
         policies = project.policies_dir if project.policies_dir.is_dir() else None
-        compiled = plan_environment(env)
-        overrides = override_environment(compiled, project.root)
-        findings = run_policies(compiled, policies, today, overrides)
+        result = compile_environment(env, policies, today, mode, project.root)
     except InputError as exc:
         outcome.diagnostics = exc.diagnostics
         return outcome
-    outcome.findings = findings
-    outcome.cost = compiled.cost
-    outcome.blocked = any(f.blocking for f in findings)
-    if mode == "policy" or outcome.blocked:
+    outcome.findings = result.findings
+    outcome.cost = result.compiled.cost
+    outcome.blocked = result.blocked
+    artifacts = result.artifacts
+    if artifacts is None:
         return outcome
-    artifacts = emit_environment(compiled, findings)
-    if overrides is not None:
-        patched = override_environment(compiled, project.root, findings)
-        assert patched is not None
-        artifacts = patched.artifacts
     files = serialise(artifacts)
     outcome.written = sorted(files)
-    if mode == "memory":
+    if mode is Mode.MEMORY:
         outcome.content = files
         outcome.owners = {a.path: a.component for a in artifacts}
         return outcome
     outcome.report = diff_env(project.out_dir, env_name, files)
-    if mode == "write" and not outcome.report.unchanged:
+    if mode is Mode.WRITE and not outcome.report.unchanged:
         project.out_dir.mkdir(parents=True, exist_ok=True)
         staging = stage_env(project.out_dir, env_name, files, token, outcome.stats)
         carry_foreign(project.out_dir, env_name, staging, outcome.report.foreign)
@@ -134,7 +131,7 @@ def _worker_init(root: str, out: str) -> None:
     _WORKER_PROJECT = Project.at(root, out)
 
 
-def _worker_run(args: tuple[list[str], str, str, str]) -> list[EnvOutcome]:
+def _worker_run(args: tuple[list[str], str, Mode, str]) -> list[EnvOutcome]:
     names, today, mode, token = args
     assert _WORKER_PROJECT is not None
     return [compile_one(_WORKER_PROJECT, name, date.fromisoformat(today), mode, token) for name in names]
@@ -151,7 +148,7 @@ Progress = Callable[[int, int], None]  # (environments done, total)
 
 
 def run_many(
-    project: Project, names: list[str], today: date, mode: str, jobs: int | None = None, token: str = "", progress: Progress | None = None
+    project: Project, names: list[str], today: date, mode: Mode, jobs: int | None = None, token: str = "", progress: Progress | None = None
 ) -> list[EnvOutcome]:
     """compile_one over `names`, in parallel when it pays; outcomes in name order."""
     jobs = jobs or os.cpu_count() or 1
@@ -227,7 +224,7 @@ def compile_project(
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
     todo = [n for n in names if n not in skipped]
     try:
-        outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token, progress)
+        outcomes = run_many(project, todo, today, Mode.CHECK if check else Mode.WRITE, jobs, token, progress)
     except (OSError, WriteError) as exc:  # staging failed (disk full...): drop this run's staged trees
         for entry in project.out_dir.glob(f"{STAGING_PREFIX}*-{token}") if project.out_dir.is_dir() else []:
             remove_tree(entry)
@@ -277,6 +274,6 @@ def _discard(project: Project, outcomes: list[EnvOutcome]) -> None:
 def check_policies(project: Project, selected: list[str] | None, today: date, jobs: int | None = None) -> BuildResult:
     """Policies only (`mlc check`): nothing is emitted or written."""
     names = _names(project, selected)
-    outcomes = run_many(project, names, today, "policy", jobs)
+    outcomes = run_many(project, names, today, Mode.POLICY, jobs)
     diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
     return BuildResult(outcomes, diagnostics, [], [])

@@ -1,27 +1,42 @@
 """The compiler's stages, composed in one visible place.
 
     load -> validate -> resolve        (project.Project.load_environments)
-    graph                              (graph.build_graph)
-    plan: grants, cost                 (plan.derive_iam_grants, cost.estimate)
+    graph, cross-field checks          (validate_environment)
+    plan: grants, cost, facts, advice  (plan_environment -> plan.compiled.plan)
     check: policies                    (policy.engine.run_policies)
-    emit: kubernetes, terraform, argo, argocd   (emit.*)
-    write: serialise, atomic swap      (writer)
+    emit: kubernetes, terraform, argo, argocd, plan.json   (emit_environment)
+    write: serialise, atomic swap      (output.writer, driven by build.py)
 
-Each function here is a plain function from data to data; the CLI maps results to exit codes.
+`compile_environment` runs validate, plan, policies and emit for one resolved environment
+and returns an `EnvironmentResult`; build.py and the CLI call it (or one of its stages).
+Every input problem, in any stage, is an InputError.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from compiler.analysis.graph import DependencyGraph, build_graph
 from compiler.core.diagnostics import Diagnostic, InputError
 from compiler.model.environment import Environment
-from compiler.plan.compiled import Compiled, derive_iam_grants, plan_document
+from compiler.plan.compiled import Compiled, plan, plan_document
+from compiler.policy.findings import Finding
 from compiler.targets.artifact import Artifact
 from compiler.targets.overrides import OverrideResult
+
+UNSUPPORTED = "MLC-E026"  # the environment's cloud provider lacks what a target needs
+
+
+class Mode(Enum):
+    """What `build.compile_one` does with an environment after its policies ran."""
+
+    WRITE = "write"  # stage the new tree for the atomic swap
+    CHECK = "check"  # compare with out/ (mlc compile --check)
+    MEMORY = "memory"  # keep the bytes (fuzzing, tests)
+    POLICY = "policy"  # findings only: nothing is emitted (mlc check)
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
@@ -45,38 +60,40 @@ def validate_environment(env: Environment) -> DependencyGraph:
 
 
 def plan_environment(env: Environment) -> Compiled:
-    """Validated graph, grants and cost of one resolved environment (InputError on any
-    input problem, unknown prices included)."""
-    from compiler.plan.cost import CostErrors, estimate, load_pricing
+    """Validated graph, grants, cost, instance facts and advice of one resolved environment
+    (InputError on any input problem, unknown prices included)."""
+    from compiler.plan.cost import CostErrors
+    from compiler.providers import NotSupportedError
 
     graph = validate_environment(env)
     try:
-        cost = estimate(env.spec, load_pricing())
+        return plan(env, graph)
     except CostErrors as errors:
         raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
-    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph), cost=cost)
+    except NotSupportedError as exc:
+        raise unsupported(env, exc) from None
 
 
-def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
+def unsupported(env: Environment, exc: Exception) -> InputError:
+    """A provider a target cannot handle, reported at cloud.provider."""
+    return InputError([Diagnostic(env.locate("/cloud/provider"), UNSUPPORTED, str(exc))])
+
+
+def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifact]:
     """Every artifact of one environment, plan.json included, in a stable order."""
+    from compiler.providers import NotSupportedError
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.terraform.emitter import emit_terraform
 
-    artifacts: list[Artifact] = []
-    kubernetes = emit_kubernetes(compiled)
-    artifacts += kubernetes
-    if compiled.env.provider == "aws":
-        from compiler.targets.terraform.aws import emit_terraform_aws
-
-        artifacts += emit_terraform_aws(compiled)
-    else:
-        from compiler.targets.terraform.gcp import emit_terraform_gcp
-
-        artifacts += emit_terraform_gcp(compiled)
+    try:
+        kubernetes = emit_kubernetes(compiled)
+        terraform = emit_terraform(compiled)
+    except NotSupportedError as exc:
+        raise unsupported(compiled.env, exc) from None
     argo = emit_argo(compiled)
-    artifacts += argo
-    artifacts += emit_argocd(compiled, kubernetes + argo)
+    artifacts = kubernetes + terraform + argo + emit_argocd(compiled, kubernetes + argo)
     artifacts.append(Artifact("plan.json", plan_document(compiled, findings), "json"))
     paths = [a.path for a in artifacts]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})
@@ -85,7 +102,7 @@ def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
     return sorted(artifacts, key=lambda a: a.path)
 
 
-def override_environment(compiled: Compiled, project_root: Path, findings: list[Any] | None = None) -> OverrideResult | None:
+def override_environment(compiled: Compiled, project_root: Path, findings: list[Finding] | None = None) -> OverrideResult | None:
     """The environment's artifacts with its `overrides:` applied (None when it has none).
 
     Policies need the patched objects, so an environment with overrides is emitted before
@@ -100,9 +117,32 @@ def override_environment(compiled: Compiled, project_root: Path, findings: list[
 @dataclass(frozen=True)
 class EnvironmentResult:
     compiled: Compiled
-    findings: list[Any]
-    artifacts: list[Artifact] | None  # None when error-level findings block the environment
+    findings: list[Finding]
+    blocked: bool  # an error-level finding: nothing may be written
+    artifacts: list[Artifact] | None  # None when blocked or when nothing was to be emitted
 
-    @property
-    def blocked(self) -> bool:
-        return self.artifacts is None
+
+def compile_environment(
+    env: Environment, policies: Path | None, today: date, mode: Mode = Mode.WRITE, project_root: Path | None = None
+) -> EnvironmentResult:
+    """Validate, plan, check and (unless `mode` is POLICY or a finding blocks) emit one
+    resolved environment. Raises InputError for any input problem of any stage.
+
+    `overrides:` are applied to the emitted artifacts before the policies run, so the rules
+    on the patched output see exactly what kustomize and Terraform will apply; extra
+    manifests are read relative to `project_root`."""
+    from compiler.policy.engine import run_policies
+
+    compiled = plan_environment(env)
+    root = project_root if project_root is not None else Path(".")
+    overrides = override_environment(compiled, root)
+    findings = run_policies(compiled, policies, today, overrides)
+    blocked = any(f.blocking for f in findings)
+    artifacts = None
+    if not blocked and mode is not Mode.POLICY:
+        artifacts = emit_environment(compiled, findings)
+        if overrides is not None:
+            patched = override_environment(compiled, root, findings)
+            assert patched is not None
+            artifacts = patched.artifacts
+    return EnvironmentResult(compiled, findings, blocked, artifacts)

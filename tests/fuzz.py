@@ -84,8 +84,9 @@ class _Target:
                     from datetime import date
 
                     from compiler.build import compile_one
+                    from compiler.pipeline import Mode
 
-                    outcome = compile_one(project, target, date(2026, 6, 1), "memory", "fuzz")
+                    outcome = compile_one(project, target, date(2026, 6, 1), Mode.MEMORY, "fuzz")
                     if outcome.diagnostics:
                         raise InputError(outcome.diagnostics)
                     continue

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+SCHEMA = REPO / "schemas" / "environment.schema.json"
 
 HEADER = """apiVersion: mlc/v1
 kind: Environment
@@ -56,6 +57,15 @@ def compiled_env(tmp_path: Path, files: dict[str, str], name: str):
     from compiler.pipeline import plan_environment
 
     return plan_environment(load_env(tmp_path, files, name))
+
+
+def model_of(spec: dict, name: str = "t"):
+    """A raw spec as the stages after resolve see it: every schema default filled in (the same
+    `apply_defaults` the resolver uses), so fixtures cannot skip defaults the compiler relies on."""
+    from compiler.model.environment import Environment, apply_defaults
+
+    spec = {"metadata": {"name": name}, **spec}
+    return Environment(name, f"environments/{name}.yaml", (name,), (f"environments/{name}.yaml",), apply_defaults(spec, str(SCHEMA)))
 
 
 def example_environments():

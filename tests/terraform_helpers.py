@@ -12,23 +12,19 @@ from typing import Any
 from helpers import aws_env, example_environments, load_env  # noqa: F401  (re-exported)
 
 from compiler.analysis.graph import build_graph
-from compiler.plan.compiled import Compiled, derive_iam_grants
+from compiler.plan.compiled import Compiled, plan
 
 
 def compile_env(env) -> Compiled:
-    """Graph + grants of a resolved environment (no cost estimate: emitters do not need it)."""
-    graph = build_graph(env)
-    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph))
+    """The plan of a resolved environment (graph, grants, cost, facts), without the other
+    validation checks."""
+    return plan(env, build_graph(env))
 
 
 def emit(compiled: Compiled):
-    if compiled.env.provider == "aws":
-        from compiler.targets.terraform.aws import emit_terraform_aws
+    from compiler.targets.terraform.emitter import emit_terraform
 
-        return emit_terraform_aws(compiled)
-    from compiler.targets.terraform.gcp import emit_terraform_gcp
-
-    return emit_terraform_gcp(compiled)
+    return emit_terraform(compiled)
 
 
 def tf_provider(compiled: Compiled) -> str:

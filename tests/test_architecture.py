@@ -3,7 +3,8 @@
 The error catalogue (compiler/core/errors.py) is data that `mlc explain` prints; a code used
 in the source but missing from it would ship unexplained, and a catalogue entry nothing emits
 is a stale promise. Import cycles between the compiler's modules make the stage order a lie
-(a stage importing a later one), so the module graph must be acyclic, lazy imports included.
+and break on import order, so the graph of what each module imports when it is loaded must be
+acyclic (imports inside functions are the deliberate exception: they keep `mlc --help` fast).
 """
 
 from __future__ import annotations
@@ -71,14 +72,31 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _nodes(tree: ast.AST) -> list[ast.AST]:
+    """Nodes that run when the module is imported: not function bodies (lazy imports are how
+    commands keep start-up cheap) and not `if TYPE_CHECKING:` blocks (annotations only)."""
+    found: list[ast.AST] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            stack.extend(node.orelse)
+            continue
+        found.append(node)
+        stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def import_graph() -> nx.DiGraph:
-    """compiler module -> compiler module it imports (module level and inside functions)."""
+    """compiler module -> compiler module it imports when it is imported."""
     modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph = nx.DiGraph()
     graph.add_nodes_from(modules)
     for name, path in modules.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in _nodes(ast.parse(path.read_text(encoding="utf-8"))):
             targets: list[str] = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -88,8 +106,6 @@ def import_graph() -> nx.DiGraph:
                     base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
                 targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
             if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("__future__"):
-                continue
-            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
                 continue
             for target in targets:
                 while target and target not in modules:

@@ -460,12 +460,12 @@ def test_template_braces_are_rejected_at_their_yaml_line(tmp_path):
     components += pipeline("p", ["a"])
     files = {"e1": aws_env("e1", components)}
     from compiler.analysis.graph import build_graph
-    from compiler.plan.compiled import Compiled, derive_iam_grants
+    from compiler.plan.compiled import plan
     from tests.helpers import load_env
 
     env = load_env(tmp_path, files, "e1")
     graph = build_graph(env)
-    compiled = Compiled(env, graph, derive_iam_grants(graph))  # bypasses validation, which rejects it
+    compiled = plan(env, graph)  # bypasses validation, which rejects it
     with pytest.raises(InputError):
         compiled_env(tmp_path, files, "e1")
     diagnostics = argo_template_violations(compiled.env)

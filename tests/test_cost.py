@@ -13,19 +13,35 @@ from decimal import Decimal
 
 import pytest
 
+from compiler.plan import cost
+from compiler.plan.advice import check_budget as _check_budget
+from compiler.plan.advice import suggestions as _suggestions
 from compiler.plan.cost import (
     CostErrors,
     CostEstimate,
     CostItem,
     UnknownPriceError,
-    estimate,
     lifecycle_shares,
-    load_pricing,
     money,
 )
-from compiler.plan.cost_render import check_budget, delta_dict, render_delta_markdown, render_markdown, render_table, suggestions
+from compiler.plan.cost_render import delta_dict, render_delta_markdown, render_markdown, render_table
+from compiler.plan.pricing import load_pricing
+from tests.helpers import model_of
 
 PRICING = load_pricing()
+
+
+# Fixtures are raw specs; the cost stage receives the resolved model (defaults filled in).
+def estimate(spec: dict, pricing) -> CostEstimate:
+    return cost.estimate(model_of(spec), pricing)
+
+
+def suggestions(spec: dict, est: CostEstimate, pricing) -> tuple:
+    return _suggestions(model_of(spec), est, pricing)
+
+
+def check_budget(spec: dict, est: CostEstimate):
+    return _check_budget(model_of(spec), est)
 
 
 def env(components: dict | None = None, node_pools: dict | None = None, provider: str = "aws", **extra) -> dict:
@@ -332,10 +348,26 @@ def test_gpu_model_known_but_not_offered_by_provider():
     assert [e.pointer for e in err.value.errors] == ["/components/api/gpus/type"]
 
 
-def test_unknown_provider():
-    with pytest.raises(CostErrors) as err:
-        estimate({"cloud": {"provider": "azure"}}, PRICING)
-    assert err.value.errors[0].pointer == "/cloud/provider"
+def test_a_provider_without_pricing_data_is_an_unknown_price_at_cloud_provider():
+    from compiler import providers
+
+    class Unpriced(providers.Provider):
+        name = "unpriced"
+
+    providers.register(Unpriced())
+    try:
+        with pytest.raises(CostErrors) as err:
+            estimate(env(provider="unpriced"), PRICING)
+    finally:
+        providers.unregister("unpriced")
+    assert [(e.pointer, e.message) for e in err.value.errors] == [("/cloud/provider", 'no pricing data for cloud provider "unpriced"')]
+
+
+def test_an_unregistered_provider_is_not_supported():
+    from compiler.providers import NotSupportedError
+
+    with pytest.raises(NotSupportedError, match='cloud provider "azure" is not supported'):
+        estimate(env(provider="azure"), PRICING)
 
 
 # ---------------------------------------------------------------------------- suggestions, budget

@@ -11,6 +11,7 @@ from datetime import date
 from compiler.build import run_many
 from compiler.frontend.project import Project
 from compiler.output.writer import existing_files
+from compiler.pipeline import Mode
 from tests.helpers import REPO
 
 TODAY = date(2026, 11, 28)
@@ -19,7 +20,7 @@ TODAY = date(2026, 11, 28)
 def test_out_equals_a_fresh_compile_of_the_examples() -> None:
     project = Project.at(REPO)
     names = [n for n in sorted(project.env_files()) if not project.is_abstract(n)]
-    outcomes = run_many(project, names, date.today(), "memory", jobs=1)
+    outcomes = run_many(project, names, date.today(), Mode.MEMORY, jobs=1)
     problems = []
     for outcome in outcomes:
         assert not outcome.diagnostics and not outcome.blocked, (outcome.env, outcome.diagnostics)
@@ -43,9 +44,9 @@ def test_out_equals_a_fresh_compile_of_the_examples() -> None:
 
 
 def test_examples_cover_every_component_type_and_both_clouds() -> None:
-    from compiler.model.environment import COMPONENT_TYPES
+    from compiler.model import kinds
 
     envs = Project.at(REPO).load_environments()
-    assert {c.type for e in envs for c in e.components.values()} == set(COMPONENT_TYPES)
+    assert {c.type for e in envs for c in e.components.values()} == set(kinds.names())
     assert {e.provider for e in envs} == {"aws", "gcp"}
     assert Project.at(REPO).is_abstract("base")

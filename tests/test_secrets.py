@@ -217,9 +217,10 @@ def run_field(root: Path, spec: dict[str, Any]) -> tuple[str, list[Any], list[An
     """Front end + policies in-process (what `mlc check` does): (status, diagnostics, findings)."""
     from compiler.build import compile_one
     from compiler.frontend.project import Project
+    from compiler.pipeline import Mode
 
     (root / "environments" / "e1.yaml").write_text(to_yaml(spec), encoding="utf-8")
-    outcome = compile_one(Project.at(root), "e1", TODAY, "policy", "t")
+    outcome = compile_one(Project.at(root), "e1", TODAY, Mode.POLICY, "t")
     if outcome.diagnostics:
         return "rejected", outcome.diagnostics, []
     return "checked", [], outcome.findings

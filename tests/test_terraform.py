@@ -21,8 +21,8 @@ from terraform_helpers import (
 )
 from validators import validate_terraform_json, validate_terraform_module
 
-from compiler.model.environment import BUCKET_TYPES
-from compiler.providers import naming
+from compiler.model.kinds import Trait
+from compiler.providers import aws, naming
 from compiler.targets.terraform.aws import ami_type
 from compiler.targets.terraform.common import Expr, escape_tf, finalize, gcp_labels, percent, policy_json
 
@@ -259,13 +259,13 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
         for workload, grants in compiled.grants.items():
             name = workload.replace("-", "_")
             role = res[f"aws_iam_role.{name}"]
-            assert role["name"] == naming.aws_role_name(env, env.components[workload])
+            assert role["name"] == aws.role_name(env, env.components[workload])
             policy = res.get(f"aws_iam_role_policy.{name}")
             if not grants.stores:
                 assert policy is None, f"{workload} touches no store and gets no policy"
                 continue
             access = policy_access(policy["policy"], store_of)
-            buckets = {s for s in grants.stores if env.components[s].type in BUCKET_TYPES}
+            buckets = {s for s in grants.stores if env.components[s].has(Trait.BUCKET)}
             bucket_reads, bucket_writes = set(grants.reads) & buckets, set(grants.writes) & buckets
             assert access["read"] == bucket_reads, workload
             assert access["write"] == bucket_writes, workload
@@ -287,7 +287,7 @@ def test_trust_policy_admits_only_the_workload_service_account(synth):
     assert st["Condition"] == {
         "StringEquals": {"${local.oidc_issuer}:aud": "sts.amazonaws.com", "${local.oidc_issuer}:sub": f"system:serviceaccount:team-ns:{sa}"}
     }
-    assert naming.aws_role_arn(env, env.components["reader"]).endswith(f":role/{role['name']}")
+    assert aws.role_arn(env, env.components["reader"]).endswith(f":role/{role['name']}")
 
 
 # --- escaping ---------------------------------------------------------------------------
@@ -344,7 +344,7 @@ def test_node_groups(synth):
     assert cpu["scaling_config"] == {"min_size": 1, "max_size": 3, "desired_size": 1}
     assert cheap["taint"] == [{"key": "mlc.dev/spot", "value": "true", "effect": "NO_SCHEDULE"}]
     assert neuron["ami_type"] == "AL2023_x86_64_NEURON"
-    assert ami_type("m7g.large") == "AL2023_ARM_64_STANDARD" and ami_type("g5.2xlarge") == "AL2023_x86_64_NVIDIA"
+    assert ami_type("m7g.large", 0) == "AL2023_ARM_64_STANDARD" and ami_type("g5.2xlarge", 1) == "AL2023_x86_64_NVIDIA"
     assert cpu["node_group_name"] == "synth-cpu"
 
 
@@ -352,7 +352,7 @@ def test_audit_trail_covers_exactly_the_sensitive_buckets(synth):
     for compiled in [compile_env(EXAMPLES[n]) for n in AWS_EXAMPLES] + [synth]:
         env = compiled.env
         res = resources(files_of(emit(compiled)))
-        sensitive = {c.name for c in env.of_type(*BUCKET_TYPES) if compiled.graph.lineage[c.name].effective in ("pii", "confidential")}
+        sensitive = {c.name for c in env.with_trait(Trait.BUCKET) if compiled.graph.lineage[c.name].effective in ("pii", "confidential")}
         trail = res.get("aws_cloudtrail.data-events")
         if not sensitive:
             assert trail is None

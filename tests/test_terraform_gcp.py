@@ -10,8 +10,8 @@ import pytest
 from terraform_helpers import SYNTHETIC_GCP, compile_env, emit, example_environments, files_of, load_env, resources, with_spec
 from validators import validate_terraform_json, validate_terraform_module
 
-from compiler.model.environment import BUCKET_TYPES
-from compiler.providers import naming
+from compiler.model.kinds import Trait
+from compiler.providers import gcp, naming
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_workload_identity_and_grants_equal_graph(lab, research):
         for workload, grants in compiled.grants.items():
             name, component = workload.replace("-", "_"), env.components[workload]
             sa = res[f"google_service_account.{name}"]
-            assert sa["account_id"] == naming.gcp_service_account_id(env, component)
+            assert sa["account_id"] == gcp.service_account_id(env, component)
             binding = res[f"google_service_account_iam_member.{name}-workload-identity"]
             assert binding["role"] == "roles/iam.workloadIdentityUser"
             assert (
@@ -143,7 +143,7 @@ def test_workload_identity_and_grants_equal_graph(lab, research):
             bucket_roles = {
                 b["bucket"].split(".")[1]: b["role"] for a, b in mine.items() if a.startswith("google_storage_bucket_iam_member.")
             }
-            buckets = {s for s in grants.stores if env.components[s].type in BUCKET_TYPES}
+            buckets = {s for s in grants.stores if env.components[s].has(Trait.BUCKET)}
             expected = {
                 s.replace("-", "_"): "roles/storage.objectUser" if s in grants.writes else "roles/storage.objectViewer" for s in buckets
             }

@@ -20,23 +20,26 @@ from typing import Any
 import networkx as nx
 
 from compiler.core.diagnostics import Diagnostic, InputError, did_you_mean
-from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES, WORKLOAD_TYPES, Component, Environment
+from compiler.model import kinds
+from compiler.model.environment import CLASSIFICATION_RANK, Component, Environment
+from compiler.model.kinds import Reference
 
 READ_KINDS = ("reads", "model")
 WRITE_KINDS = ("writes", "checkpoint")
-RUNNABLE_TYPES = ("spark_job", "training_job", "batch_inference")
 
-# reference field -> (edge kind, allowed target types, wording of what is allowed)
-_REFERENCES: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "reads": ("reads", STORE_TYPES, "a storage component (object_store, data_lake, database)"),
-    "writes": ("writes", STORE_TYPES, "a storage component (object_store, data_lake, database)"),
-    "model": ("model", BUCKET_TYPES, "an object_store or data_lake holding the model"),
-    "checkpoint_to": ("checkpoint", BUCKET_TYPES, "an object_store or data_lake"),
-    "after": ("after", tuple(), "any other component"),
-    "targets": ("monitors", WORKLOAD_TYPES, "a workload (spark_job, training_job, serving, batch_inference)"),
-    "steps": ("step", RUNNABLE_TYPES, "a runnable workload (spark_job, training_job, batch_inference)"),
-    "on_failure": ("on_failure", RUNNABLE_TYPES, "a runnable workload (spark_job, training_job, batch_inference)"),
-}
+
+def allowed_wording(ref: Reference) -> str:
+    """What a reference may name, for messages: the kinds accepted today (registry order)."""
+    accepted = [k.name for k in kinds.all_kinds() if ref.accepts(k)]
+    either = (
+        (
+            ("an " if accepted[0][:1] in "aeiou" else "a ")
+            + " or ".join([", ".join(accepted[:-1]), accepted[-1]] if len(accepted) > 1 else accepted)
+        )
+        if accepted
+        else "nothing"
+    )
+    return ref.allowed.format(kinds=", ".join(accepted), either=either)
 
 
 @dataclass(frozen=True, order=True)
@@ -54,19 +57,9 @@ class Lineage:
     path: tuple[str, ...]  # from the component whose own class is `effective` to this one
 
 
-def _references(component: Component) -> list[tuple[str, str, str]]:
-    """(field, target name, pointer) for every reference a component makes."""
-    spec, base = component.spec, component.pointer
-    refs: list[tuple[str, str, str]] = []
-    for fieldname in ("reads", "writes", "after", "targets", "steps"):
-        for index, name in enumerate(spec.get(fieldname) or []):
-            refs.append((fieldname, name, f"{base}/{fieldname}/{index}"))
-    if isinstance(spec.get("model"), dict) and "from" in spec["model"]:
-        refs.append(("model", spec["model"]["from"], f"{base}/model/from"))
-    for fieldname in ("checkpoint_to", "on_failure"):
-        if spec.get(fieldname):
-            refs.append((fieldname, spec[fieldname], f"{base}/{fieldname}"))
-    return refs
+def _references(component: Component) -> list[tuple[Reference, str, str]]:
+    """(reference, target name, pointer) for every reference a component makes."""
+    return [(ref, name, pointer) for ref in component.kind.references for name, pointer in ref.targets(component)]
 
 
 class DependencyGraph:
@@ -176,7 +169,7 @@ class DependencyGraph:
                 flow[edge.target].append(edge.source)
         result: dict[str, Lineage] = {}
         for name, component in self.env.components.items():
-            own = component.get("classification", "internal")
+            own = component.spec["classification"]
             best, best_path = own, (name,)  # type: tuple[str, tuple[str, ...]]
             parents: dict[str, str | None] = {name: None}
             queue = deque([name])
@@ -187,7 +180,7 @@ class DependencyGraph:
                         continue
                     parents[upstream] = node
                     queue.append(upstream)
-                    cls = self.env.components[upstream].get("classification", "internal")
+                    cls = self.env.components[upstream].spec["classification"]
                     if CLASSIFICATION_RANK[cls] > CLASSIFICATION_RANK[best]:
                         best, path = cls, [upstream]
                         while parents[path[-1]] is not None:
@@ -219,7 +212,7 @@ def build_graph(env: Environment) -> DependencyGraph:
     components = env.components
     diagnostics: list[Diagnostic] = []
     edges: list[Edge] = []
-    pools = set(env.spec["cluster"].get("node_pools", {}))
+    pools = set(env.spec["cluster"]["node_pools"])
     for component in components.values():
         pool = component.get("node_pool")
         if pool is not None and pool not in pools:
@@ -231,31 +224,32 @@ def build_graph(env: Environment) -> DependencyGraph:
                     f"cluster.node_pools defines: {', '.join(sorted(pools)) or '(none)'}",
                 )
             )
-        for fieldname, target, pointer in _references(component):
-            kind, allowed, wording = _REFERENCES[fieldname]
+        for ref, target, pointer in _references(component):
             if target not in components:
                 diagnostics.append(
                     Diagnostic(
                         env.locate(pointer),
                         "MLC-E040",
-                        f'{fieldname} names unknown component "{target}"{did_you_mean(target, set(components))}',
+                        f'{ref.field} names unknown component "{target}"{did_you_mean(target, set(components))}',
                     )
                 )
                 continue
-            target_type = components[target].type
-            if allowed and target_type not in allowed:
-                same_kind = sorted(n for n, c in components.items() if c.type in allowed)
+            target_kind = components[target].kind
+            if not ref.accepts(target_kind):
+                same_kind = sorted(n for n, c in components.items() if ref.accepts(c.kind))
                 hint = did_you_mean(target, same_kind)
                 diagnostics.append(
-                    Diagnostic(env.locate(pointer), "MLC-E041", f'{fieldname} names "{target}", a {target_type}; expected {wording}{hint}')
+                    Diagnostic(
+                        env.locate(pointer),
+                        "MLC-E041",
+                        f'{ref.field} names "{target}", a {target_kind.name}; expected {allowed_wording(ref)}{hint}',
+                    )
                 )
                 continue
-            if kind in ("reads", "model"):
-                edges.append(Edge(target, component.name, kind, pointer))
-            elif kind in ("writes", "checkpoint"):
-                edges.append(Edge(component.name, target, kind, pointer))
-            else:  # after / monitors / step / on_failure: target comes first
-                edges.append(Edge(target, component.name, kind, pointer))
+            if ref.outgoing:
+                edges.append(Edge(component.name, target, ref.edge, pointer))
+            else:  # reads / model / after / monitors / step / on_failure: the target comes first
+                edges.append(Edge(target, component.name, ref.edge, pointer))
     diagnostics += _scheduled_steps(env, edges)
     if diagnostics:
         raise InputError(diagnostics)

@@ -5,31 +5,31 @@ from __future__ import annotations
 import json
 
 from compiler.analysis.graph import DependencyGraph
+from compiler.model.environment import Component
+from compiler.model.kinds import Category, Trait
 
-# Mermaid node shapes: stores are cylinders, runnable jobs rectangles, endpoints rounded,
-# monitoring hexagons, pipelines subroutines.
+# Node shapes follow what a component is, not its kind's name: stores are cylinders,
+# jobs rectangles, endpoints rounded, monitoring hexagons, orchestration subroutines.
 _MERMAID_SHAPE = {
-    "object_store": ("[(", ")]"),
-    "data_lake": ("[(", ")]"),
-    "database": ("[(", ")]"),
-    "spark_job": ("[", "]"),
-    "training_job": ("[", "]"),
-    "batch_inference": ("[", "]"),
-    "serving": ("([", "])"),
-    "monitoring": ("{{", "}}"),
-    "pipeline": ("[[", "]]"),
+    "store": ("[(", ")]"),
+    "job": ("[", "]"),
+    "endpoint": ("([", "])"),
+    "observer": ("{{", "}}"),
+    "orchestrator": ("[[", "]]"),
 }
-_DOT_SHAPE = {
-    "object_store": "cylinder",
-    "data_lake": "cylinder",
-    "database": "cylinder",
-    "spark_job": "box",
-    "training_job": "box",
-    "batch_inference": "box",
-    "serving": "ellipse",
-    "monitoring": "hexagon",
-    "pipeline": "component",
-}
+_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
+_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
+
+
+def _look(component: Component) -> str:
+    category = component.category
+    if category is Category.STORE:
+        return "store"
+    if category is Category.MONITORING:
+        return "observer"
+    if category is Category.ORCHESTRATION:
+        return "orchestrator"
+    return "endpoint" if component.has(Trait.LONG_RUNNING) else "job"
 
 
 def _node_id(name: str) -> str:
@@ -39,7 +39,7 @@ def _node_id(name: str) -> str:
 def to_mermaid(graph: DependencyGraph) -> str:
     lines = ["flowchart LR"]
     for component in graph.env.components.values():
-        left, right = _MERMAID_SHAPE[component.type]
+        left, right = _MERMAID_SHAPE[_look(component)]
         lineage = graph.lineage[component.name]
         note = f"<br/>{lineage.effective}" if lineage.effective in ("pii", "confidential") else ""
         lines.append(f'  {_node_id(component.name)}{left}"{component.name}<br/><i>{component.type}</i>{note}"{right}')
@@ -47,16 +47,7 @@ def to_mermaid(graph: DependencyGraph) -> str:
         arrow = "-.->" if edge.kind in ("after", "monitors", "step", "on_failure") else "-->"
         lines.append(f"  {_node_id(edge.source)} {arrow}|{edge.kind}| {_node_id(edge.target)}")
     for kind in ("store", "job", "endpoint", "ops"):
-        members = [
-            _node_id(c.name)
-            for c in graph.env.components.values()
-            if {
-                "store": c.is_store,
-                "job": c.type in ("spark_job", "training_job", "batch_inference"),
-                "endpoint": c.type == "serving",
-                "ops": c.type in ("monitoring", "pipeline"),
-            }[kind]
-        ]
+        members = [_node_id(c.name) for c in graph.env.components.values() if _CLASS[_look(c)] == kind]
         if members:
             lines.append(f"  class {','.join(members)} {kind}")
     lines += [
@@ -71,7 +62,7 @@ def to_mermaid(graph: DependencyGraph) -> str:
 def to_dot(graph: DependencyGraph) -> str:
     lines = [f'digraph "{graph.env.name}" {{', "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for component in graph.env.components.values():
-        lines.append(f'  "{component.name}" [shape={_DOT_SHAPE[component.type]}, label="{component.name}\\n{component.type}"];')
+        lines.append(f'  "{component.name}" [shape={_DOT_SHAPE[_look(component)]}, label="{component.name}\\n{component.type}"];')
     for edge in graph.edges:
         style = ", style=dashed" if edge.kind in ("after", "monitors", "step", "on_failure") else ""
         lines.append(f'  "{edge.source}" -> "{edge.target}" [label="{edge.kind}"{style}];')

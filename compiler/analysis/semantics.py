@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from compiler.core.diagnostics import Diagnostic
-from compiler.model.environment import BUCKET_TYPES, Environment
+from compiler.model.environment import Environment
+from compiler.model.kinds import Trait
 
 IA_TO_ARCHIVE_MIN_DAYS = 30  # S3 keeps objects 30 days in Standard-IA before an archive tier
 
@@ -11,7 +12,7 @@ IA_TO_ARCHIVE_MIN_DAYS = 30  # S3 keeps objects 30 days in Standard-IA before an
 def lifecycle_problems(env: Environment) -> list[Diagnostic]:
     """Lifecycle tiers must come in order: infrequent, then archive (30+ days later), then expiry."""
     problems = []
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         lifecycle = store.get("lifecycle") or {}
         infrequent, archive, expire = (lifecycle.get(k) for k in ("infrequent_after_days", "archive_after_days", "expire_after_days"))
         base = f"{store.pointer}/lifecycle"

@@ -18,13 +18,10 @@ from typing import Any
 from compiler.core.diagnostics import Diagnostic
 from compiler.frontend.loader import pointer_join
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds import Category
 
 TEMPLATE_OPEN = "{{"
 CODE = "MLC-E051"
-
-
-def is_distributed_training(component: Component) -> bool:
-    return component.type == "training_job" and int(component.get("nodes", 1) or 1) > 1
 
 
 def scheduled_runs(env: Environment) -> list[Component]:
@@ -34,18 +31,18 @@ def scheduled_runs(env: Environment) -> list[Component]:
     cron form; the Kubernetes emitter turns scheduled single-node training into a CronJob and
     scheduled Spark into a ScheduledSparkApplication).
     """
-    return [c for c in env.components.values() if c.get("schedule") and (c.type == "batch_inference" or is_distributed_training(c))]
+    return [c for c in env.components.values() if c.get("schedule") and c.kind.scheduled_by_argo(c)]
 
 
 def argo_components(env: Environment) -> list[Component]:
     """Every component whose strings end up in argo/, sorted by name: pipelines, their steps
     and on_failure handlers, and the workloads of `scheduled_runs`."""
     names: set[str] = set()
-    for pipeline in env.of_type("pipeline"):
+    for pipeline in env.of_category(Category.ORCHESTRATION):
         names.add(pipeline.name)
-        names.update(pipeline.get("steps") or [])
-        if pipeline.get("on_failure"):
-            names.add(pipeline.get("on_failure"))
+        for ref in pipeline.kind.references:
+            if ref.edge in ("step", "on_failure"):  # what the pipeline runs
+                names.update(name for name, _ in ref.targets(pipeline))
     names.update(c.name for c in scheduled_runs(env))
     return [env.components[n] for n in sorted(names) if n in env.components]
 

@@ -137,6 +137,14 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Use the suggested type; `mlc explain --list` and docs/ list the kinds.",
     ),
     (
+        "MLC-E026",
+        "cloud provider not supported by a target",
+        "The environment's `cloud.provider` is registered, but a target (Terraform, Kubernetes identity, pricing) "
+        "has no implementation for it; mlc refuses it rather than emitting another provider's resources.",
+        "Use a provider every target supports (`mlc explain --list`, docs/), or implement the provider's "
+        "modules (ARCHITECTURE.md, 'Adding a cloud provider').",
+    ),
+    (
         "MLC-E030",
         "unknown parent environment",
         "`extends` names an environment that has no file in environments/.",

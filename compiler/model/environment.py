@@ -15,11 +15,9 @@ from typing import Any
 
 from compiler.core.diagnostics import Location
 from compiler.frontend.loader import Document
+from compiler.model import kinds
+from compiler.model.kinds import Category, Kind, Trait
 
-STORE_TYPES = ("object_store", "data_lake", "database")
-BUCKET_TYPES = ("object_store", "data_lake")
-WORKLOAD_TYPES = ("spark_job", "training_job", "serving", "batch_inference")
-COMPONENT_TYPES = STORE_TYPES + WORKLOAD_TYPES + ("monitoring", "pipeline")
 CLASSIFICATION_RANK = {"public": 0, "internal": 1, "confidential": 2, "pii": 3}
 
 
@@ -42,12 +40,24 @@ class Component:
         return f"/components/{self.name}"
 
     @property
+    def kind(self) -> Kind:
+        """The registered kind (compiler.model.kinds); UnknownKindError for an unknown type."""
+        return kinds.get(self.type)
+
+    @property
+    def category(self) -> Category:
+        return self.kind.category
+
+    def has(self, trait: Trait) -> bool:
+        return trait in self.kind.traits
+
+    @property
     def is_workload(self) -> bool:
-        return self.type in WORKLOAD_TYPES
+        return self.kind.category is Category.WORKLOAD
 
     @property
     def is_store(self) -> bool:
-        return self.type in STORE_TYPES
+        return self.kind.category is Category.STORE
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.spec.get(key, default)
@@ -78,14 +88,23 @@ class Environment:
 
     @property
     def labels(self) -> dict[str, str]:
-        return dict(self.spec["metadata"].get("labels", {}))
+        return dict(self.spec["metadata"]["labels"])
 
     @functools.cached_property
     def components(self) -> dict[str, Component]:
         return {name: Component(name, body["type"], body) for name, body in sorted(self.spec["components"].items())}
 
     def of_type(self, *types: str) -> Iterator[Component]:
+        """Components of the named kinds, by name (a kind name that is not registered raises)."""
+        for name in types:
+            kinds.get(name)
         return (c for c in self.components.values() if c.type in types)
+
+    def of_category(self, category: Category) -> Iterator[Component]:
+        return (c for c in self.components.values() if c.kind.category is category)
+
+    def with_trait(self, trait: Trait) -> Iterator[Component]:
+        return (c for c in self.components.values() if trait in c.kind.traits)
 
     def locate(self, pointer: str, key: bool = False) -> Location:
         """The file:line:col that set the value at `pointer` (or its nearest located ancestor)."""
@@ -144,7 +163,9 @@ def _defaults_table(schema_path: str) -> dict[str, dict[str, Any]]:
 
     schema = load_schema(schema_path)
     defs = schema["$defs"]
-    table = {kind: _schema_defaults(defs[kind], defs) for kind in COMPONENT_TYPES}
+    table = {
+        kind.name: _schema_defaults(kind.schema or defs[kind.name], defs) for kind in kinds.all_kinds() if kind.schema or kind.name in defs
+    }
     table["<env>"] = _schema_defaults(schema, defs)
     for name in ("cluster", "gitops", "budget"):
         table[name] = _schema_defaults(schema["properties"][name], defs)
@@ -193,13 +214,13 @@ def apply_defaults(spec: dict[str, Any], schema_path: str) -> dict[str, Any]:
     for body in out.get("components", {}).values():
         if isinstance(body, dict) and body.get("type") in table:
             _fill(body, table[body["type"]])
-            for ref_list in ("after", "reads", "writes") if body["type"] in WORKLOAD_TYPES else ("after",):
-                body.setdefault(ref_list, [])
-            if body["type"] in WORKLOAD_TYPES:
+            kind = kinds.get(body["type"])
+            for ref in sorted(kind.references, key=lambda r: r.field != "after"):  # key order as before: after first
+                if ref.many and not ref.path:
+                    body.setdefault(ref.field, [])
+            if kind.category is Category.WORKLOAD:
                 body.setdefault("env", {})
-                body.setdefault("labels", {})
-            else:
-                body.setdefault("labels", {})
+            body.setdefault("labels", {})
     out.pop("abstract", None)
     out.pop("extends", None)
     return out

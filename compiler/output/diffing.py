@@ -13,6 +13,7 @@ from typing import Any
 
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
+from compiler.pipeline import Mode
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
 
@@ -41,7 +42,7 @@ class EnvDiff:
 
 def compile_in_memory(project: Project, today: date) -> dict[str, EnvOutcome]:
     names = [n for n in sorted(project.env_files()) if not project.is_abstract(n)]
-    return {o.env: o for o in run_many(project, names, today, "memory")}
+    return {o.env: o for o in run_many(project, names, today, Mode.MEMORY)}
 
 
 def _finding_key(finding: Any) -> tuple[str, str | None, str]:

@@ -1,19 +1,20 @@
 """The plan stage: what the compiler derives from the graph before anything is emitted.
 
-`Compiled` bundles one environment's model, graph, least-privilege grants and cost
-estimate; emitters and policies read only this.
+`Compiled` bundles one environment's model, graph, least-privilege grants, cost estimate,
+the instance/GPU facts of its node pools, the budget status and the cost suggestions, all
+computed once by `plan`; emitters and policies read only this (no pricing loads of their own).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from compiler.analysis.graph import DependencyGraph
 from compiler.model.environment import Environment
-
-if TYPE_CHECKING:
-    from compiler.plan.cost import CostEstimate
+from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
+from compiler.plan.cost import CostEstimate, estimate
+from compiler.plan.pricing import InstanceType, load_pricing
 
 PLAN_SCHEMA_VERSION = 1
 
@@ -42,11 +43,41 @@ class Compiled:
     env: Environment
     graph: DependencyGraph
     grants: dict[str, WorkloadGrants]
-    cost: CostEstimate | None = None
+    cost: CostEstimate
+    pools: dict[str, InstanceType | None]  # node pool -> facts of its instance type (None: unknown)
+    gpu_models: dict[str, tuple[str, ...]]  # spec GPU type (nvidia-a100) -> catalogue models
+    budget: BudgetStatus
+    suggestions: tuple[Suggestion, ...]
 
     @property
     def name(self) -> str:
         return self.env.name
+
+    def pool_gpus(self, pool: str) -> tuple[int, str | None]:
+        """(GPUs per node, GPU model) of a node pool's instance type; (0, None) without GPUs."""
+        instance = self.pools.get(pool)
+        return (instance.gpus, instance.gpu_model) if instance is not None and instance.gpus else (0, None)
+
+
+def plan(env: Environment, graph: DependencyGraph) -> Compiled:
+    """Grants, cost, instance facts, budget and suggestions of a validated environment
+    (CostErrors on unknown prices)."""
+    from compiler.providers.registry import provider_of
+
+    pricing = load_pricing()
+    cost = estimate(env, pricing)
+    provider = provider_of(env)
+    pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
+    return Compiled(
+        env=env,
+        graph=graph,
+        grants=derive_iam_grants(graph),
+        cost=cost,
+        pools=pools,
+        gpu_models=pricing.gpu_models,
+        budget=check_budget(env, cost),
+        suggestions=suggestions(env, cost, pricing),
+    )
 
 
 def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
@@ -80,6 +111,6 @@ def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
         "generations": graph["generations"],
         "iam": {name: {"reads": list(g.reads), "writes": list(g.writes)} for name, g in sorted(compiled.grants.items())},
         "budget": env.spec.get("budget"),
-        "cost": compiled.cost.to_dict() if compiled.cost is not None else None,
+        "cost": compiled.cost.to_dict(),
         "findings": [f.to_dict() for f in findings],
     }

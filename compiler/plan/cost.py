@@ -12,16 +12,14 @@ problem of an environment and raises one `CostErrors`.
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
-import yaml
+from compiler import providers
+from compiler.model.environment import Component, Environment
+from compiler.plan.pricing import InstanceType, Pricing, ProviderPrices
 
-DEFAULT_PRICING_PATH = Path(__file__).parent.parent / "data" / "pricing.yaml"
 CENT = Decimal("0.01")
 DEFAULT_RESOURCES = {"cpu": 1, "memory": "2Gi"}  # a workload without `resources`
 DEFAULT_LIFECYCLE_HORIZON_DAYS = 365  # assumed data age span when nothing expires
@@ -55,106 +53,6 @@ def money(amount: float) -> Decimal:
 def pointer(*parts: str) -> str:
     """A JSON pointer (RFC 6901) from unescaped parts."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
-# ---------------------------------------------------------------------------- pricing data
-
-
-@dataclass(frozen=True)
-class InstanceType:
-    name: str
-    hourly: float
-    vcpu: float
-    memory_gib: float
-    gpus: int
-    gpu_model: str | None
-
-    @property
-    def family(self) -> str:
-        """p4d.24xlarge -> p4d; a2-highgpu-1g -> a2."""
-        return re.split(r"[.-]", self.name, maxsplit=1)[0]
-
-
-@dataclass(frozen=True)
-class ProviderPrices:
-    instances: dict[str, InstanceType]
-    databases: dict[tuple[str, str], float]  # (class, engine or "any") -> hourly
-    db_storage_gb_month: float
-    db_ha_factor: float
-    object_tiers: dict[str, float]  # storage class -> USD per GB-month
-    lifecycle_tiers: dict[str, str]  # hot / infrequent / archive -> storage class
-    spot_discounts: dict[str, float]  # family -> fraction off on-demand
-    spot_default: float
-    cpu_reference: str
-
-    @property
-    def cpu_ref(self) -> InstanceType:
-        return self.instances[self.cpu_reference]
-
-    def per_vcpu_hour(self) -> float:
-        return self.cpu_ref.hourly / self.cpu_ref.vcpu
-
-    def spot_discount(self, family: str) -> float:
-        return self.spot_discounts.get(family, self.spot_default)
-
-    def gpu_instances(self, models: tuple[str, ...], min_count: int = 1) -> list[InstanceType]:
-        """Instances with >= min_count GPUs of one of `models`, cheapest first."""
-        found = [i for i in self.instances.values() if i.gpu_model in models and i.gpus >= min_count]
-        return sorted(found, key=lambda i: (i.hourly, i.name))
-
-    def cheapest_per_gpu(self, models: tuple[str, ...]) -> InstanceType | None:
-        found = self.gpu_instances(models)
-        return min(found, key=lambda i: (i.hourly / i.gpus, i.name)) if found else None
-
-    def database_hourly(self, cls: str, engine: str) -> float | None:
-        return self.databases.get((cls, engine), self.databases.get((cls, "any")))
-
-
-@dataclass(frozen=True)
-class Pricing:
-    hours_per_month: float
-    gpu_models: dict[str, tuple[str, ...]]
-    providers: dict[str, ProviderPrices]
-    document: dict[str, Any]  # the raw data file, for provenance checks
-
-
-def _provider_prices(doc: dict[str, Any]) -> ProviderPrices:
-    instances = {
-        r["type"]: InstanceType(r["type"], float(r["hourly"]), float(r["vcpu"]), float(r["memory_gib"]), int(r["gpus"]), r.get("gpu_model"))
-        for r in doc["instances"]["rows"]
-    }
-    if doc["cpu_reference"] not in instances:
-        raise ValueError(f"pricing data: cpu_reference {doc['cpu_reference']!r} is not an instance row")
-    spot = doc["spot_discounts"]
-    return ProviderPrices(
-        instances=instances,
-        databases={(r["class"], r["engine"]): float(r["hourly"]) for r in doc["databases"]["rows"]},
-        db_storage_gb_month=float(doc["database_storage"]["gb_month"]),
-        db_ha_factor=float(doc["database_storage"]["ha_factor"]),
-        object_tiers={r["tier"]: float(r["gb_month"]) for r in doc["object_storage"]["rows"]},
-        lifecycle_tiers=dict(doc["object_storage"]["lifecycle_tiers"]),
-        spot_discounts={r["family"]: float(r["discount"]) for r in spot["rows"]},
-        spot_default=float(spot.get("default", 0.0)),
-        cpu_reference=doc["cpu_reference"],
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _load(path: str) -> Pricing:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader
-    return Pricing(
-        hours_per_month=float(doc["hours_per_month"]),
-        gpu_models={k: tuple(v) for k, v in doc["gpu_models"].items()},
-        providers={p: _provider_prices(doc[p]) for p in ("aws", "gcp") if p in doc},
-        document=doc,
-    )
-
-
-def load_pricing(path: str | Path | None = None) -> Pricing:
-    """The pricing data (the packaged file by default); read once per path and cached."""
-    return _load(str(Path(path).resolve() if path is not None else DEFAULT_PRICING_PATH))
 
 
 # ---------------------------------------------------------------------------- estimate model
@@ -238,20 +136,21 @@ def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
     return {"hot": ia_start / horizon, "infrequent": (ar_start - ia_start) / horizon, "archive": (horizon - ar_start) / horizon}
 
 
-class _Estimator:
+class Estimator:
     """Prices one environment; collects unknown-price errors instead of stopping at the first."""
 
-    def __init__(self, spec: dict[str, Any], pricing: Pricing):
-        self.spec = spec
+    def __init__(self, env: Environment, pricing: Pricing):
+        self.spec = env.spec
         self.pricing = pricing
         self.hours = pricing.hours_per_month
         self.errors: dict[str, UnknownPriceError] = {}
-        self.provider = str((spec.get("cloud") or {}).get("provider"))
-        prices = pricing.providers.get(self.provider)
+        self.provider = env.provider
+        key = providers.get(env.provider).pricing_key
+        prices = pricing.providers.get(key) if key is not None else None
         if prices is None:
             raise CostErrors([UnknownPriceError("/cloud/provider", f'no pricing data for cloud provider "{self.provider}"')])
         self.prices: ProviderPrices = prices
-        self.pools: dict[str, Any] = (spec.get("cluster") or {}).get("node_pools") or {}
+        self.pools: dict[str, Any] = env.spec["cluster"]["node_pools"]
 
     def error(self, ptr: str, message: str) -> None:
         self.errors.setdefault(ptr, UnknownPriceError(ptr, message))
@@ -298,10 +197,12 @@ class _Estimator:
         per_gpu = inst.hourly / inst.gpus
         return int(gpus["count"]) * per_gpu, f"{gpus['count']} x {gpus['type']} at ${_num(per_gpu)}/GPU-h ({inst.name} share)"
 
-    # -- one method per component type: (name, spec) -> (monthly, detail) or None on error
+    # -- pricing building blocks; each kind's `cost` (compiler.model.kinds) picks one.
+    # Each returns (monthly, detail), or None after recording an unknown price.
 
-    def training_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        nodes, hours, spot = int(c.get("nodes", 1)), float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
+    def training(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
+        nodes, hours, spot = int(c["nodes"]), float(c["hours_per_month"]), bool(c["spot"])
         gpus = c.get("gpus")
         if not gpus:
             share, how = self.vcpu_share(c)
@@ -311,7 +212,7 @@ class _Estimator:
         if inst is None:
             return None
         pool = self.pools.get(c.get("node_pool") or "") or {}
-        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot", False)))
+        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot")))
         return (
             nodes * hours * inst.hourly * factor,
             f"{nodes} node(s) x {_num(hours)} h x {inst.name} (${_num(inst.hourly)}/h, {inst.gpus}x {inst.gpu_model}){spot_note}",
@@ -327,11 +228,11 @@ class _Estimator:
                 return None
             if str(c["gpus"].get("type")) not in self.pricing.gpu_models:
                 self.error(base + "/gpus/type", f'unknown GPU model "{c["gpus"].get("type")}": not in the pricing data')
-            return self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", pool_name, "instance_type"))
+            return self.instance(str(pool["instance_type"]), pointer("cluster", "node_pools", pool_name, "instance_type"))
         models = self.gpu_models(c["gpus"], base + "/gpus")
         if models is None:
             return None
-        count = int(c["gpus"].get("count", 1))
+        count = int(c["gpus"]["count"])
         candidates = self.prices.gpu_instances(models, count)
         if not candidates:
             self.error(
@@ -340,26 +241,29 @@ class _Estimator:
             return None
         return candidates[0]
 
-    def spark_job(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        hours, spot = float(c.get("hours_per_month", 0)), bool(c.get("spot", False))
-        driver, executors = c.get("driver") or {}, c.get("executors") or {}
+    def spark(self, component: Component) -> tuple[float, str] | None:
+        c = component.spec
+        hours, spot = float(c["hours_per_month"]), bool(c["spot"])
+        driver, executors = c["driver"], c["executors"]
         dyn = c.get("dynamic_allocation") or {}
-        count = int(dyn["max"]) if "max" in dyn else int(executors.get("instances", 2))
-        cores = int(driver.get("cores", 1)) + count * int(executors.get("cores", 1))
+        count = int(dyn["max"]) if "max" in dyn else int(executors["instances"])
+        cores = int(driver["cores"]) + count * int(executors["cores"])
         factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
         which = "dynamic_allocation.max" if "max" in dyn else "executors.instances"
         detail = (
-            f"{cores} vCPU (driver {driver.get('cores', 1)} + {count} executors [{which}] x {executors.get('cores', 1)}) x {_num(hours)} h"
+            f"{cores} vCPU (driver {driver['cores']} + {count} executors [{which}] x {executors['cores']}) x {_num(hours)} h"
             f" x ${_num(self.prices.per_vcpu_hour())}/vCPU-h{spot_note}"
         )
         return cores * hours * self.prices.per_vcpu_hour() * factor, detail
 
-    def serving(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        replicas = int((c.get("replicas") or {}).get("min", 1))
+    def serving(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
+        replicas = int(c["replicas"]["min"])
         return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
 
-    def batch_inference(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        hours = float(c.get("hours_per_month", 0))
+    def batch(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
+        hours = float(c["hours_per_month"])
         return self._replicas(name, c, 1, hours, f"{_num(hours)} h")
 
     def _replicas(self, name: str, c: dict[str, Any], replicas: int, hours: float, head: str) -> tuple[float, str] | None:
@@ -373,8 +277,9 @@ class _Estimator:
             parts.append(gpu[1])
         return replicas * hours * hourly, f"{head} x ({' + '.join(parts)})"
 
-    def object_store(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        size = float(c.get("size_gb", 0))
+    def bucket(self, component: Component) -> tuple[float, str] | None:
+        c = component.spec
+        size = float(c["size_gb"])
         shares = lifecycle_shares(c.get("lifecycle"))
         monthly, parts = 0.0, []
         for stage in ("hot", "infrequent", "archive"):
@@ -384,10 +289,9 @@ class _Estimator:
                 parts.append(f"{100 * shares[stage]:.1f}% {tier} @ ${_num(self.prices.object_tiers[tier])}")
         return monthly, f"{_num(size)} GB x ({', '.join(parts) or 'empty'}) per GB-month"
 
-    data_lake = object_store
-
-    def database(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        cls, engine = str(c.get("instance_class")), str(c.get("engine", "postgres"))
+    def database(self, component: Component) -> tuple[float, str] | None:
+        name, c = component.name, component.spec
+        cls, engine = str(c["instance_class"]), str(c["engine"])
         hourly = self.prices.database_hourly(cls, engine)
         if hourly is None:
             self.error(
@@ -395,8 +299,8 @@ class _Estimator:
                 f'unknown {self.provider} database instance class "{cls}" for engine {engine}: not in the pricing data',
             )
             return None
-        ha = self.prices.db_ha_factor if c.get("multi_az", False) else 1.0
-        storage = float(c.get("storage_gb", 100))
+        ha = self.prices.db_ha_factor if c["multi_az"] else 1.0
+        storage = float(c["storage_gb"])
         monthly = ha * (hourly * self.hours + storage * self.prices.db_storage_gb_month)
         ha_note = f" x {_num(ha)} (multi-AZ)" if ha != 1.0 else ""
         return (
@@ -405,56 +309,31 @@ class _Estimator:
             f"{_num(storage)} GB x ${_num(self.prices.db_storage_gb_month)}){ha_note}",
         )
 
-    def monitoring(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
-
-    def pipeline(self, name: str, c: dict[str, Any]) -> tuple[float, str] | None:
-        return 0.0, "no direct cost: orchestration only; its steps are priced as their own components"
-
     def node_pool(self, name: str, pool: dict[str, Any]) -> tuple[float, str] | None:
-        inst = self.instance(str(pool.get("instance_type")), pointer("cluster", "node_pools", name, "instance_type"))
+        inst = self.instance(str(pool["instance_type"]), pointer("cluster", "node_pools", name, "instance_type"))
         if inst is None:
             return None
-        nodes = int(pool.get("min", 0))
-        factor, spot_note = self.spot(inst.family, bool(pool.get("spot", False)))
+        nodes = int(pool["min"])
+        factor, spot_note = self.spot(inst.family, bool(pool["spot"]))
         return (
             nodes * inst.hourly * self.hours * factor,
             f"{nodes} always-on (min) x {inst.name} ${_num(inst.hourly)}/h x {_num(self.hours)} h{spot_note}",
         )
 
 
-_COMPONENT_TYPES = (
-    "object_store",
-    "data_lake",
-    "database",
-    "spark_job",
-    "training_job",
-    "serving",
-    "batch_inference",
-    "monitoring",
-    "pipeline",
-)
-
-
-def estimate(spec: dict[str, Any], pricing: Pricing) -> CostEstimate:
-    """Monthly estimate of a resolved environment document; raises CostErrors on unknown prices."""
-    est = _Estimator(spec, pricing)
+def estimate(env: Environment, pricing: Pricing) -> CostEstimate:
+    """Monthly estimate of a resolved environment (defaults applied); raises CostErrors on unknown prices."""
+    est = Estimator(env, pricing)
     items: list[CostItem] = []
-    components = spec.get("components") or {}
-    for name in sorted(components):
-        comp = components[name] or {}
-        ctype = str(comp.get("type"))
-        if ctype not in _COMPONENT_TYPES:
-            est.error(pointer("components", name, "type"), f'no cost model for component type "{ctype}"')
-            continue
-        priced = getattr(est, ctype)(name, comp)
+    for component in env.components.values():
+        priced = component.kind.cost(est, component)
         if priced is not None:
-            items.append(CostItem(name, "component", ctype, priced[0], priced[1]))
+            items.append(CostItem(component.name, "component", component.type, priced[0], priced[1]))
     for name in sorted(est.pools):
-        pool = est.pools[name] or {}
+        pool = est.pools[name]
         priced = est.node_pool(name, pool)
         if priced is not None:
-            items.append(CostItem(name, "node_pool", str(pool.get("instance_type")), priced[0], priced[1]))
+            items.append(CostItem(name, "node_pool", str(pool["instance_type"]), priced[0], priced[1]))
     if est.errors:
         raise CostErrors(list(est.errors.values()))
     return CostEstimate(sum(i.monthly_usd for i in items), tuple(items), est.provider, pricing.hours_per_month)

@@ -1,5 +1,5 @@
-"""Presentation of cost estimates (text table, Markdown, base-vs-head deltas) and the advice on
-top of them: savings suggestions and the budget gate.
+"""Presentation of cost estimates: text table, Markdown, base-vs-head deltas (the advice on
+top of them, savings suggestions and the budget gate, is computed in compiler.plan.advice).
 
 Every amount shown is rounded to cents with ROUND_HALF_UP (`compiler.cost.money`); deltas are
 computed on the rounded amounts, so a PR comment never shows a "+$0.00" change. Output is
@@ -8,116 +8,12 @@ deterministic: environments and items are sorted, no timestamps.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from compiler.plan.cost import (
-    KIND_ORDER,
-    LARGE_STORE_GB,
-    SUGGESTED_LIFECYCLE,
-    CostErrors,
-    CostEstimate,
-    CostItem,
-    Pricing,
-    _Estimator,
-    _num,
-    money,
-    pointer,
-)
+from compiler.plan.cost import KIND_ORDER, CostEstimate, CostItem, money
 
 NONE = "–"
-
-
-# ---------------------------------------------------------------------------- suggestions
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    component: str
-    pointer: str
-    message: str
-    monthly_saving_usd: float
-
-
-def suggestions(spec: dict[str, Any], estimate: CostEstimate, pricing: Pricing) -> list[Suggestion]:
-    """Cheap, explainable savings: spot for checkpointed GPU training, lifecycle tiers, serving headroom."""
-    try:
-        est = _Estimator(spec, pricing)
-    except CostErrors:
-        return []
-    cost = {i.component: i.monthly_usd for i in estimate.items if i.kind == "component"}
-    found: list[Suggestion] = []
-    for name, c in sorted((spec.get("components") or {}).items()):
-        c = c or {}
-        ctype, monthly = c.get("type"), cost.get(name, 0.0)
-        if ctype == "training_job" and c.get("checkpoint_to") and c.get("gpus") and not c.get("spot"):
-            pool = est.pools.get(c.get("node_pool") or "") or {}
-            inst = est.training_instance(name, c)
-            if inst is not None and not pool.get("spot") and est.prices.spot_discount(inst.family) > 0:
-                d = est.prices.spot_discount(inst.family)
-                found.append(
-                    Suggestion(
-                        name,
-                        pointer("components", name, "spot"),
-                        f"checkpoints to {c['checkpoint_to']}, so it can resume after a spot interruption: "
-                        f"set spot: true (assumed -{_num(100 * d)}% on {inst.family})",
-                        monthly * d,
-                    )
-                )
-        elif ctype in ("object_store", "data_lake") and float(c.get("size_gb", 0)) >= LARGE_STORE_GB and not c.get("lifecycle"):
-            priced = est.object_store(name, {**c, "lifecycle": SUGGESTED_LIFECYCLE})
-            saving = monthly - priced[0] if priced else 0.0
-            found.append(
-                Suggestion(
-                    name,
-                    pointer("components", name, "lifecycle"),
-                    f"{_num(float(c['size_gb']))} GB without lifecycle rules: "
-                    "e.g. lifecycle: {infrequent_after_days: 30, archive_after_days: 90}",
-                    saving,
-                )
-            )
-        elif ctype == "serving":
-            replicas = c.get("replicas") or {}
-            low, high = int(replicas.get("min", 1)), int(replicas.get("max", 3))
-            if low > 2 and high == low:
-                found.append(
-                    Suggestion(
-                        name,
-                        pointer("components", name, "replicas", "min"),
-                        f"replicas.min = replicas.max = {low} leaves no autoscaling headroom: try min: 2, max: {high} with autoscaling",
-                        monthly * (low - 2) / low,
-                    )
-                )
-    return sorted(found, key=lambda s: (-s.monthly_saving_usd, s.component, s.pointer))
-
-
-@dataclass(frozen=True)
-class BudgetStatus:
-    status: str  # "none" (no budget) | "ok" | "warn" (above warn_ratio x limit) | "over" (above the limit)
-    limit_usd: float | None
-    estimate_usd: float
-    ratio: float | None  # estimate / limit
-
-    @property
-    def message(self) -> str:
-        if self.limit_usd is None:
-            return f"estimated ${money(self.estimate_usd):,} per month; no budget set"
-        return (
-            f"estimated ${money(self.estimate_usd):,} per month is {money(100 * (self.ratio or 0))}% "
-            f"of the ${money(self.limit_usd):,} budget"
-        )
-
-
-def check_budget(spec: dict[str, Any], estimate: CostEstimate) -> BudgetStatus:
-    """The budget gate: compare the estimate with `budget.monthly_usd` and `budget.warn_ratio` (default 0.8)."""
-    budget = spec.get("budget") or {}
-    if "monthly_usd" not in budget:
-        return BudgetStatus("none", None, estimate.total_usd, None)
-    limit, warn = float(budget["monthly_usd"]), float(budget.get("warn_ratio", 0.8))
-    total = float(money(estimate.total_usd))
-    status = "over" if total > limit else "warn" if total > warn * limit else "ok"
-    return BudgetStatus(status, limit, estimate.total_usd, estimate.total_usd / limit)
 
 
 # ---------------------------------------------------------------------------- single estimate

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, STORE_TYPES
+from compiler.model.environment import CLASSIFICATION_RANK
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, usd
 
@@ -25,26 +26,18 @@ def _contributors(compiled: Compiled) -> str:
     return "; biggest: " + ", ".join(parts) if parts else ""
 
 
-def _budget_status(compiled: Compiled):  # -> BudgetStatus | None
-    if compiled.cost is None:
-        return None
-    from compiler.plan.cost_render import check_budget
-
-    return check_budget(compiled.env.spec, compiled.cost)
-
-
 def over_budget(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-001."""
-    status = _budget_status(compiled)
-    if status is not None and status.status == "over":
+    status = compiled.budget
+    if status.status == "over":
         yield Hit(None, "/budget/monthly_usd", f"{status.message}{_contributors(compiled)}")
 
 
 def near_budget(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-002: above warn_ratio x limit, not over it."""
-    status = _budget_status(compiled)
-    if status is not None and status.status == "warn":
-        ratio = compiled.env.spec["budget"].get("warn_ratio", 0.8)
+    status = compiled.budget
+    if status.status == "warn":
+        ratio = compiled.env.spec["budget"]["warn_ratio"]
         yield Hit(None, "/budget/monthly_usd", f"{status.message}, above the warn_ratio {ratio:g}{_contributors(compiled)}")
 
 
@@ -52,23 +45,14 @@ def no_budget(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-003."""
     budget = compiled.env.spec.get("budget")
     if not isinstance(budget, dict) or "monthly_usd" not in budget:
-        total = f" (estimated {usd(compiled.cost.total_usd)} per month)" if compiled.cost is not None else ""
+        total = f" (estimated {usd(compiled.cost.total_usd)} per month)"
         yield Hit(None, "/metadata", f"environment declares no budget{total}", key=True)
-
-
-def _suggestions(compiled: Compiled) -> list:
-    if compiled.cost is None:
-        return []
-    from compiler.plan.cost import load_pricing
-    from compiler.plan.cost_render import suggestions
-
-    return suggestions(compiled.env.spec, compiled.cost, load_pricing())
 
 
 def cost_suggestions(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-004 (info): the cost model's suggestions, except lifecycle ones (MLC-BUD-005)."""
     env = compiled.env
-    for s in _suggestions(compiled):
+    for s in compiled.suggestions:
         if s.pointer.endswith("/lifecycle"):
             continue
         saving = f" (saves about {usd(s.monthly_saving_usd)} per month)" if s.monthly_saving_usd >= 0.005 else ""
@@ -81,9 +65,9 @@ def large_store_without_lifecycle(compiled: Compiled) -> Iterator[Hit]:
     from compiler.plan.cost import LARGE_STORE_GB
 
     env = compiled.env
-    savings = {s.component: s.monthly_saving_usd for s in _suggestions(compiled) if s.pointer.endswith("/lifecycle")}
-    for store in env.of_type(*BUCKET_TYPES):
-        size = float(store.get("size_gb") or 0)
+    savings = {s.component: s.monthly_saving_usd for s in compiled.suggestions if s.pointer.endswith("/lifecycle")}
+    for store in env.with_trait(Trait.BUCKET):
+        size = float(store.spec["size_gb"])
         if size >= LARGE_STORE_GB and not store.get("lifecycle"):
             saving = savings.get(store.name, 0.0)
             hint = f"; tiering would save about {usd(saving)} per month" if saving >= 0.005 else ""
@@ -105,13 +89,10 @@ def gpu_job_without_deadline(compiled: Compiled) -> Iterator[Hit]:
 
 def gpu_pool_always_on(compiled: Compiled) -> Iterator[Hit]:
     """MLC-BUD-007: a node pool whose instance type has GPUs (per the pricing data) and min > 0."""
-    from compiler.plan.cost import load_pricing
-
     env = compiled.env
-    prices = load_pricing().providers.get(env.provider)
-    for name, pool in sorted((env.spec["cluster"].get("node_pools") or {}).items()):
-        instance = prices.instances.get(pool.get("instance_type")) if prices else None
-        if instance is not None and instance.gpus > 0 and int(pool.get("min", 0)) > 0:
+    for name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
+        instance = compiled.pools.get(name)
+        if instance is not None and instance.gpus > 0 and int(pool["min"]) > 0:
             yield Hit(
                 None,
                 f"/cluster/node_pools/{name}/min",
@@ -133,7 +114,7 @@ def region_not_allowed(compiled: Compiled) -> Iterator[Hit]:
 def classification_below_lineage(compiled: Compiled) -> Iterator[Hit]:
     """MLC-GOV-004: stores only (workloads have no declared class of their own to correct)."""
     env = compiled.env
-    for store in env.of_type(*STORE_TYPES):
+    for store in env.of_category(Category.STORE):
         lineage = compiled.graph.lineage[store.name]
         if CLASSIFICATION_RANK[lineage.effective] > CLASSIFICATION_RANK[lineage.own]:
             yield fix_at(
@@ -153,7 +134,7 @@ def pii_without_expiry(compiled: Compiled) -> Iterator[Hit]:
     env = compiled.env
     if "gdpr" not in _frameworks(compiled):
         return
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         if store.get("classification") == "pii" and not (store.get("lifecycle") or {}).get("expire_after_days"):
             pointer = f"{store.pointer}/lifecycle/expire_after_days"
             yield fix_at(store.name, env, pointer, "pii store keeps data forever (no lifecycle.expire_after_days) while gdpr applies")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, fix_at, is_prod
 
@@ -83,7 +84,7 @@ def prod_serving_single_replica(compiled: Compiled) -> Iterator[Hit]:
     if not is_prod(env):
         return
     for serving in env.of_type("serving"):
-        low = int((serving.get("replicas") or {}).get("min", 1))
+        low = int(serving.spec["replicas"]["min"])
         if low < 2:
             yield fix_at(
                 serving.name,
@@ -109,7 +110,7 @@ def prod_database_short_backups(compiled: Compiled) -> Iterator[Hit]:
     if not is_prod(env):
         return
     for db in env.of_type("database"):
-        days = int(db.get("backup_retention_days", 7))
+        days = int(db.spec["backup_retention_days"])
         if days < 7:
             yield fix_at(
                 db.name,
@@ -171,7 +172,7 @@ def high_availability_single_replica(compiled: Compiled) -> Iterator[Hit]:
         return
     for serving in env.of_type("serving"):
         availability = (serving.get("slo") or {}).get("availability")
-        low = int((serving.get("replicas") or {}).get("min", 1))
+        low = int(serving.spec["replicas"]["min"])
         if availability is not None and availability >= 0.999 and low < 2:
             yield fix_at(
                 serving.name,
@@ -185,7 +186,7 @@ def monitoring_without_alerts(compiled: Compiled) -> Iterator[Hit]:
     """MLC-REL-013: a monitoring component targeting serving endpoints, without alerts."""
     env = compiled.env
     for monitoring in env.of_type("monitoring"):
-        served = [t for t in monitoring.get("targets") or [] if t in env.components and env.components[t].type == "serving"]
+        served = [t for t in monitoring.get("targets") or [] if t in env.components and env.components[t].has(Trait.LONG_RUNNING)]
         if served and not monitoring.get("alerts"):
             yield fix_at(
                 monitoring.name, env, f"{monitoring.pointer}/alerts", f"monitors serving endpoint(s) {', '.join(served)} without alerts"

@@ -12,7 +12,8 @@ from typing import Any
 
 from compiler.core.secrets_scan import find_secret
 from compiler.frontend.loader import Document, escape_pointer_token
-from compiler.model.environment import BUCKET_TYPES, CLASSIFICATION_RANK, WORKLOAD_TYPES, Environment
+from compiler.model.environment import CLASSIFICATION_RANK, Environment
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, show
 
@@ -66,7 +67,7 @@ def plaintext_credentials(compiled: Compiled) -> Iterator[Hit]:
 
 
 def _public_stores(env: Environment) -> Iterator[tuple[str, str]]:
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         if store.get("public"):
             yield store.name, f"{store.pointer}/public"
 
@@ -119,7 +120,7 @@ _DIGEST = re.compile(r"@sha256:[a-f0-9]{64}\Z")
 
 def image_not_pinned(compiled: Compiled) -> Iterator[Hit]:
     """MLC-SEC-005: every workload image (serving with a KServe runtime has none)."""
-    for workload in compiled.env.of_type(*WORKLOAD_TYPES):
+    for workload in compiled.env.of_category(Category.WORKLOAD):
         image = workload.get("image")
         if isinstance(image, str) and not _DIGEST.search(image):
             yield Hit(workload.name, f"{workload.pointer}/image", f'image "{show(image)}" is not pinned by digest (@sha256:...)')
@@ -144,7 +145,7 @@ def credential_name(name: str) -> bool:
 
 def credential_named_plaintext(compiled: Compiled) -> Iterator[Hit]:
     """MLC-SEC-007: `env` entries named like credentials with a plaintext value (SEC-001 misses)."""
-    for workload in compiled.env.of_type(*WORKLOAD_TYPES):
+    for workload in compiled.env.of_category(Category.WORKLOAD):
         for name, value in sorted((workload.get("env") or {}).items()):
             if isinstance(value, str) and value and credential_name(name) and find_secret(value) is None:
                 pointer = f"{workload.pointer}/env/{escape_pointer_token(name)}"
@@ -154,7 +155,7 @@ def credential_named_plaintext(compiled: Compiled) -> Iterator[Hit]:
 def sensitive_store_unversioned(compiled: Compiled) -> Iterator[Hit]:
     """MLC-SEC-008: versioning off on a bucket holding pii or confidential data (by lineage)."""
     env = compiled.env
-    for store in env.of_type(*BUCKET_TYPES):
+    for store in env.with_trait(Trait.BUCKET):
         lineage = compiled.graph.lineage[store.name]
         if store.get("versioning") is False and CLASSIFICATION_RANK[lineage.effective] >= CLASSIFICATION_RANK["confidential"]:
             origin = "" if lineage.effective == lineage.own else f" (lineage: {describe_lineage(env, lineage)})"
@@ -193,7 +194,7 @@ def editor_to_everyone(compiled: Compiled) -> Iterator[Hit]:
 def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
     """MLC-IAM-004: grants == graph data flow == what the spec declares, for every workload."""
     env, graph = compiled.env, compiled.graph
-    workloads = {c.name for c in env.of_type(*WORKLOAD_TYPES)}
+    workloads = {c.name for c in env.of_category(Category.WORKLOAD)}
     for name in sorted(set(compiled.grants) - workloads):
         yield Hit(None, "/components", f'grants exist for "{name}", which is not a workload of this environment', key=True)
     for name in sorted(workloads):

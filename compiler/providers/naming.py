@@ -1,5 +1,7 @@
 """Names shared by emitters: one function per name, so Kubernetes service accounts, cloud
 identities, buckets and keys agree by construction. Every name is bounded and DNS-safe.
+Provider-specific names (IAM roles, service accounts, ...) live in the provider's module
+(compiler/providers/aws.py, gcp.py); what differs per provider here asks the provider.
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from compiler.model.environment import Component, Environment
+from compiler.providers.registry import provider_of
 
 MANAGED_BY = "mlc"
 
@@ -61,28 +64,6 @@ def selector_labels(component: Component) -> dict[str, str]:
     return {"app.kubernetes.io/name": component.name}
 
 
-# --- AWS ------------------------------------------------------------------------------
-def aws_role_name(env: Environment, component: Component) -> str:
-    return bounded(f"mlc-{env.name}-{component.name}", 64)
-
-
-def aws_role_arn(env: Environment, component: Component) -> str:
-    return f"arn:aws:iam::{env.spec['cloud'].get('account', '000000000000')}:role/{aws_role_name(env, component)}"
-
-
-# --- GCP ------------------------------------------------------------------------------
-def gcp_service_account_id(env: Environment, component: Component) -> str:
-    """account_id of a google_service_account: 6-30 chars, [a-z][-a-z0-9]*[a-z0-9]."""
-    name = bounded(f"{env.name}-{component.name}", 30)
-    if not name[0].isalpha():
-        name = bounded(f"w{name}", 30)
-    return name
-
-
-def gcp_service_account_email(env: Environment, component: Component) -> str:
-    return f"{gcp_service_account_id(env, component)}@{env.spec['cloud'].get('account', 'project')}.iam.gserviceaccount.com"
-
-
 # --- storage --------------------------------------------------------------------------
 def bucket_name(env: Environment, component: Component) -> str:
     """Globally unique bucket name: account/project, environment, store, and a short hash of
@@ -96,10 +77,6 @@ def bucket_name(env: Environment, component: Component) -> str:
 def log_bucket_name(env: Environment) -> str:
     account = str(env.spec["cloud"].get("account", "acct"))
     return bounded(f"{account}-{env.name}-access-logs", 63)
-
-
-def kms_alias(env: Environment, component: Component) -> str:
-    return f"alias/{bounded(f'mlc-{env.name}-{component.name}', 200)}"
 
 
 def audit_bucket_name(env: Environment) -> str:
@@ -116,29 +93,13 @@ def state_bucket_name(env: Environment) -> str:
 
 def catalog_database_name(env: Environment, component: Component) -> str:
     """Glue database / BigQuery dataset of a data_lake: [a-z0-9_] only."""
-    return bounded(f"mlc_{env.name}_{component.name}", 255 if env.provider == "aws" else 1024).replace("-", "_")
+    return bounded(f"mlc_{env.name}_{component.name}", provider_of(env).catalog_name_limit).replace("-", "_")
 
 
 # --- databases ------------------------------------------------------------------------
 def db_instance_name(env: Environment, component: Component) -> str:
     """RDS identifier / Cloud SQL instance name: starts with a letter, [a-z0-9-], <= 63."""
     return bounded(f"mlc-{env.name}-{component.name}", 63)
-
-
-def db_iam_user(component: Component) -> str:
-    """AWS: database user a workload connects as with IAM authentication (rds-db:connect)."""
-    return bounded(component.name, 63).replace("-", "_")
-
-
-def gcp_sql_iam_user(env: Environment, component: Component, engine: str) -> str:
-    """GCP: Cloud SQL IAM user of a workload's service account (postgres: email without
-    .gserviceaccount.com; mysql: the part before @)."""
-    email = gcp_service_account_email(env, component)
-    return email.removesuffix(".gserviceaccount.com") if engine == "postgres" else email.split("@", 1)[0]
-
-
-def gcp_kms_key_ring(env: Environment) -> str:
-    return bounded(f"mlc-{env.name}", 63)
 
 
 def tf_name(name: str) -> str:
@@ -155,10 +116,10 @@ TAINT_EFFECT = "NoSchedule"  # effect of the spot and GPU taints
 def secret_store(env: Environment) -> str:
     """ClusterSecretStore (External Secrets Operator) every ExternalSecret of `env` reads from.
 
-    A prerequisite installed with the operator, not emitted by mlc: `mlc-aws` backed by AWS
-    Secrets Manager, `mlc-gcp` by GCP Secret Manager.
+    A prerequisite installed with the operator, not emitted by mlc: each provider names its
+    own (`mlc-aws` backed by AWS Secrets Manager, `mlc-gcp` by GCP Secret Manager).
     """
-    return f"mlc-{env.provider}"
+    return provider_of(env).secret_store(env)
 
 
 def workload_secret(component: Component) -> str:
@@ -167,10 +128,8 @@ def workload_secret(component: Component) -> str:
 
 
 def store_uri(env: Environment, store: Component, path: str = "") -> str:
-    """s3://bucket[/path] (AWS) or gs://bucket[/path] (GCP) of a bucket-backed store."""
-    scheme = "s3" if env.provider == "aws" else "gs"
-    uri = f"{scheme}://{bucket_name(env, store)}"
-    return f"{uri}/{path.strip('/')}" if path.strip("/") else uri
+    """<scheme>://bucket[/path] of a bucket-backed store (s3:// on AWS, gs:// on GCP)."""
+    return provider_of(env).store_uri(bucket_name(env, store), path)
 
 
 # --- Argo Workflows / Argo CD -----------------------------------------------------------

@@ -28,11 +28,14 @@ Decisions:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from compiler.analysis.template_syntax import TEMPLATE_OPEN, argo_template_violations, is_distributed_training, scheduled_runs
+from compiler.analysis.template_syntax import TEMPLATE_OPEN, argo_template_violations
 from compiler.core.diagnostics import InputError
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.output.serialize import dump_yaml
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
@@ -47,7 +50,6 @@ WAVE_RBAC, WAVE_TEMPLATE, WAVE_CRON = "0", "1", "2"
 
 EXECUTOR_UID = 8737  # the argoexec image's non-root user
 STEP_DEADLINE_MARGIN = 600  # the run object's own deadline fires first; Argo's is a backstop
-DEFAULT_RUN_HOURS = {"spark_job": 6, "batch_inference": 6, "training_job": 24}
 BACKOFF_SECONDS, BACKOFF_FACTOR, BACKOFF_CAP_SECONDS = 60, 2, 1800
 TTL_AFTER_SUCCESS, TTL_AFTER_FAILURE = 86400, 7 * 86400
 CRON_STARTING_DEADLINE = 600
@@ -72,16 +74,12 @@ def emit_argo(compiled: Compiled) -> list[Artifact]:
         raise InputError(violations)
     artifacts: list[Artifact] = []
     run_kinds: set[tuple[str, str]] = set()
-    for pipeline in env.of_type("pipeline"):
-        template, kinds = workflow_template(compiled, pipeline)
-        run_kinds |= kinds
-        artifacts.append(_artifact(template, pipeline))
-        if pipeline.get("schedule"):
-            artifacts.append(_artifact(pipeline_cron_workflow(compiled, pipeline), pipeline))
-    for workload in scheduled_runs(env):
-        cron, kinds = workload_cron_workflow(compiled, workload)
-        run_kinds |= kinds
-        artifacts.append(_artifact(cron, workload))
+    for component in env.components.values():
+        handler = HANDLERS.handler(component.type)
+        if handler is not None and handler.emit is not None:
+            objects, kinds = handler.emit(compiled, component)
+            run_kinds |= kinds
+            artifacts += [_artifact(obj, component) for obj in objects]
     if artifacts:
         artifacts += [Artifact(_path(obj), obj, "yaml") for obj in workflow_rbac(env, run_kinds)]
     return sorted(artifacts, key=lambda a: a.path)
@@ -153,7 +151,7 @@ def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
 
 def step_deadline(workload: Component) -> int:
     """Seconds one attempt of a workload may run before Argo fails the task."""
-    hours = workload.get("max_runtime_hours") or DEFAULT_RUN_HOURS[workload.type]
+    hours = workload.get("max_runtime_hours") or HANDLERS[workload.type].run_hours
     return int(round(float(hours) * 3600)) + STEP_DEADLINE_MARGIN
 
 
@@ -239,7 +237,7 @@ def dag_tasks(compiled: Compiled, pipeline: Component) -> list[dict[str, Any]]:
 def workflow_template(compiled: Compiled, pipeline: Component) -> tuple[dict[str, Any], set[tuple[str, str]]]:
     """(WorkflowTemplate of a pipeline, (group, kind) of the run objects it creates)."""
     env = compiled.env
-    retries = int(pipeline.get("retries", 0) or 0)
+    retries = int(pipeline.spec["retries"])
     templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": dag_tasks(compiled, pipeline)}}]
     kinds: set[tuple[str, str]] = set()
     deadline = 0
@@ -300,7 +298,7 @@ def pipeline_cron_workflow(compiled: Compiled, pipeline: Component) -> dict[str,
 
 def workload_cron_workflow(compiled: Compiled, workload: Component) -> tuple[dict[str, Any], set[tuple[str, str]]]:
     """CronWorkflow creating a scheduled batch_inference's Job or distributed training's PyTorchJob."""
-    if not (workload.type == "batch_inference" or is_distributed_training(workload)):
+    if not workload.kind.scheduled_by_argo(workload):
         raise AssertionError(f"{workload.name}: a {workload.type} is not scheduled through Argo")
     template, kind = run_template(compiled, workload)
     spec = _workflow_spec(compiled.env, workload, template["name"], [template], step_deadline(workload))
@@ -332,3 +330,49 @@ def workflow_rbac(env: Environment, run_kinds: set[tuple[str, str]]) -> list[dic
             "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": env.namespace}],
         },
     ]
+
+
+# --- what argo/ does for each component kind ---------------------------------------------
+RunKinds = set[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class ArgoKind:
+    """`emit`: the kind's own argo/ objects and the run-object kinds they create;
+    `run_hours`: default run time of one attempt as a step (runnable kinds)."""
+
+    emit: Callable[[Compiled, Component], tuple[list[dict[str, Any]], RunKinds]] | None
+    run_hours: float = 0
+
+
+def _pipeline(compiled: Compiled, pipeline: Component) -> tuple[list[dict[str, Any]], RunKinds]:
+    template, kinds = workflow_template(compiled, pipeline)
+    objects = [template]
+    if pipeline.get("schedule"):
+        objects.append(pipeline_cron_workflow(compiled, pipeline))
+    return objects, kinds
+
+
+def _scheduled_run(compiled: Compiled, workload: Component) -> tuple[list[dict[str, Any]], RunKinds]:
+    """A standalone CronWorkflow when the workload's schedule runs through Argo."""
+    if not (workload.get("schedule") and workload.kind.scheduled_by_argo(workload)):
+        return [], set()
+    cron, kinds = workload_cron_workflow(compiled, workload)
+    return [cron], kinds
+
+
+NOT_A_WORKFLOW = NotApplicable("not a workflow")
+HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
+    "argo",
+    {
+        "object_store": NOT_A_WORKFLOW,
+        "data_lake": NOT_A_WORKFLOW,
+        "database": NOT_A_WORKFLOW,
+        "spark_job": ArgoKind(None, run_hours=6),  # only as a pipeline step (scheduled: ScheduledSparkApplication)
+        "training_job": ArgoKind(_scheduled_run, run_hours=24),  # a step, or scheduled on several nodes
+        "batch_inference": ArgoKind(_scheduled_run, run_hours=6),  # a step, or scheduled
+        "serving": NOT_A_WORKFLOW,
+        "monitoring": NOT_A_WORKFLOW,
+        "pipeline": ArgoKind(_pipeline),
+    },
+)

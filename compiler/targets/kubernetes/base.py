@@ -22,7 +22,9 @@ from typing import Any
 from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
+from compiler.providers.registry import provider_of
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.kinds import handler
 
 PSA_LEVEL = "restricted"
 LIMIT_DEFAULTS = {"cpu": "500m", "memory": "512Mi"}
@@ -44,8 +46,7 @@ def namespace(compiled: Compiled) -> dict[str, Any]:
 
 def gpu_capacity(compiled: Compiled) -> int:
     """GPUs the node pools can hold at their max size: sum of max x GPUs per instance."""
-    env = compiled.env
-    return sum(int(pool.get("max", 1)) * c.instance_gpus(env, pool["instance_type"])[0] for pool in c.node_pools(env).values())
+    return sum(int(pool["max"]) * compiled.pool_gpus(name)[0] for name, pool in c.node_pools(compiled.env).items())
 
 
 def resource_quota(compiled: Compiled) -> dict[str, Any]:
@@ -61,15 +62,12 @@ def limit_range(compiled: Compiled) -> dict[str, Any]:
 
 def needs_api(component: Component) -> bool:
     """Whether a workload's pods talk to the Kubernetes API (only the Spark driver does)."""
-    return component.type == "spark_job"
+    return handler(component).needs_api
 
 
 def service_account(compiled: Compiled, component: Component) -> dict[str, Any]:
     env = compiled.env
-    if env.provider == "aws":
-        identity = {"eks.amazonaws.com/role-arn": naming.aws_role_arn(env, component)}
-    else:
-        identity = {"iam.gke.io/gcp-service-account": naming.gcp_service_account_email(env, component)}
+    identity = provider_of(env).identity_annotation(env, component)
     meta = c.metadata(compiled, "ServiceAccount", naming.service_account(component), component, annotations=identity)
     # Pods choose per pod: only the Spark driver sets automountServiceAccountToken: true.
     return c.k8s_object("v1", "ServiceAccount", meta, automountServiceAccountToken=needs_api(component))

@@ -195,28 +195,16 @@ def env_vars(component: Component, extra: dict[str, str] | None = None) -> list[
 
 
 # --- scheduling -------------------------------------------------------------------------
-def instance_gpus(env: Environment, instance_type: str) -> tuple[int, str | None]:
-    """(GPUs per instance, GPU model) of a node pool's instance type, from the pricing data."""
-    from compiler.plan.cost import load_pricing
-
-    instance = load_pricing().providers[env.provider].instances.get(instance_type)
-    if instance is None:  # the cost stage reports unknown types; be total here
-        return 0, None
-    return instance.gpus, instance.gpu_model
-
-
 def node_pools(env: Environment) -> dict[str, dict[str, Any]]:
     return dict(sorted((env.spec["cluster"].get("node_pools") or {}).items()))
 
 
-def gpu_pools(env: Environment, gpu_type: str, count: int) -> list[str]:
+def gpu_pools(compiled: Compiled, gpu_type: str, count: int) -> list[str]:
     """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type`."""
-    from compiler.plan.cost import load_pricing
-
-    models = load_pricing().gpu_models.get(gpu_type, ())
+    models = compiled.gpu_models.get(gpu_type, ())
     found = []
-    for name, pool in node_pools(env).items():
-        gpus, model = instance_gpus(env, pool["instance_type"])
+    for name in node_pools(compiled.env):
+        gpus, model = compiled.pool_gpus(name)
         if model in models and gpus >= count:
             found.append(name)
     return found
@@ -230,7 +218,7 @@ def spot_toleration() -> dict[str, Any]:
     return {"key": naming.SPOT_TAINT_KEY, "operator": "Equal", "value": naming.SPOT_TAINT_VALUE, "effect": naming.TAINT_EFFECT}
 
 
-def scheduling(env: Environment, component: Component, *, allow_spot: bool | None = None) -> dict[str, Any]:
+def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | None = None) -> dict[str, Any]:
     """nodeSelector / affinity / tolerations of a workload's pods (only the keys that apply).
 
     * `node_pool` -> nodeSelector on the pool label; else GPU workloads are pinned (by
@@ -239,7 +227,7 @@ def scheduling(env: Environment, component: Component, *, allow_spot: bool | Non
     * `spot: true` (unless `allow_spot` is False) or a spot pool -> toleration of the spot taint:
       the workload may run on spot capacity (spot nodes carry the mlc.dev/spot taint).
     """
-    pools = node_pools(env)
+    pools = node_pools(compiled.env)
     wanted_spot = bool(component.get("spot")) if allow_spot is None else allow_spot
     gpus = component.get("gpus")
     out: dict[str, Any] = {}
@@ -248,14 +236,14 @@ def scheduling(env: Environment, component: Component, *, allow_spot: bool | Non
         chosen = [component.get("node_pool")]
         out["nodeSelector"] = {naming.NODE_POOL_LABEL: chosen[0]}
     elif gpus:
-        chosen = gpu_pools(env, gpus["type"], int(gpus["count"]))
+        chosen = gpu_pools(compiled, gpus["type"], int(gpus["count"]))
         if len(chosen) == 1:
             out["nodeSelector"] = {naming.NODE_POOL_LABEL: chosen[0]}
         elif chosen:
             term = {"matchExpressions": [{"key": naming.NODE_POOL_LABEL, "operator": "In", "values": chosen}]}
             out["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
     tolerations = []
-    pool_gpus = any(instance_gpus(env, pools[p]["instance_type"])[0] for p in chosen if p in pools)
+    pool_gpus = any(compiled.pool_gpus(p)[0] for p in chosen if p in pools)
     if gpus or pool_gpus:
         tolerations.append(gpu_toleration())
     if wanted_spot or any(pools.get(p, {}).get("spot") for p in chosen):

@@ -40,15 +40,15 @@ from typing import Any
 
 from compiler.core.diagnostics import Diagnostic, InputError
 from compiler.model.environment import Environment
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.targets.artifact import Artifact
 from compiler.targets.kubernetes.base import emit_base
 from compiler.targets.kubernetes.common import sync_wave
-from compiler.targets.kubernetes.monitoring import emit_monitoring
+from compiler.targets.kubernetes.kinds import HANDLERS
 from compiler.targets.kubernetes.network import emit_network_policies
-from compiler.targets.kubernetes.rbac import access_kinds, access_rbac, spark_rbac
-from compiler.targets.kubernetes.serving import emit_serving
-from compiler.targets.kubernetes.workloads import build_run_object, emit_run_objects
+from compiler.targets.kubernetes.rbac import access_kinds, access_rbac
+from compiler.targets.kubernetes.workloads import build_run_object
 
 __all__ = ["emit_kubernetes", "kubernetes_objects", "sync_wave", "build_run_object", "artifact_path"]
 
@@ -61,7 +61,7 @@ def argo_kinds(env: Environment) -> set[str]:
     """Kinds the Argo emitter puts in argo/ for this environment, and the Workflows they start."""
     from compiler.analysis.template_syntax import scheduled_runs
 
-    pipelines = list(env.of_type("pipeline"))
+    pipelines = list(env.of_category(Category.ORCHESTRATION))
     scheduled = scheduled_runs(env)
     kinds: set[str] = set()
     if pipelines:
@@ -77,20 +77,15 @@ def kubernetes_objects(compiled: Compiled) -> list[dict[str, Any]]:
     """Every object of kubernetes/, environment-level first, then by component name."""
     env = compiled.env
     objects = emit_base(compiled)
-    for component in env.of_type("spark_job"):
-        objects += spark_rbac(compiled, component)
     argo = argo_kinds(env)
     objects += emit_network_policies(compiled, argo=bool(argo))
     for component in env.components.values():
-        if component.type in ("spark_job", "training_job", "batch_inference"):
-            objects += emit_run_objects(compiled, component)
-        elif component.type == "serving":
-            objects += emit_serving(compiled, component)
-        elif component.type == "monitoring":
-            objects += emit_monitoring(compiled, component)
+        handler = HANDLERS.handler(component.type)
+        if handler is not None:
+            objects += handler.emit(compiled, component)
     kinds = {o["kind"] for o in objects}
     # run objects that pipelines and CronWorkflows create at run time
-    kinds |= {build_run_object(compiled, c)["kind"] for c in env.of_type("spark_job", "training_job", "batch_inference")}
+    kinds |= {build_run_object(compiled, c)["kind"] for c in env.with_trait(Trait.RUNNABLE)}
     if env.spec.get("access"):
         kinds |= {"Role", "RoleBinding"}
     objects += access_rbac(compiled, access_kinds(kinds, argo))

@@ -36,10 +36,11 @@ import json
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
-from compiler.targets.kubernetes.network import is_kserve
+from compiler.targets.kubernetes.kinds import handler, is_kserve
 
 MONITORING_GROUP = "monitoring.coreos.com/v1"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -60,21 +61,18 @@ def monitor(compiled: Compiled, monitoring: Component, target: Component) -> dic
     ns = compiled.env.namespace
     name = monitor_name(monitoring, target)
     selector: dict[str, Any] = {"matchLabels": naming.selector_labels(target)}
-    if target.type == "serving" and target.get("image"):
+    scrape = handler(target).scrape(target)
+    if scrape.service:
         spec = {
             "selector": selector,
             "namespaceSelector": {"matchNames": [ns]},
             "podTargetLabels": [NAME_LABEL],
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": SCRAPE_INTERVAL}],
+            "endpoints": [{"port": scrape.port_name, "path": scrape.path, "interval": SCRAPE_INTERVAL}],
         }
         return c.k8s_object(MONITORING_GROUP, "ServiceMonitor", c.metadata(compiled, "ServiceMonitor", name, monitoring), spec=spec)
-    if is_kserve(target):
-        endpoint = {"port": "http-usermetric", "path": "/metrics"}
-    elif target.type == "spark_job":
-        selector = {"matchLabels": {**naming.selector_labels(target), "spark-role": "driver"}}
-        endpoint = {"port": "spark-ui", "path": "/metrics/prometheus/"}
-    else:
-        endpoint = {"port": "metrics", "path": "/metrics"}
+    if scrape.selector:
+        selector = {"matchLabels": {**naming.selector_labels(target), **scrape.selector}}
+    endpoint = {"port": scrape.port_name, "path": scrape.path}
     spec = {
         "selector": selector,
         "namespaceSelector": {"matchNames": [ns]},
@@ -126,7 +124,7 @@ def _alert(compiled: Compiled, name: str, target: Component, expr: str, duration
 
 def target_alerts(compiled: Compiled, monitoring: Component, target: Component) -> list[dict[str, Any]]:
     rules = []
-    slo = (target.get("slo") or {}) if target.type == "serving" else {}
+    slo = (target.get("slo") or {}) if target.has(Trait.LONG_RUNNING) else {}
     alerts = monitoring.get("alerts") or {}
     if "latency_p99_ms" in slo:
         threshold = _num(slo["latency_p99_ms"])
@@ -155,7 +153,7 @@ def target_alerts(compiled: Compiled, monitoring: Component, target: Component) 
                 f"{target.name}: burning its {_num(slo['availability'])} availability budget 14.4x too fast",
             )
         )
-    if target.type == "serving" and "latency_p99_ms" in alerts:
+    if target.has(Trait.LONG_RUNNING) and "latency_p99_ms" in alerts:
         threshold = _num(alerts["latency_p99_ms"])
         rules.append(
             _alert(
@@ -168,7 +166,7 @@ def target_alerts(compiled: Compiled, monitoring: Component, target: Component) 
                 f"{target.name}: p99 latency above {threshold} ms",
             )
         )
-    if target.type == "serving" and "error_rate" in alerts:
+    if target.has(Trait.LONG_RUNNING) and "error_rate" in alerts:
         threshold = _num(alerts["error_rate"])
         rules.append(
             _alert(
@@ -181,7 +179,7 @@ def target_alerts(compiled: Compiled, monitoring: Component, target: Component) 
                 f"{target.name}: error ratio above {threshold}",
             )
         )
-    if target.type in ("serving", "batch_inference") and "drift_threshold" in alerts:
+    if target.has(Trait.SCORES_MODELS) and "drift_threshold" in alerts:
         threshold = _num(alerts["drift_threshold"])
         rules.append(
             _alert(
@@ -230,16 +228,16 @@ def dashboard(compiled: Compiled, monitoring: Component) -> dict[str, Any]:
     for name in sorted(set(monitoring.get("targets") or [])):
         target = env.components[name]
         charts: list[tuple[str, str, str]] = []
-        if target.type == "serving":
+        if target.has(Trait.LONG_RUNNING):
             charts += [
                 (f"{name}: p99 latency", latency_p99_ms(compiled, target), "ms"),
                 (f"{name}: error ratio", error_ratio(compiled, target), "percentunit"),
             ]
-        if target.type in ("serving", "batch_inference"):
+        if target.has(Trait.SCORES_MODELS):
             charts.append((f"{name}: model drift", drift(compiled, target), "none"))
         if is_kserve(target):
             charts.append((f"{name}: requests/s", f"sum(rate(revision_app_request_count{_selector(compiled, target)}[5m]))", "reqps"))
-        elif target.type == "serving":
+        elif target.has(Trait.LONG_RUNNING):
             charts.append((f"{name}: requests/s", f"sum(rate(http_requests_total{_selector(compiled, target)}[5m]))", "reqps"))
         charts.append((f"{name}: scraped pods up", f"sum(up{_selector(compiled, target)})", "none"))
         for index, (title, expr, unit) in enumerate(charts):
@@ -271,6 +269,6 @@ def emit_monitoring(compiled: Compiled, monitoring: Component) -> list[dict[str,
     rule = prometheus_rule(compiled, monitoring)
     if rule is not None:
         objects.append(rule)
-    if monitoring.get("dashboards", True):
+    if monitoring.spec["dashboards"]:
         objects.append(dashboard_configmap(compiled, monitoring))
     return objects

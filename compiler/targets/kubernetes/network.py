@@ -36,10 +36,11 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
-from compiler.targets.kubernetes.workloads import METRICS_PORT, SPARK_UI_PORT
+from compiler.targets.kubernetes.kinds import handler, is_kserve
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 PROMETHEUS_NAMESPACE = "monitoring"
@@ -47,7 +48,6 @@ KNATIVE_NAMESPACE = "knative-serving"
 GATEWAY_NAMESPACE = "istio-system"
 QUEUE_PROXY_PORTS = (8012, 8013)
 KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
-QUEUE_PROXY_METRICS_PORT = 9091
 DB_PORTS = {"postgres": 5432, "mysql": 3306}
 HTTPS = 443
 
@@ -87,27 +87,19 @@ def allow_dns(compiled: Compiled) -> dict[str, Any]:
     return _policy(compiled, "mlc-allow-dns", None, {}, None, [rule])
 
 
-def is_multi_pod(component: Component) -> bool:
-    return component.type == "spark_job" or (component.type == "training_job" and int(component.get("nodes", 1)) > 1)
-
-
-def is_kserve(component: Component) -> bool:
-    return component.type == "serving" and not component.get("image")
-
-
 def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
     env = compiled.env
     own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
     egress: list[dict[str, Any]] = [{"ports": _ports(HTTPS)}]
     stores = sorted(set(compiled.graph.reads(component.name)) | set(compiled.graph.writes(component.name)))
-    db_ports = [DB_PORTS[env.components[s].get("engine", "postgres")] for s in stores if env.components[s].type == "database"]
+    db_ports = [DB_PORTS[env.components[s].spec["engine"]] for s in stores if env.components[s].has(Trait.DATABASE)]
     if db_ports:
         egress.append({"ports": _ports(*db_ports)})
     ingress: list[dict[str, Any]] = []
-    if is_multi_pod(component):
+    if component.kind.distributed(component):  # pods of one run talk to each other
         egress.append({"to": [own]})
         ingress.append({"from": [own]})
-    if component.type == "serving":
+    if component.has(Trait.LONG_RUNNING):
         public = bool(component.get("public"))
         if is_kserve(component):
             clients = None if public else [{"podSelector": {}}, _namespace_peer(GATEWAY_NAMESPACE)]
@@ -117,7 +109,7 @@ def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
             ingress.append(rule)
             ingress.append({"from": [_namespace_peer(KNATIVE_NAMESPACE)], "ports": _ports(*KNATIVE_SYSTEM_PORTS)})
         else:
-            rule = {"ports": _ports(int(component.get("port", 8080)))}
+            rule = {"ports": _ports(int(component.spec["port"]))}
             if not public:
                 rule = {"from": [{"podSelector": {}}], **rule}
             ingress.append(rule)
@@ -126,11 +118,7 @@ def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
 
 def metrics_ports(component: Component) -> list[int]:
     """Ports Prometheus scrapes on a monitoring target's pods."""
-    if component.type == "spark_job":
-        return [SPARK_UI_PORT]
-    if is_kserve(component):
-        return [QUEUE_PROXY_METRICS_PORT]
-    return [METRICS_PORT]
+    return [handler(component).scrape(component).port]
 
 
 def scrape_policy_name(monitoring: Component, target: Component) -> str:
@@ -162,7 +150,7 @@ def emit_network_policies(compiled: Compiled, *, argo: bool) -> list[dict[str, A
     for component in env.components.values():
         if component.is_workload:
             objects.append(workload_policy(compiled, component))
-        elif component.type == "monitoring":
+        elif component.category is Category.MONITORING:
             objects += scrape_policies(compiled, component)
     if argo:
         objects.append(argo_policy(compiled))

@@ -56,8 +56,7 @@ def _tcp_probes(port: int | str) -> dict[str, Any]:
 
 
 def _replicas(component: Component) -> tuple[int, int]:
-    replicas = component.get("replicas") or {}
-    low, high = int(replicas.get("min", 1)), int(replicas.get("max", 3))
+    low, high = int(component.spec["replicas"]["min"]), int(component.spec["replicas"]["max"])
     return low, max(low, high)
 
 
@@ -86,7 +85,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     predictor["automountServiceAccountToken"] = False
     predictor["labels"] = naming.k8s_labels(env, component)
     predictor["securityContext"] = c.pod_security_context()
-    predictor.update(c.scheduling(env, component))
+    predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
     predictor["volumes"] = [c.tmp_volume()]
     labels = {} if component.get("public") else {"networking.kserve.io/visibility": "cluster-local"}
@@ -98,7 +97,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
 def _deployment(compiled: Compiled, component: Component, track: str, name: str, path: str | None, replicas: int | None) -> dict[str, Any]:
     env = compiled.env
     image = component.get("image")
-    port = int(component.get("port", MODEL_SERVER_PORT))
+    port = int(component.spec["port"])
     pod_labels = {**naming.k8s_labels(env, component), TRACK_LABEL: track}
     extra = {"MODEL_URI": _model_uri(compiled, component, path)}
     server: dict[str, Any] = {"name": "server", "image": image, "imagePullPolicy": c.image_pull_policy(image)}
@@ -118,7 +117,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
         "enableServiceLinks": False,
         "securityContext": c.pod_security_context(),
     }
-    pod.update(c.scheduling(env, component))
+    pod.update(c.scheduling(compiled, component))
     pod["containers"] = [server]
     pod["volumes"] = [c.tmp_volume()]
     spec: dict[str, Any] = {}

@@ -27,10 +27,9 @@ from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
 
 SPARK_VERSION = "3.5.5"  # informational for the operator; the image decides the real version
-METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
-SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
 JOB_BACKOFF_LIMIT = 3
 TIME_ZONE = "Etc/UTC"
 
@@ -76,7 +75,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
         "enableServiceLinks": False,
         "securityContext": c.pod_security_context(),
     }
-    spec.update(c.scheduling(compiled.env, component))
+    spec.update(c.scheduling(compiled, component))
     spec["containers"] = containers
     spec["volumes"] = [c.tmp_volume()]
     return spec
@@ -123,7 +122,7 @@ def build_job(compiled: Compiled, component: Component) -> dict[str, Any]:
 
 # --- PyTorchJob --------------------------------------------------------------------------
 def build_pytorchjob(compiled: Compiled, component: Component) -> dict[str, Any]:
-    nodes = int(component.get("nodes", 1))
+    nodes = int(component.spec["nodes"])
     main = container(compiled, component, "pytorch", ports=_metrics_ports(compiled, component))
     replicas: dict[str, Any] = {}
     for role, count in (("Master", 1), ("Worker", nodes - 1)):
@@ -153,12 +152,12 @@ def spark_type(main: str) -> str:
 
 
 def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str, Any]:
-    size = component.get(role if role == "driver" else "executors") or {}
-    cores = int(size.get("cores", 1))
-    memory = str(size.get("memory", "2Gi" if role == "driver" else "4Gi"))
+    size = component.spec[role if role == "driver" else "executors"]
+    cores = int(size["cores"])
+    memory = str(size["memory"])
     pod: dict[str, Any] = {}
     if role == "executor":
-        pod["instances"] = int(size.get("instances", 2))
+        pod["instances"] = int(size["instances"])
     pod["cores"] = cores
     pod["coreLimit"] = str(cores)
     pod["memory"] = c.spark_memory(memory)
@@ -170,7 +169,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["podSecurityContext"] = c.pod_security_context()
     pod["securityContext"] = c.container_security_context()
     # executors may use spot capacity when `spot: true`; losing the driver loses the whole run
-    pod.update(c.scheduling(compiled.env, component, allow_spot=None if role == "executor" else False))
+    pod.update(c.scheduling(compiled, component, allow_spot=None if role == "executor" else False))
     pod["volumeMounts"] = [c.tmp_mount()]
     # Only the driver needs an API token (it creates and watches its executors).
     pod["template"] = {"spec": {"automountServiceAccountToken": role == "driver", "enableServiceLinks": False}}
@@ -226,24 +225,17 @@ def build_spark_application(compiled: Compiled, component: Component) -> dict[st
 # --- entry points ---------------------------------------------------------------------------
 def build_run_object(compiled: Compiled, component: Component) -> dict[str, Any]:
     """The run manifest of a spark_job / training_job / batch_inference, unscheduled, no waves."""
-    if component.type == "spark_job":
-        return build_spark_application(compiled, component)
-    if component.type == "training_job":
-        if int(component.get("nodes", 1)) > 1:
-            return build_pytorchjob(compiled, component)
-        return build_job(compiled, component)
-    if component.type == "batch_inference":
-        return build_job(compiled, component)
-    raise ValueError(f"{component.name}: a {component.type} has no run object")
+    build = handler(component).run_object
+    if build is None:
+        raise ValueError(f"{component.name}: a {component.type} has no run object")
+    return build(compiled, component)
 
 
 def runs_standalone(compiled: Compiled, component: Component) -> bool:
     """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo)."""
     if compiled.graph.pipelines_running(component.name):
         return False
-    from compiler.analysis.template_syntax import is_distributed_training
-
-    if component.get("schedule") and (component.type == "batch_inference" or is_distributed_training(component)):
+    if component.get("schedule") and component.kind.scheduled_by_argo(component):
         return False  # an Argo CronWorkflow (argo/): PyTorchJob has no cron form, batch scoring is Argo's
     return True
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.model.kinds import Trait
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
-from compiler.targets.artifact import Artifact
-from compiler.targets.terraform.aws_context import VARIABLES, AwsContext
+from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -44,36 +44,13 @@ from compiler.targets.terraform.common import (
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
-    instance_gpus,
     lit,
     money,
     percent,
     ref,
     rname,
 )
-
-
-def emit_terraform_aws(compiled: Compiled) -> list[Artifact]:
-    ctx = AwsContext(compiled)
-    env = compiled.env
-    files = [settings_file(ctx), main_file(ctx)]
-    if any(True for _ in env.of_type(*BUCKET_TYPES)):
-        files.append(access_log_file(ctx))
-    for store in env.of_type(*STORE_TYPES):
-        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
-    if any(True for _ in env.of_type("database")):
-        files.append(rds_monitoring_file(ctx))
-    for workload in env.of_type(*WORKLOAD_TYPES):
-        files.append(identity_file(ctx, workload))
-    if env.spec["cluster"].get("node_pools"):
-        files.append(cluster_file(ctx))
-    if env.spec.get("budget"):
-        files.append(budget_file(ctx))
-    if ctx.sensitive_buckets():
-        files.append(audit_file(ctx))
-    if ctx.used_variables:
-        files.append(variables_file(ctx))
-    return sorted((f.artifact() for f in files), key=lambda a: a.path)
+from compiler.targets.terraform.emitter import TerraformEmitter
 
 
 def settings_file(ctx: AwsContext) -> TfFile:
@@ -114,18 +91,11 @@ def main_file(ctx: AwsContext) -> TfFile:
     return f
 
 
-def variables_file(ctx: AwsContext) -> TfFile:
-    f = TfFile("terraform/variables.tf.json")
-    for name in sorted(ctx.used_variables):
-        f.variable(name, dict(VARIABLES[name]))
-    return f
-
-
 # --- node groups -------------------------------------------------------------------------
-def ami_type(instance_type: str) -> str:
+def ami_type(instance_type: str, gpus: int) -> str:
+    """EKS AMI type of an instance type with `gpus` GPUs (the plan's instance facts)."""
     family = instance_type.split(".", 1)[0]
     arch = "ARM_64" if re.fullmatch(r"[a-z]+[0-9]+g[a-z]*", family) else "x86_64"
-    gpus, _ = instance_gpus("aws", instance_type)
     if gpus:
         return f"AL2023_{arch}_NVIDIA"
     if family.startswith(("inf", "trn")):
@@ -133,9 +103,9 @@ def ami_type(instance_type: str) -> str:
     return f"AL2023_{arch}_STANDARD"
 
 
-def node_taints(provider: str, instance_type: str, spot: bool) -> list[dict[str, str]]:
+def node_taints(gpus: int, spot: bool) -> list[dict[str, str]]:
     taints = []
-    if instance_gpus(provider, instance_type)[0]:
+    if gpus:
         taints.append({"key": naming.GPU_TAINT_KEY, "value": naming.GPU_TAINT_VALUE, "effect": TAINT_EFFECT})
     if spot:
         taints.append({"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT})
@@ -146,7 +116,8 @@ def cluster_file(ctx: AwsContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
-        instance_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        instance_type, spot = str(pool["instance_type"]), bool(pool["spot"])
+        gpus, _ = ctx.compiled.pool_gpus(pool_name)
         body: dict[str, Any] = {
             "cluster_name": Expr("${data.aws_eks_cluster.cluster.name}"),
             "node_group_name": naming.bounded(f"{env.name}-{pool_name}", 63),
@@ -154,16 +125,16 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             "subnet_ids": ctx.var("node_subnet_ids"),
             "instance_types": [instance_type],
             "capacity_type": "SPOT" if spot else "ON_DEMAND",
-            "ami_type": ami_type(instance_type),
-            "disk_size": pool.get("disk_gb", 100),
-            "scaling_config": {"min_size": pool.get("min", 0), "max_size": pool.get("max", 1), "desired_size": pool.get("min", 0)},
+            "ami_type": ami_type(instance_type, gpus),
+            "disk_size": pool["disk_gb"],
+            "scaling_config": {"min_size": pool["min"], "max_size": pool["max"], "desired_size": pool["min"]},
             "update_config": {"max_unavailable": 1},
             "labels": {naming.NODE_POOL_LABEL: pool_name},
             "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
             # the cluster autoscaler owns the current size; Terraform sets only the bounds
             "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
         }
-        taints = node_taints("aws", instance_type, spot)
+        taints = node_taints(gpus, spot)
         if taints:
             body["taint"] = taints
         f.resource("aws_eks_node_group", rname(pool_name), body)
@@ -192,7 +163,7 @@ def budget_file(ctx: AwsContext) -> TfFile:
                 {
                     "comparison_operator": "GREATER_THAN",
                     "notification_type": "ACTUAL",
-                    "threshold": percent(budget.get("warn_ratio", 0.8)),
+                    "threshold": percent(budget["warn_ratio"]),
                     "threshold_type": "PERCENTAGE",
                     "subscriber_email_addresses": emails,
                 },
@@ -296,3 +267,39 @@ def audit_file(ctx: AwsContext) -> TfFile:
         },
     )
     return f
+
+
+# --- the emitter --------------------------------------------------------------------------
+def _rds_monitoring(ctx: AwsContext) -> list[TfFile]:
+    return [rds_monitoring_file(ctx)] if any(True for _ in ctx.env.with_trait(Trait.DATABASE)) else []
+
+
+class AwsTerraform(TerraformEmitter[AwsContext]):
+    components = DispatchTable(
+        "terraform (aws)",
+        {
+            "object_store": bucket_store_file,
+            "data_lake": bucket_store_file,
+            "database": database_file,
+            "spark_job": identity_file,
+            "training_job": identity_file,
+            "serving": identity_file,
+            "batch_inference": identity_file,
+            "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
+            "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+        },
+    )
+
+    def context(self, compiled: Compiled) -> AwsContext:
+        return AwsContext(compiled)
+
+    settings_file = staticmethod(settings_file)
+    main_file = staticmethod(main_file)
+    access_log_file = staticmethod(access_log_file)
+    extra_files = staticmethod(_rds_monitoring)
+    cluster_file = staticmethod(cluster_file)
+    budget_file = staticmethod(budget_file)
+    audit_file = staticmethod(audit_file)
+
+
+EMITTER = AwsTerraform()

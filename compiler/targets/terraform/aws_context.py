@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
 from compiler.providers import naming
 from compiler.targets.terraform.common import Expr, TerraformContext, lit
-
-SENSITIVE_CLASSES = ("confidential", "pii")
 
 # Inputs the compiler cannot know: things that exist outside the spec. Each is declared in
 # variables.tf.json only when an emitted resource uses it.
@@ -56,15 +54,6 @@ class AwsContext(TerraformContext):
         """The account id: the spec's literal, else the caller's (data.aws_caller_identity)."""
         literal = self.account_literal
         return lit(literal) if literal else Expr("${data.aws_caller_identity.current.account_id}")
-
-    def effective_class(self, component: Component) -> str:
-        return self.compiled.graph.lineage[component.name].effective
-
-    def is_sensitive(self, component: Component) -> bool:
-        return self.effective_class(component) in SENSITIVE_CLASSES
-
-    def sensitive_buckets(self) -> list[Component]:
-        return [c for c in self.env.of_type(*BUCKET_TYPES) if self.is_sensitive(c)]
 
     def default_tags(self) -> dict[str, str]:
         tags = dict(self.env.labels)

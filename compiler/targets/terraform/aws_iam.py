@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import WorkloadGrants
-from compiler.providers import naming
+from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.common import Expr, TfFile, camel, iam_policy, lit, policy_json, ref, rname
 
@@ -50,7 +51,7 @@ def grant_statements(ctx: AwsContext, workload: Component, grants: WorkloadGrant
             base = f"{base}{len(used)}"
         used.add(base)
         name = rname(store)
-        if store.type in BUCKET_TYPES:
+        if store.has(Trait.BUCKET):
             arn = ref("aws_s3_bucket", name, "arn")
             objects: set[str] = set()
             key: set[str] = set()
@@ -64,7 +65,7 @@ def grant_statements(ctx: AwsContext, workload: Component, grants: WorkloadGrant
             statements.append(_statement(f"{base}Objects", objects, Expr(f"{arn}/*")))
             statements.append(_statement(f"{base}Key", key, ref("aws_kms_key", name, "arn")))
         else:
-            user = lit(naming.db_iam_user(workload))
+            user = lit(aws.db_iam_user(workload))
             resource = Expr(f"arn:aws:rds-db:{lit(ctx.region)}:{ctx.account}:dbuser:{ref('aws_db_instance', name, 'resource_id')}/{user}")
             statements.append(_statement(f"{base}Connect", DATABASE_ACTIONS, resource))
     return statements
@@ -98,7 +99,7 @@ def identity_file(ctx: AwsContext, workload: Component) -> TfFile:
         "aws_iam_role",
         name,
         {
-            "name": naming.aws_role_name(env, workload),
+            "name": aws.role_name(env, workload),
             "description": (
                 f"mlc {env.name}: workload {workload.name} ({workload.type}), "
                 f"via ServiceAccount {env.namespace}/{naming.service_account(workload)}"

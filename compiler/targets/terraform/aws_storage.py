@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, Component
-from compiler.providers import naming
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
+from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.common import (
     ABORT_MULTIPART_DAYS,
@@ -179,18 +180,18 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     tags = ctx.tags(store)
     bucket_name = naming.bucket_name(env, store)
-    kms_key(f, ctx, name, naming.kms_alias(env, store), f"mlc {env.name}: encrypts bucket {bucket_name}", tags)
+    kms_key(f, ctx, name, aws.kms_alias(env, store), f"mlc {env.name}: encrypts bucket {bucket_name}", tags)
     bucket(
         f,
         name,
         bucket_name,
         tags=tags,
         kms_key_name=name,
-        versioning=bool(store.get("versioning", True)),
-        public=bool(store.get("public", False)),
+        versioning=bool(store.spec["versioning"]),
+        public=bool(store.spec["public"]),
         lifecycle=store.get("lifecycle") or {},
     )
-    if store.type == "data_lake" and store.get("catalog", True):
+    if store.get("catalog"):  # data_lake (catalog defaults to true); object_store has no catalog
         f.resource(
             "aws_glue_catalog_database",
             name,
@@ -198,7 +199,7 @@ def bucket_store_file(ctx: AwsContext, store: Component) -> TfFile:
                 "name": naming.catalog_database_name(env, store),
                 "description": f"mlc {env.name}: catalog of data lake {store.name} ({store.get('format', 'parquet')})",
                 "location_uri": Expr(f"s3://{ref('aws_s3_bucket', name, 'bucket')}/"),
-                "parameters": {"mlc:format": str(store.get("format", "parquet"))},
+                "parameters": {"mlc:format": str(store.spec["format"])},
                 "tags": tags,
             },
         )
@@ -210,7 +211,7 @@ def access_log_file(ctx: AwsContext) -> TfFile:
     bucket encrypted with SSE-S3 (not SSE-KMS), so this one bucket uses AES256."""
     env = ctx.env
     f = TfFile("terraform/logging.tf.json")
-    sources = [ref("aws_s3_bucket", rname(c), "arn") for c in env.of_type(*BUCKET_TYPES)]
+    sources = [ref("aws_s3_bucket", rname(c), "arn") for c in env.with_trait(Trait.BUCKET)]
     if ctx.sensitive_buckets():
         sources.append(ref("aws_s3_bucket", "audit-trail", "arn"))
     delivery = {
@@ -272,10 +273,10 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     tags = ctx.tags(store)
     identifier = naming.db_instance_name(env, store)
-    engine, version = str(store.get("engine", "postgres")), str(store.get("version"))
+    engine, version = str(store.spec["engine"]), str(store.spec["version"])
     instance_class = str(store.get("instance_class"))
     key_arn = ref("aws_kms_key", name, "arn")
-    kms_key(f, ctx, name, naming.kms_alias(env, store), f"mlc {env.name}: encrypts database {identifier}", tags)
+    kms_key(f, ctx, name, aws.kms_alias(env, store), f"mlc {env.name}: encrypts database {identifier}", tags)
     f.resource(
         "aws_db_parameter_group",
         name,
@@ -292,7 +293,7 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
         "engine": engine,
         "engine_version": version,
         "instance_class": instance_class,
-        "allocated_storage": store.get("storage_gb", 100),
+        "allocated_storage": store.spec["storage_gb"],
         "storage_type": "gp3",
         "storage_encrypted": True,
         "kms_key_id": key_arn,
@@ -304,8 +305,8 @@ def database_file(ctx: AwsContext, store: Component) -> TfFile:
         "vpc_security_group_ids": ctx.var("db_security_group_ids"),
         "parameter_group_name": ref("aws_db_parameter_group", name, "name"),
         "publicly_accessible": False,
-        "multi_az": bool(store.get("multi_az", False)),
-        "backup_retention_period": store.get("backup_retention_days", 7),
+        "multi_az": bool(store.spec["multi_az"]),
+        "backup_retention_period": store.spec["backup_retention_days"],
         "deletion_protection": True,
         "skip_final_snapshot": False,
         "final_snapshot_identifier": f"{identifier}-final",

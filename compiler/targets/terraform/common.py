@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.artifact import Artifact
@@ -31,6 +32,7 @@ GOOGLE_PROVIDER = {"source": "hashicorp/google", "version": "~> 6.50"}
 # EKS/GKE API spelling of the Kubernetes taint effect the Kubernetes emitter tolerates
 TAINT_EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}[naming.TAINT_EFFECT]
 
+SENSITIVE_CLASSES = ("confidential", "pii")  # audit-logged, data-event trails
 ABORT_MULTIPART_DAYS = 7  # incomplete multipart uploads are aborted after a week
 NONCURRENT_VERSION_DAYS = 90  # replaced/deleted object versions are kept this long
 ACCESS_LOG_RETENTION_DAYS = 365  # access logs and audit trails are kept a year
@@ -176,20 +178,6 @@ def gcp_labels(labels: dict[str, str]) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-# --- instance facts --------------------------------------------------------------------------
-def instance_gpus(provider: str, instance_type: str) -> tuple[int, str | None]:
-    """(GPU count, pricing GPU model such as "A100-40GB") of an instance type, from the
-    pricing data (compiler.plan.cost); (0, None) without GPUs or for a type the data does not
-    know (the cost stage reports unknown types as input errors)."""
-    from compiler.plan.cost import load_pricing
-
-    prices = load_pricing().providers.get("gcp" if provider == "gcp" else "aws")
-    instance = prices.instances.get(instance_type) if prices else None
-    if instance is None or not instance.gpus:
-        return 0, None
-    return instance.gpus, instance.gpu_model
-
-
 @dataclass
 class TerraformContext:
     """What both providers' emitters share: the compiled environment and the variables used."""
@@ -211,6 +199,16 @@ class TerraformContext:
     @property
     def region(self) -> str:
         return self.env.region
+
+    def effective_class(self, component: Component) -> str:
+        return self.compiled.graph.lineage[component.name].effective
+
+    def is_sensitive(self, component: Component) -> bool:
+        return self.effective_class(component) in SENSITIVE_CLASSES
+
+    def sensitive_buckets(self) -> list[Component]:
+        """Bucket-backed stores whose effective (lineage) classification is sensitive."""
+        return [c for c in self.env.with_trait(Trait.BUCKET) if self.is_sensitive(c)]
 
     def var(self, name: str) -> Expr:
         """A reference to input variable `name`, declared later because it was used."""

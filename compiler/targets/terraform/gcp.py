@@ -20,21 +20,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import BUCKET_TYPES, STORE_TYPES, WORKLOAD_TYPES
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
-from compiler.providers import naming
-from compiler.targets.artifact import Artifact
+from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import (
     GOOGLE_PROVIDER,
     TAINT_EFFECT,
     TERRAFORM_REQUIRED_VERSION,
     Expr,
     TfFile,
-    instance_gpus,
     money,
     rname,
 )
-from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, VARIABLES, GcpContext
+from compiler.targets.terraform.emitter import TerraformEmitter
+from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, GcpContext
 from compiler.targets.terraform.gcp_iam import identity_file
 from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
 
@@ -48,28 +47,6 @@ ACCELERATORS = {
     "T4": "nvidia-tesla-t4",
     "V100": "nvidia-tesla-v100",
 }
-
-
-def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
-    ctx = GcpContext(compiled)
-    env = compiled.env
-    files = [settings_file(ctx)]
-    if any(True for _ in env.of_type(*BUCKET_TYPES)):
-        files.append(access_log_file(ctx))
-    for store in env.of_type(*STORE_TYPES):
-        files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
-    for workload in env.of_type(*WORKLOAD_TYPES):
-        files.append(identity_file(ctx, workload))
-    if env.spec["cluster"].get("node_pools"):
-        files.append(cluster_file(ctx))
-    if env.spec.get("budget"):
-        files.append(budget_file(ctx))
-    if ctx.sensitive_buckets():
-        files.append(audit_file(ctx))
-    files.append(main_file(ctx))  # last: it declares the data sources the others used
-    if ctx.used_variables:
-        files.append(variables_file(ctx))
-    return sorted((f.artifact() for f in files), key=lambda a: a.path)
 
 
 def settings_file(ctx: GcpContext) -> TfFile:
@@ -93,21 +70,14 @@ def main_file(ctx: GcpContext) -> TfFile:
     for agent in sorted(ctx.used_agents):
         if agent in SERVICE_AGENT_DATA:
             f.data(SERVICE_AGENT_DATA[agent], "this", {"project": ctx.project})
-    f.resource("google_kms_key_ring", KEY_RING, {"name": naming.gcp_kms_key_ring(ctx.env), "location": ctx.region})
-    return f
-
-
-def variables_file(ctx: GcpContext) -> TfFile:
-    f = TfFile("terraform/variables.tf.json")
-    for name in sorted(ctx.used_variables):
-        f.variable(name, dict(VARIABLES[name]))
+    f.resource("google_kms_key_ring", KEY_RING, {"name": gcp.kms_key_ring(ctx.env), "location": ctx.region})
     return f
 
 
 # --- node pools ----------------------------------------------------------------------------
-def guest_accelerators(machine_type: str) -> list[dict[str, Any]]:
-    """GPUs attached to a2/a3/g2 machine types, with GKE-managed driver installation."""
-    count, model = instance_gpus("gcp", machine_type)
+def guest_accelerators(machine_type: str, count: int, model: str | None) -> list[dict[str, Any]]:
+    """GPUs attached to a2/a3/g2 machine types (count and model: the plan's instance facts),
+    with GKE-managed driver installation."""
     if not count:
         return []
     if model not in ACCELERATORS:
@@ -121,11 +91,11 @@ def cluster_file(ctx: GcpContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
-        machine_type, spot = str(pool["instance_type"]), bool(pool.get("spot", False))
+        machine_type, spot = str(pool["instance_type"]), bool(pool["spot"])
         node_config: dict[str, Any] = {
             "machine_type": machine_type,
             "spot": spot,
-            "disk_size_gb": pool.get("disk_gb", 100),
+            "disk_size_gb": pool["disk_gb"],
             "disk_type": "pd-balanced",
             "image_type": "COS_CONTAINERD",
             "service_account": ctx.var("node_service_account"),
@@ -138,7 +108,7 @@ def cluster_file(ctx: GcpContext) -> TfFile:
         }
         if spot:
             node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
-        accelerators = guest_accelerators(machine_type)
+        accelerators = guest_accelerators(machine_type, *ctx.compiled.pool_gpus(pool_name))
         if accelerators:
             node_config["guest_accelerator"] = accelerators
         f.resource(
@@ -149,8 +119,8 @@ def cluster_file(ctx: GcpContext) -> TfFile:
                 "cluster": env.spec["cluster"]["name"],
                 "location": ctx.region,
                 "autoscaling": {
-                    "total_min_node_count": pool.get("min", 0),
-                    "total_max_node_count": pool.get("max", 1),
+                    "total_min_node_count": pool["min"],
+                    "total_max_node_count": pool["max"],
                     "location_policy": "ANY" if spot else "BALANCED",
                 },
                 "management": {"auto_repair": True, "auto_upgrade": True},
@@ -182,7 +152,7 @@ def budget_file(ctx: GcpContext) -> TfFile:
             },
             "amount": {"specified_amount": {"currency_code": "USD", "units": str(int(units)), "nanos": int(cents * 1_000_000_000)}},
             "threshold_rules": [
-                {"threshold_percent": float(budget.get("warn_ratio", 0.8)), "spend_basis": "CURRENT_SPEND"},
+                {"threshold_percent": float(budget["warn_ratio"]), "spend_basis": "CURRENT_SPEND"},
                 {"threshold_percent": 1.0, "spend_basis": "FORECASTED_SPEND"},
             ],
             "all_updates_rule": {
@@ -210,3 +180,34 @@ def audit_file(ctx: GcpContext) -> TfFile:
         },
     )
     return f
+
+
+# --- the emitter --------------------------------------------------------------------------
+class GcpTerraform(TerraformEmitter[GcpContext]):
+    components = DispatchTable(
+        "terraform (gcp)",
+        {
+            "object_store": bucket_store_file,
+            "data_lake": bucket_store_file,
+            "database": database_file,
+            "spark_job": identity_file,
+            "training_job": identity_file,
+            "serving": identity_file,
+            "batch_inference": identity_file,
+            "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
+            "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+        },
+    )
+
+    def context(self, compiled: Compiled) -> GcpContext:
+        return GcpContext(compiled)
+
+    settings_file = staticmethod(settings_file)
+    main_file = staticmethod(main_file)
+    access_log_file = staticmethod(access_log_file)
+    cluster_file = staticmethod(cluster_file)
+    budget_file = staticmethod(budget_file)
+    audit_file = staticmethod(audit_file)
+
+
+EMITTER = GcpTerraform()

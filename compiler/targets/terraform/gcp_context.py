@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from compiler.model.environment import BUCKET_TYPES, Component
+from compiler.model.environment import Component
 from compiler.providers import naming
 from compiler.targets.terraform.common import Expr, TerraformContext, gcp_labels, lit
 
-SENSITIVE_CLASSES = ("confidential", "pii")
 KEY_RING = "mlc"  # resource name of the environment's KMS key ring
 PROJECT_NUMBER = "${data.google_project.this.number}"
 
@@ -71,12 +70,6 @@ class GcpContext(TerraformContext):
         SERVICE_AGENT_DATA)."""
         self.used_agents.add(service)
         return Expr(f"serviceAccount:{SERVICE_AGENT_EMAIL[service]}")
-
-    def effective_class(self, component: Component) -> str:
-        return self.compiled.graph.lineage[component.name].effective
-
-    def sensitive_buckets(self) -> list[Component]:
-        return [c for c in self.env.of_type(*BUCKET_TYPES) if self.effective_class(c) in SENSITIVE_CLASSES]
 
     def default_labels(self) -> dict[str, str]:
         labels = dict(self.env.labels)

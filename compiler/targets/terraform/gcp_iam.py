@@ -20,8 +20,9 @@ the keys on their behalf.
 
 from __future__ import annotations
 
-from compiler.model.environment import BUCKET_TYPES, Component
-from compiler.providers import naming
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
+from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
 
@@ -42,7 +43,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
         "google_service_account",
         name,
         {
-            "account_id": naming.gcp_service_account_id(env, workload),
+            "account_id": gcp.service_account_id(env, workload),
             "display_name": f"mlc {env.name} {workload.name}",
             "description": (
                 f"mlc {env.name}: workload {workload.name} ({workload.type}), "
@@ -64,7 +65,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
     for store_name in grants.stores:
         store = env.components[store_name]
         sname = rname(store)
-        if store.type in BUCKET_TYPES:
+        if store.has(Trait.BUCKET):
             role = WRITE_ROLE if store_name in grants.writes else READ_ROLE
             f.resource(
                 "google_storage_bucket_iam_member",
@@ -91,7 +92,7 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
             f"{name}-{sname}",
             {
                 "instance": ref("google_sql_database_instance", sname, "name"),
-                "name": naming.gcp_sql_iam_user(env, workload, str(store.get("engine", "postgres"))),
+                "name": gcp.sql_iam_user(env, workload, str(store.spec["engine"])),
                 "type": "CLOUD_IAM_SERVICE_ACCOUNT",
                 "depends_on": [f"google_service_account.{name}"],
             },

@@ -113,7 +113,7 @@ def bucket_store_file(ctx: GcpContext, store: Component) -> TfFile:
     env, name = ctx.env, rname(store)
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     labels = ctx.labels(store)
-    cataloged = store.type == "data_lake" and store.get("catalog", True)
+    cataloged = bool(store.get("catalog"))  # data_lake (catalog defaults to true); object_store has no catalog
     agents = ("gcs", "bigquery") if cataloged else ("gcs",)
     grants = crypto_key(f, ctx, name, f"store-{store.name}", labels, agents)
     gcs_bucket(
@@ -123,8 +123,8 @@ def bucket_store_file(ctx: GcpContext, store: Component) -> TfFile:
         naming.bucket_name(env, store),
         labels=labels,
         key_grants=[g for g in grants if g.endswith("-gcs-agent")],
-        versioning=bool(store.get("versioning", True)),
-        public=bool(store.get("public", False)),
+        versioning=bool(store.spec["versioning"]),
+        public=bool(store.spec["public"]),
         lifecycle=store.get("lifecycle") or {},
     )
     if cataloged:
@@ -225,7 +225,7 @@ def database_file(ctx: GcpContext, store: Component) -> TfFile:
     env, name = ctx.env, rname(store)
     f = TfFile(f"terraform/store-{store.name}.tf.json", store.name)
     labels = ctx.labels(store)
-    engine, version = str(store.get("engine", "postgres")), str(store.get("version"))
+    engine, version = str(store.spec["engine"]), str(store.spec["version"])
     instance = naming.db_instance_name(env, store)
     grants = crypto_key(f, ctx, name, f"store-{store.name}", labels, ("cloudsql",))
     f.resource(
@@ -242,7 +242,7 @@ def database_file(ctx: GcpContext, store: Component) -> TfFile:
                 "edition": "ENTERPRISE",
                 "availability_type": "REGIONAL" if store.get("multi_az") else "ZONAL",
                 "disk_type": "PD_SSD",
-                "disk_size": store.get("storage_gb", 100),
+                "disk_size": store.spec["storage_gb"],
                 "disk_autoresize": True,
                 "deletion_protection_enabled": True,
                 "ip_configuration": {
@@ -250,7 +250,7 @@ def database_file(ctx: GcpContext, store: Component) -> TfFile:
                     "private_network": ctx.var("network"),
                     "ssl_mode": "TRUSTED_CLIENT_CERTIFICATE_REQUIRED",
                 },
-                "backup_configuration": backup_configuration(engine, int(store.get("backup_retention_days", 7))),
+                "backup_configuration": backup_configuration(engine, int(store.spec["backup_retention_days"])),
                 "database_flags": database_flags(engine),
                 "insights_config": {"query_insights_enabled": True, "record_client_address": False},
                 "maintenance_window": {"day": 7, "hour": 3, "update_track": "stable"},

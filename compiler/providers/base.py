@@ -1,0 +1,73 @@
+"""What a cloud provider is to the compiler: one class per provider (providers/aws.py, gcp.py).
+
+Everything that differs between clouds sits behind this class: the workload identity the
+Kubernetes ServiceAccount is annotated with (and its name, shared with Terraform), store
+URIs, the secret store, name-length limits, the pricing section, and the Terraform
+emitter. A provider that does not implement a part raises `NotSupportedError` naming the
+target; the pipeline reports it as an input error at `cloud.provider` (MLC-E026), so a new
+provider is never treated as one of the others.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from compiler.model.environment import Component, Environment
+    from compiler.plan.pricing import InstanceType, ProviderPrices
+    from compiler.targets.terraform.emitter import TerraformEmitter
+
+
+class NotSupportedError(Exception):
+    """The environment's provider lacks what a target needs."""
+
+    def __init__(self, provider: str, target: str, what: str):
+        super().__init__(f'cloud provider "{provider}" is not supported by the {target} target ({what})')
+        self.provider = provider
+        self.target = target
+        self.what = what
+
+
+class Provider:
+    """A cloud provider. Subclasses set the class attributes and override what they support."""
+
+    name: ClassVar[str]
+    pricing_key: ClassVar[str | None] = None  # section of compiler/data/pricing.yaml
+    store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
+    catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
+
+    def unsupported(self, target: str, what: str) -> NotSupportedError:
+        return NotSupportedError(self.name, target, what)
+
+    # --- Kubernetes
+    def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
+        """Annotation binding a workload's ServiceAccount to its cloud identity."""
+        raise self.unsupported("kubernetes", "no workload identity")
+
+    def secret_store(self, env: Environment) -> str:
+        """ClusterSecretStore (External Secrets Operator) of the provider's secret manager."""
+        raise self.unsupported("kubernetes", "no secret store")
+
+    def store_uri(self, bucket: str, path: str = "") -> str:
+        if self.store_scheme is None:
+            raise self.unsupported("kubernetes", "no object-store URI scheme")
+        uri = f"{self.store_scheme}://{bucket}"
+        return f"{uri}/{path.strip('/')}" if path.strip("/") else uri
+
+    # --- pricing and the instance catalogue
+    def prices(self) -> ProviderPrices | None:
+        """The provider's section of the pricing data (None: not priced)."""
+        if self.pricing_key is None:
+            return None
+        from compiler.plan.pricing import load_pricing
+
+        return load_pricing().providers.get(self.pricing_key)
+
+    def instance(self, instance_type: str) -> InstanceType | None:
+        """Facts of an instance/machine type from the pricing data (None when unknown)."""
+        prices = self.prices()
+        return prices.instances.get(instance_type) if prices else None
+
+    # --- Terraform
+    def terraform(self) -> TerraformEmitter:
+        raise self.unsupported("terraform", "no Terraform emitter")

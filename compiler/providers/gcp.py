@@ -1,0 +1,57 @@
+"""GCP: Workload Identity service accounts, gs:// URIs, Secret Manager, the GCP pricing
+section, the GCP Terraform emitter."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compiler.model.environment import Component, Environment
+from compiler.providers.base import Provider
+from compiler.providers.naming import bounded
+
+if TYPE_CHECKING:
+    from compiler.targets.terraform.emitter import TerraformEmitter
+
+
+def service_account_id(env: Environment, component: Component) -> str:
+    """account_id of a google_service_account: 6-30 chars, [a-z][-a-z0-9]*[a-z0-9]."""
+    name = bounded(f"{env.name}-{component.name}", 30)
+    if not name[0].isalpha():
+        name = bounded(f"w{name}", 30)
+    return name
+
+
+def service_account_email(env: Environment, component: Component) -> str:
+    return f"{service_account_id(env, component)}@{env.spec['cloud'].get('account', 'project')}.iam.gserviceaccount.com"
+
+
+def sql_iam_user(env: Environment, component: Component, engine: str) -> str:
+    """Cloud SQL IAM user of a workload's service account (postgres: email without
+    .gserviceaccount.com; mysql: the part before @)."""
+    email = service_account_email(env, component)
+    return email.removesuffix(".gserviceaccount.com") if engine == "postgres" else email.split("@", 1)[0]
+
+
+def kms_key_ring(env: Environment) -> str:
+    return bounded(f"mlc-{env.name}", 63)
+
+
+class Gcp(Provider):
+    name = "gcp"
+    pricing_key = "gcp"
+    store_scheme = "gs"
+    catalog_name_limit = 1024  # BigQuery dataset
+
+    def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
+        return {"iam.gke.io/gcp-service-account": service_account_email(env, component)}
+
+    def secret_store(self, env: Environment) -> str:
+        return "mlc-gcp"  # backed by GCP Secret Manager
+
+    def terraform(self) -> TerraformEmitter:
+        from compiler.targets.terraform.gcp import EMITTER
+
+        return EMITTER
+
+
+PROVIDER = Gcp()

@@ -1,0 +1,125 @@
+"""What kubernetes/ does for each component kind: the target's `{kind: handler}` table.
+
+A handler says which objects a component of the kind becomes (`emit`), its run object if the
+kind is runnable, whether its pods talk to the Kubernetes API, and how Prometheus scrapes it
+when a monitoring component targets it. Kinds whose objects live elsewhere are declared
+`NotApplicable` with the reason; a kind missing from the table is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.model.environment import Component
+from compiler.model.kinds import Trait
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
+from compiler.plan.compiled import Compiled
+
+METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
+SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
+QUEUE_PROXY_METRICS_PORT = 9091
+
+Objects = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """How Prometheus scrapes a monitoring target's pods."""
+
+    port: int = METRICS_PORT
+    port_name: str = "metrics"
+    path: str = "/metrics"
+    selector: dict[str, str] = field(default_factory=dict)  # pod labels on top of the component's
+    service: bool = False  # scraped through its Service (ServiceMonitor), else its pods (PodMonitor)
+
+
+@dataclass(frozen=True)
+class K8sKind:
+    emit: Callable[[Compiled, Component], Objects]
+    run_object: Callable[[Compiled, Component], dict[str, Any]] | None = None  # runnable kinds
+    needs_api: bool = False  # its pods call the Kubernetes API (a ServiceAccount token is mounted)
+    scrape: Callable[[Component], Scrape] = lambda component: Scrape()
+
+
+def is_kserve(component: Component) -> bool:
+    """An endpoint without its own image runs on a KServe model-server runtime."""
+    return component.has(Trait.LONG_RUNNING) and not component.get("image")
+
+
+def _spark_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.rbac import spark_rbac
+    from compiler.targets.kubernetes.workloads import emit_run_objects
+
+    return spark_rbac(compiled, component) + emit_run_objects(compiled, component)
+
+
+def _run_objects(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.workloads import emit_run_objects
+
+    return emit_run_objects(compiled, component)
+
+
+def _serving_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.serving import emit_serving
+
+    return emit_serving(compiled, component)
+
+
+def _monitoring_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.monitoring import emit_monitoring
+
+    return emit_monitoring(compiled, component)
+
+
+def _spark_run(compiled: Compiled, component: Component) -> dict[str, Any]:
+    from compiler.targets.kubernetes.workloads import build_spark_application
+
+    return build_spark_application(compiled, component)
+
+
+def _training_run(compiled: Compiled, component: Component) -> dict[str, Any]:
+    from compiler.targets.kubernetes.workloads import build_job, build_pytorchjob
+
+    return build_pytorchjob(compiled, component) if component.kind.distributed(component) else build_job(compiled, component)
+
+
+def _job_run(compiled: Compiled, component: Component) -> dict[str, Any]:
+    from compiler.targets.kubernetes.workloads import build_job
+
+    return build_job(compiled, component)
+
+
+def _serving_scrape(component: Component) -> Scrape:
+    if is_kserve(component):
+        return Scrape(port=QUEUE_PROXY_METRICS_PORT, port_name="http-usermetric")
+    return Scrape(service=True)
+
+
+CLOUD = NotApplicable("a cloud resource (terraform/)")
+
+HANDLERS: DispatchTable[K8sKind] = DispatchTable(
+    "kubernetes",
+    {
+        "object_store": CLOUD,
+        "data_lake": CLOUD,
+        "database": CLOUD,
+        "spark_job": K8sKind(
+            _spark_emit,
+            _spark_run,
+            needs_api=True,  # the driver creates its executors
+            scrape=lambda component: Scrape(SPARK_UI_PORT, "spark-ui", "/metrics/prometheus/", {"spark-role": "driver"}),
+        ),
+        "training_job": K8sKind(_run_objects, _training_run),
+        "batch_inference": K8sKind(_run_objects, _job_run),
+        "serving": K8sKind(_serving_emit, scrape=_serving_scrape),
+        "monitoring": K8sKind(_monitoring_emit),
+        "pipeline": NotApplicable("an Argo WorkflowTemplate (argo/); its steps' run objects are created by Argo"),
+    },
+)
+
+
+def handler(component: Component) -> K8sKind:
+    """The kind's handler; UnsupportedKindError when the kind is not applicable or unknown."""
+    return HANDLERS[component.type]
