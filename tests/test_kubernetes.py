@@ -903,7 +903,13 @@ def _workload_specs():
             ),
             "slo": st.just({"latency_p99_ms": 100, "availability": 0.99}),
         },
-    ).flatmap(lambda d: st.one_of(st.just({**d, "runtime": "onnx"}), st.just({**d, "image": image})))
+    ).flatmap(
+        lambda d: st.one_of(
+            st.just({**d, "runtime": "onnx"}),
+            # scale to zero needs KServe (MLC-E047): an image-based serving keeps at least one replica
+            st.just({**d, "image": image, "replicas": {**d["replicas"], "min": max(1, d["replicas"]["min"])}}),
+        )
+    )
     return st.lists(st.one_of(training, spark, serving), min_size=1, max_size=3)
 
 

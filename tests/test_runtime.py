@@ -247,7 +247,7 @@ def test_spark_object_store_credentials_per_provider():
     aws = _load(OUT / "dev" / "kubernetes" / "sparkapplication-feature-etl.yaml")["spec"]["sparkConf"]
     assert aws["spark.hadoop.fs.s3a.aws.credentials.provider"] == "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"
     template = _load(OUT / "research-gcp" / "argo" / "workflowtemplate-weekly-pretrain.yaml")
-    manifests = [yaml.safe_load(t["resource"]["manifest"]) for t in template["spec"]["templates"] if "resource" in t]
+    manifests = [yaml.safe_load(t["resource"]["manifest"]) for t in template["spec"]["templates"] if "manifest" in t.get("resource", {})]
     spark = next(m for m in manifests if m["kind"] == "SparkApplication")
     assert spark["spec"]["sparkConf"]["spark.hadoop.fs.gs.auth.type"] == "APPLICATION_DEFAULT"
 
