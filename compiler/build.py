@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from compiler.core.diagnostics import Diagnostic, InputError, did_you_mean
 from compiler.frontend.project import Project, UsageError
 from compiler.output.writer import (
+    PLATFORM_DIR,
     STAGING_PREFIX,
     EnvWrite,
     WriteError,
@@ -59,6 +60,8 @@ class EnvOutcome:
     owners: dict[str, str | None] = field(default_factory=dict)  # Mode.MEMORY: path -> component
     cost: CostEstimate | None = None
     stats: dict[str, list[int]] = field(default_factory=dict)  # staged file -> [size, mtime_ns], for the cache
+    platform: dict | None = None  # its platform needs (platform.json), when emitted in this run
+    platform_where: dict = field(default_factory=dict)  # cluster-wide setting -> Location of the field that sets it
 
 
 @dataclass
@@ -107,6 +110,10 @@ def compile_one(project: Project, env_name: str, today: date, mode: Mode, token:
     artifacts = result.artifacts
     if artifacts is None:
         return outcome
+    from compiler.targets.platform.needs import NEEDS_FILE, SETTING_POINTERS
+
+    outcome.platform = next(a.content for a in artifacts if a.path == NEEDS_FILE)
+    outcome.platform_where = {key: env.locate(pointer) for key, pointer in SETTING_POINTERS.items()}
     files = serialise(artifacts)
     outcome.written = sorted(files)
     if mode is Mode.MEMORY:
@@ -234,23 +241,45 @@ def compile_project(
         _discard(project, outcomes)
         return BuildResult(outcomes, diagnostics, [], skipped)
     writes = [o.report for o in outcomes if o.report is not None]
+    try:
+        platform_files = platform_output(project, outcomes)
+    except InputError as exc:
+        _discard(project, outcomes)
+        return BuildResult(outcomes, sorted(exc.diagnostics), [], skipped)
+    platform_report = diff_env(project.out_dir, PLATFORM_DIR, platform_files)
     stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
     if check:
         writes += [diff_env(project.out_dir, env, {}) for env in stale]
+        if not platform_report.unchanged:
+            writes.append(platform_report)
         return BuildResult(outcomes, [], writes, skipped)
+    platform_staged = None
     try:
+        if platform_files and not platform_report.unchanged:
+            project.out_dir.mkdir(parents=True, exist_ok=True)
+            platform_staged = stage_env(project.out_dir, PLATFORM_DIR, platform_files, token)
+            carry_foreign(project.out_dir, PLATFORM_DIR, platform_staged, platform_report.foreign)
         staged = [project.out_dir / o.staged for o in outcomes if o.staged is not None]
+        staged += [platform_staged] if platform_staged is not None else []
         make_durable(project.out_dir, staged)  # every staged byte on disk before any swap
         for outcome in outcomes:
             if outcome.staged is not None:
                 swap_in(project.out_dir, outcome.env, project.out_dir / outcome.staged, sync=False)
                 outcome.staged = None
+        if platform_staged is not None:
+            swap_in(project.out_dir, PLATFORM_DIR, platform_staged, sync=False)
+            platform_staged = None
+            writes.append(platform_report)
         if staged:
             sync_dir(project.out_dir)  # the swaps, durable together
+        if not platform_files and not platform_report.unchanged:
+            writes.append(prune_env(project.out_dir, PLATFORM_DIR, token))
         for env in stale:
             writes.append(prune_env(project.out_dir, env, token))
     except (OSError, WriteError) as exc:
         _discard(project, outcomes)
+        if platform_staged is not None:
+            remove_tree(platform_staged)
         raise WriteError(str(exc)) from None
     if cache is not None:
         for outcome in outcomes:
@@ -262,6 +291,36 @@ def compile_project(
             cache.forget(env)
         cache.save()
     return BuildResult(outcomes, [], writes, skipped)
+
+
+def platform_output(project: Project, outcomes: list[EnvOutcome]) -> dict[str, bytes]:
+    """The bytes of out/_platform/ from the platform needs of every environment: those compiled
+    in this run from their outcome, the others from their out/<env>/platform.json (which the
+    cache keeps equal to a fresh compile). InputError when environments on one cluster conflict."""
+    import json
+
+    from compiler.targets.platform.emit import cluster_conflicts, emit_platform
+    from compiler.targets.platform.needs import NEEDS_FILE
+
+    fresh = {o.env: o for o in outcomes if o.platform is not None}
+    needs: dict[str, dict] = {}
+    for env in sorted(project.env_files()):
+        if env in fresh:
+            needs[env] = fresh[env].platform  # type: ignore[assignment]
+            continue
+        path = project.out_dir / env / NEEDS_FILE
+        if path.is_file() and not path.is_symlink():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(data, dict) and "cluster" in data and "settings" in data:
+                needs[env] = data
+    problems = cluster_conflicts(needs, {env: o.platform_where for env, o in fresh.items()})
+    if problems:
+        raise InputError(problems)
+    artifacts = emit_platform(needs)
+    return serialise(artifacts) if artifacts else {}
 
 
 def _discard(project: Project, outcomes: list[EnvOutcome]) -> None:

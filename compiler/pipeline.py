@@ -43,7 +43,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
     """Every input check beyond the schema: references and cycles (graph), cross-field
     rules, Argo template syntax. Returns the graph; raises InputError with all problems.
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
-    from compiler.analysis.semantics import lifecycle_problems
+    from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems
     from compiler.analysis.template_syntax import argo_template_violations
 
     problems: list[Diagnostic] = []
@@ -53,6 +53,8 @@ def validate_environment(env: Environment) -> DependencyGraph:
     except InputError as exc:
         problems += exc.diagnostics
     problems += lifecycle_problems(env)
+    problems += env_reference_problems(env)
+    problems += scale_to_zero_problems(env)
     problems += argo_template_violations(env)
     if problems or graph is None:
         raise InputError(problems)
@@ -85,6 +87,7 @@ def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifa
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.platform.needs import NEEDS_FILE, platform_needs
     from compiler.targets.terraform.emitter import emit_terraform
 
     try:
@@ -94,6 +97,7 @@ def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifa
         raise unsupported(compiled.env, exc) from None
     argo = emit_argo(compiled)
     artifacts = kubernetes + terraform + argo + emit_argocd(compiled, kubernetes + argo)
+    artifacts.append(Artifact(NEEDS_FILE, platform_needs(compiled, kubernetes + argo), "json"))
     artifacts.append(Artifact("plan.json", plan_document(compiled, findings), "json"))
     paths = [a.path for a in artifacts]
     duplicates = sorted({p for p in paths if paths.count(p) > 1})

@@ -118,8 +118,9 @@ def test_example_run_manifests_validate_against_their_schemas(examples):
                 continue
             spec = content["spec"].get("workflowSpec", content["spec"])
             for template in spec.get("templates", []):
-                if "resource" in template:
-                    manifest = yaml.safe_load(template["resource"]["manifest"])
+                if "manifest" in template.get("resource", {}):
+                    text = template["resource"]["manifest"].replace("{{workflow.name}}", "nightly-1700000000")
+                    manifest = yaml.safe_load(text)
                     manifest["metadata"]["name"] = manifest["metadata"]["generateName"] + "abcde"
                     assert_valid([manifest])
 
@@ -135,7 +136,7 @@ def test_example_schedules(examples):
     assert not any(p.startswith("argo/workflowtemplate-") for p in dev)
     score = dev["argo/cronworkflow-batch-score.yaml"]
     assert score["spec"]["schedules"] == ["0 6 * * 1-5"]
-    run = template_named(score, "run-batch-score")
+    run = template_named(score, "create-batch-score")
     assert yaml.safe_load(run["resource"]["manifest"])["kind"] == "Job"
     assert score["spec"]["workflowSpec"]["entrypoint"] == "run-batch-score"
 
@@ -183,7 +184,7 @@ def test_independent_steps_have_no_dependencies(tmp_path):
     tasks = template_named(template, "main")["dag"]["tasks"]
     assert [t["name"] for t in tasks] == ["a", "b"]
     assert all("dependencies" not in t for t in tasks)
-    assert "onExit" not in template["spec"]
+    assert template["spec"]["onExit"] == "on-exit"  # the cleanup of a failed or stopped run
     assert all("retryStrategy" not in t for t in template["spec"]["templates"])  # retries default 0
     assert "argo/cronworkflow-p.yaml" not in emit(compile_components(tmp_path, components))
 
@@ -193,8 +194,11 @@ def test_on_failure_runs_the_handler_only_when_the_workflow_did_not_succeed(tmp_
     template = emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]
     assert template["spec"]["onExit"] == "on-exit"
     handler = template_named(template, "on-exit")
-    assert handler["steps"] == [[{"name": "alert", "template": "run-alert", "when": "{{workflow.status}} != Succeeded"}]]
-    run = template_named(template, "run-alert")
+    assert handler["steps"] == [
+        [{"name": "cleanup", "template": "cleanup", "when": "{{workflow.status}} != Succeeded"}],
+        [{"name": "alert", "template": "run-alert", "when": "{{workflow.status}} != Succeeded"}],
+    ]
+    run = template_named(template, "create-alert")
     assert yaml.safe_load(run["resource"]["manifest"])["metadata"]["generateName"] == "alert-"
     assert "alert" not in {t["name"] for t in template_named(template, "main")["dag"]["tasks"]}
     assert_valid([template])
@@ -223,15 +227,19 @@ def test_run_templates_create_fresh_owned_objects_with_conditions(tmp_path):
     components += pipeline("p", ["etl", "train", "single"])
     template = emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]
     for name in ("etl", "train", "single"):
-        resource = template_named(template, f"run-{name}")["resource"]
+        assert template_named(template, f"run-{name}")["steps"] == [
+            [{"name": "clean", "template": f"clean-{name}"}],
+            [{"name": "create", "template": f"create-{name}"}],
+        ]
+        resource = template_named(template, f"create-{name}")["resource"]
         manifest = yaml.safe_load(resource["manifest"])
         assert resource["action"] == "create" and resource["setOwnerReference"] is True
         assert "name" not in manifest["metadata"] and manifest["metadata"]["generateName"] == f"{name}-"
         assert not any(k.startswith("argocd.argoproj.io/") for k in manifest["metadata"].get("annotations", {}))
-    assert template_named(template, "run-etl")["resource"]["successCondition"] == "status.applicationState.state == COMPLETED"
-    assert template_named(template, "run-train")["resource"]["successCondition"].startswith("status.replicaStatuses.")
-    assert template_named(template, "run-train")["activeDeadlineSeconds"] == 2 * 3600 + 600
-    assert template_named(template, "run-single")["resource"]["successCondition"] == "status.succeeded > 0"
+    assert template_named(template, "create-etl")["resource"]["successCondition"] == "status.applicationState.state == COMPLETED"
+    assert template_named(template, "create-train")["resource"]["successCondition"].startswith("status.replicaStatuses.")
+    assert template_named(template, "create-train")["activeDeadlineSeconds"] == 2 * 3600 + 600
+    assert template_named(template, "create-single")["resource"]["successCondition"] == "status.succeeded > 0"
 
 
 def test_run_conditions_by_kind():
@@ -307,7 +315,7 @@ def test_scheduled_workloads(tmp_path):
     assert sorted(crons) == ["argo/cronworkflow-dist.yaml", "argo/cronworkflow-score.yaml"]
     assert crons["argo/cronworkflow-score.yaml"]["spec"]["schedules"] == ["@daily"]
     assert crons["argo/cronworkflow-dist.yaml"]["spec"]["schedules"] == ["0 2 * * 0"]
-    dist = template_named(crons["argo/cronworkflow-dist.yaml"], "run-dist")
+    dist = template_named(crons["argo/cronworkflow-dist.yaml"], "create-dist")
     assert yaml.safe_load(dist["resource"]["manifest"])["kind"] == "PyTorchJob"
     for cron in crons.values():
         spec = cron["spec"]
@@ -339,7 +347,7 @@ def test_workflow_role_grants_exactly_what_the_templates_create(tmp_path):
     role = artifacts["argo/role-mlc.argo-workflow.yaml"]
     assert role["rules"] == [
         {"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"]},
-        {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"], "verbs": ["create", "get", "list", "watch"]},
+        {"apiGroups": ["sparkoperator.k8s.io"], "resources": ["sparkapplications"], "verbs": ["create", "delete", "get", "list", "watch"]},
     ]
     binding = artifacts["argo/rolebinding-mlc.argo-workflow.yaml"]
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "mlc.argo-workflow"}
@@ -492,10 +500,56 @@ def test_no_violations_in_the_examples(examples):
 
 
 def test_only_exit_handler_conditions_use_argo_expressions(examples):
-    """The one `{{...}}` mlc writes into argo/ is its own exit-handler condition."""
+    """The only `{{...}}` mlc writes into argo/: its exit-handler condition and the workflow's name
+    (labels and selectors of run objects)."""
     from compiler.output.serialize import dump_yaml
 
     for compiled in examples.values():
         for content in emit(compiled).values():
             text = dump_yaml(content)
-            assert text.count("{{") == text.count("{{workflow.status}} != Succeeded")
+            assert text.count("{{") == text.count("{{workflow.status}} != Succeeded") + text.count("{{workflow.name}}")
+
+
+# --- failure detection and cleanup (issue 25) --------------------------------------------
+def test_argo_owns_retries_so_the_first_failed_pod_fails_the_step(tmp_path):
+    components = store("s") + f"train:\n  type: training_job\n  image: {IMAGE}\n  nodes: 3\n  reads: [s]\n"
+    components += f"single:\n  type: training_job\n  image: {IMAGE}\n  reads: [s]\n"
+    components += pipeline("p", ["train", "single"], "  retries: 2\n")
+    template = emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]
+    train = template_named(template, "create-train")["resource"]
+    job = yaml.safe_load(train["manifest"])
+    for replica in job["spec"]["pytorchReplicaSpecs"].values():  # OnFailure restarts in place: no failure ever shows
+        assert replica["restartPolicy"] == "Never" and replica["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["spec"]["runPolicy"]["backoffLimit"] == 0
+    assert train["failureCondition"] == "status.replicaStatuses.Master.failed > 0,status.replicaStatuses.Worker.failed > 0"
+    single = template_named(template, "create-single")["resource"]
+    assert yaml.safe_load(single["manifest"])["spec"]["backoffLimit"] == 0
+    assert single["failureCondition"] == "status.failed > 0"
+    assert "retryStrategy" in template_named(template, "run-train")  # the retry re-runs clean + create
+
+
+def test_every_attempt_deletes_the_previous_one_and_a_failed_workflow_cleans_up(tmp_path):
+    components = store("s") + spark("etl", writes=["s"]) + pipeline("p", ["etl"], "  retries: 1\n")
+    template = emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]
+    manifest = yaml.safe_load(template_named(template, "create-etl")["resource"]["manifest"])
+    assert manifest["metadata"]["labels"]["mlc.dev/workflow"] == "{{workflow.name}}"
+    assert manifest["metadata"]["labels"]["mlc.dev/step"] == "etl"
+    assert template_named(template, "clean-etl")["resource"] == {
+        "action": "delete",
+        "flags": [
+            "sparkapplications.sparkoperator.k8s.io",
+            "--selector",
+            "mlc.dev/workflow={{workflow.name}},mlc.dev/step=etl",
+            "--cascade=foreground",
+            "--wait=true",
+        ],
+    }
+    assert template_named(template, "cleanup")["resource"]["flags"][:3] == [
+        "sparkapplications.sparkoperator.k8s.io",
+        "--selector",
+        "mlc.dev/workflow={{workflow.name}}",
+    ]
+    assert template_named(template, "on-exit")["steps"][0] == [
+        {"name": "cleanup", "template": "cleanup", "when": "{{workflow.status}} != Succeeded"}
+    ]
+    assert_valid([template])

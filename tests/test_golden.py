@@ -39,8 +39,22 @@ def test_out_equals_a_fresh_compile_of_the_examples() -> None:
                     )
                 )
                 problems.append(diff[:2000] or f"out/{outcome.env}/{rel} differs")
+    problems += _platform_problems(outcomes)
     assert not problems, "out/ is stale; run `make golden` and review:\n" + "\n".join(problems[:10])
-    assert sorted(p.name for p in (REPO / "out").iterdir() if p.is_dir()) == names
+    assert sorted(p.name for p in (REPO / "out").iterdir() if p.is_dir()) == ["_platform", *names]
+
+
+def _platform_problems(outcomes) -> list[str]:
+    """out/_platform equals the platform built from the fresh compiles' platform.json."""
+    import json
+
+    from compiler.output.writer import serialise
+    from compiler.targets.platform.emit import emit_platform
+
+    needs = {o.env: json.loads((o.content or {})["platform.json"]) for o in outcomes}
+    actual = serialise(emit_platform(needs))
+    expected = {rel: p.read_bytes() for rel, p in existing_files(REPO / "out" / "_platform").items()}
+    return [f"out/_platform/{rel} differs" for rel in sorted(set(expected) | set(actual)) if expected.get(rel) != actual.get(rel)]
 
 
 def test_examples_cover_every_component_type_and_both_clouds() -> None:

@@ -44,9 +44,9 @@ def test_flush_happens_once_before_any_swap_and_out_is_synced_after(tmp_path: Pa
     monkeypatch.setattr(build, "sync_dir", sync)
     assert main(["compile", "--project", str(root), "--jobs", "1"]) == 0
     kinds = [kind for kind, _ in events]
-    assert kinds == ["durable", "swap", "swap", "swap", "sync"]
-    assert len(events[0][1]) == 3  # type: ignore[arg-type]
-    assert [env for kind, env in events if kind == "swap"] == ["env0", "env1", "env2"]
+    assert kinds == ["durable", "swap", "swap", "swap", "swap", "sync"]
+    assert len(events[0][1]) == 4  # type: ignore[arg-type]  # the environments and out/_platform
+    assert [env for kind, env in events if kind == "swap"] == ["env0", "env1", "env2", "_platform"]
 
 
 def test_fsync_fallback_flushes_every_staged_file_and_directory(tmp_path: Path, monkeypatch) -> None:

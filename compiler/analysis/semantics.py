@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from compiler.core.diagnostics import Diagnostic
 from compiler.model.environment import Environment
 from compiler.model.kinds import Trait
@@ -32,6 +34,89 @@ def lifecycle_problems(env: Environment) -> list[Diagnostic]:
                     env.locate(f"{base}/expire_after_days"),
                     "MLC-E045",
                     f"expire_after_days ({expire}) must be after the last transition (day {later}); data would expire before it is moved",
+                )
+            )
+    return problems
+
+
+# --- env values that name a component -----------------------------------------------------
+#: `<scheme>://<component>[/path]`: a value that names a store of the environment by its
+#: component name (`s3://models/ranker`). The real bucket name is derived (naming.bucket_name),
+#: so such a value is rewritten to the store's real URI, or refused when it cannot be one.
+COMPONENT_URI = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<name>[a-z0-9]([-a-z0-9]*[a-z0-9])?)(?P<path>/.*)?\Z", re.DOTALL)
+
+
+#: object-store URI schemes of every provider: only these name a store (http://ranker:8080 is a
+#: service URL that happens to use a component's name, and is left alone)
+STORE_SCHEMES = frozenset({"s3", "s3a", "gs", "abfs", "abfss", "wasb", "wasbs", "az"})
+
+
+def component_uri(env: Environment, value: str) -> tuple[str, str, str] | None:
+    """(scheme, component, path) when `value` is an object-store URI whose host is a component's name."""
+    match = COMPONENT_URI.match(value)
+    if match is None or match["name"] not in env.components or match["scheme"] not in STORE_SCHEMES:
+        return None
+    return match["scheme"], match["name"], (match["path"] or "")
+
+
+def resolve_env_value(env: Environment, value: str) -> str:
+    """A plain env value with a store's component name as host becomes that store's real URI
+    (same scheme, same path); anything else is returned unchanged. Values that name a
+    component but cannot be resolved are refused earlier by `env_reference_problems`."""
+    from compiler.providers import naming
+
+    found = component_uri(env, value)
+    if found is None:
+        return value
+    scheme, name, path = found
+    store = env.components[name]
+    uri = naming.store_uri(env, store, path)
+    return f"{scheme}://{uri.split('://', 1)[1]}"
+
+
+def env_reference_problems(env: Environment) -> list[Diagnostic]:
+    """A plain env value naming a component must name a bucket store with the provider's scheme."""
+    problems = []
+    from compiler.providers.registry import provider_of
+
+    schemes = provider_of(env).store_schemes_read
+    if not schemes:  # a provider without object stores: nothing can be named this way
+        return problems
+    for component in env.components.values():
+        for key, value in sorted((component.get("env") or {}).items()):
+            if not isinstance(value, str):
+                continue
+            found = component_uri(env, value)
+            if found is None:
+                continue
+            scheme, name, _ = found
+            target = env.components[name]
+            message = None
+            if not target.has(Trait.BUCKET):
+                message = f'{key} names the component "{name}", a {target.type}, as a bucket; only object_store and data_lake have a URI'
+            elif scheme not in schemes:
+                wanted = " or ".join(f"{s}://" for s in schemes)
+                message = f'{key} names the store "{name}" with {scheme}://, but a {env.provider} store is reached with {wanted}'
+            if message:
+                problems.append(Diagnostic(env.locate(f"{component.pointer}/env/{key}"), "MLC-E046", message))
+    return problems
+
+
+# --- scale to zero ------------------------------------------------------------------------
+def scale_to_zero_problems(env: Environment) -> list[Diagnostic]:
+    """`replicas.min: 0` is delivered by KServe in Knative mode (InferenceService minReplicas 0);
+    an image-based serving becomes a Deployment + HorizontalPodAutoscaler, which cannot scale
+    to zero (HPA minReplicas >= 1 without the alpha HPAScaleToZero gate), so it is refused."""
+    problems = []
+    for component in env.of_type("serving"):
+        replicas = component.get("replicas") or {}
+        if component.get("image") and replicas.get("min") == 0:
+            problems.append(
+                Diagnostic(
+                    env.locate(f"{component.pointer}/replicas/min"),
+                    "MLC-E047",
+                    "replicas.min 0 (scale to zero) needs a KServe runtime (`runtime:`); a custom `image` runs as a Deployment "
+                    "whose HorizontalPodAutoscaler keeps at least 1 replica: set min to 1 or more",
                 )
             )
     return problems

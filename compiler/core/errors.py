@@ -170,6 +170,13 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Flatten the hierarchy: merge intermediate parents.",
     ),
     (
+        "MLC-E035",
+        "environments on one cluster disagree on a platform setting",
+        "Two environments that run on the same `cluster.name` need a cluster-wide controller configured differently "
+        "(a feature flag, a provider's secret store, platform management on/off); one platform cannot serve both.",
+        "Make the setting agree in both environments (ideally in their shared parent), or give one its own cluster.",
+    ),
+    (
         "MLC-E040",
         "unknown reference",
         "A reference field (reads, writes, model.from, checkpoint_to, after, targets, steps, on_failure, ...) names "
@@ -206,6 +213,20 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "lifecycle tiers out of order",
         "Lifecycle transitions must happen in order: infrequent access before archive before expiry.",
         "Make infrequent_after_days < archive_after_days < expire_after_days.",
+    ),
+    (
+        "MLC-E046",
+        "env value names a component that has no such URI",
+        "An `env` value written as a store URI (`s3://models`, `gs://models`) is resolved to the store's real bucket "
+        "URI; the named component is not a bucket-backed store, or the scheme is not the environment's provider's.",
+        "Name an object_store or data_lake with the provider's scheme, or write the literal value you mean.",
+    ),
+    (
+        "MLC-E047",
+        "scale to zero not available",
+        "`replicas.min: 0` needs a request-driven autoscaler (KServe on Knative); image-based serving runs as a "
+        "Deployment with an HPA, whose minimum is 1, so the setting would silently keep one replica.",
+        "Use `runtime:` (KServe) for scale to zero, or set `replicas.min: 1`.",
     ),
     (
         "MLC-E051",

@@ -58,6 +58,7 @@ from compiler.targets.artifact import Artifact
 MANIFEST = ".mlc-manifest.json"
 STAGING_PREFIX = ".mlc-staging-"
 OLD_PREFIX = ".mlc-old-"
+PLATFORM_DIR = "_platform"  # out/_platform: per-cluster output, written like an environment (never a DNS-label env name)
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\Z")
 _RENAME_EXCHANGE = 2
 
@@ -73,7 +74,10 @@ def serialise(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     for artifact in sorted(artifacts, key=lambda a: a.path):
         check_relative_path(artifact.path)
-        text = dump_json(artifact.content) if artifact.format == "json" else dump_yaml(artifact.content)
+        if artifact.format == "text":  # e.g. a generated Markdown file
+            text = str(artifact.content)
+        else:
+            text = dump_json(artifact.content) if artifact.format == "json" else dump_yaml(artifact.content)
         files[artifact.path] = text.encode("utf-8")
     # keys in sorted order and ASCII-only paths (check_relative_path): the same bytes as
     # json.dumps(manifest, indent=2, sort_keys=True) + "\n", without its pure-Python encoder
@@ -383,6 +387,7 @@ def stale_environments(out_dir: Path, current: set[str]) -> list[str]:
         if entry.is_dir()
         and not entry.is_symlink()
         and not entry.name.startswith(".")
+        and entry.name != PLATFORM_DIR
         and entry.name not in current
         and (entry / MANIFEST).is_file()
     )

@@ -34,6 +34,7 @@ class Aws(Provider):
     name = "aws"
     pricing_key = "aws"
     store_scheme = "s3"
+    store_schemes_read = ("s3", "s3a")
     catalog_name_limit = 255  # Glue database
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:

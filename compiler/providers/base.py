@@ -34,6 +34,7 @@ class Provider:
     name: ClassVar[str]
     pricing_key: ClassVar[str | None] = None  # section of compiler/data/pricing.yaml
     store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
+    store_schemes_read: ClassVar[tuple[str, ...]] = ()  # schemes a spec may use to name a store (s3, s3a)
     catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
 
     def unsupported(self, target: str, what: str) -> NotSupportedError:

@@ -40,6 +40,7 @@ class Gcp(Provider):
     name = "gcp"
     pricing_key = "gcp"
     store_scheme = "gs"
+    store_schemes_read = ("gs",)
     catalog_name_limit = 1024  # BigQuery dataset
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:

@@ -37,6 +37,7 @@ class Trait(Enum):
     RUNNABLE = "runnable"  # runs to completion as one run object: can be a pipeline step
     LONG_RUNNING = "long-running"  # a service that stays up (replicas, ingress, SLOs)
     SCORES_MODELS = "scores-models"  # applies a model to data (drift can be monitored)
+    TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class TrainingJob(Kind):
     name = "training_job"
     category = Category.WORKLOAD
-    traits = frozenset({Trait.RUNNABLE})
+    traits = frozenset({Trait.RUNNABLE, Trait.TRAINS_MODELS})
     references = (READS, WRITES, AFTER, CHECKPOINT)
     emits_to = frozenset({"kubernetes", "terraform", "argo"})  # argo: a scheduled distributed run
 

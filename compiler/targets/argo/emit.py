@@ -44,6 +44,7 @@ from compiler.targets.artifact import Artifact
 API_VERSION = "argoproj.io/v1alpha1"
 ENTRYPOINT = "main"
 EXIT_HANDLER = "on-exit"
+NOT_SUCCEEDED = "{{workflow.status}} != Succeeded"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 # RBAC first, then templates, then what references them (CronWorkflow -> WorkflowTemplate).
 WAVE_RBAC, WAVE_TEMPLATE, WAVE_CRON = "0", "1", "2"
@@ -62,8 +63,12 @@ RUN_RESOURCES = {
     ("batch", "Job"): "jobs",
 }
 # create: the executor's `kubectl create`; get: polling the conditions; list/watch: the
-# informer-based resource agent of Argo Workflows v4. No delete/patch: owner references GC.
-RUN_VERBS = ["create", "get", "list", "watch"]
+# informer-based resource agent of Argo Workflows v4; delete: the cleanup before each attempt
+# and at the exit of a workflow that did not succeed (see run_templates).
+RUN_VERBS = ["create", "delete", "get", "list", "watch"]
+WORKFLOW_LABEL = "mlc.dev/workflow"  # value: {{workflow.name}}, set by Argo at run time
+STEP_LABEL = "mlc.dev/step"  # value: the workload's component name
+CLEANUP = "cleanup"  # the exit template deleting what a failed or stopped workflow left running
 
 
 def emit_argo(compiled: Compiled) -> list[Artifact]:
@@ -117,17 +122,34 @@ def run_object(compiled: Compiled, workload: Component) -> dict[str, Any]:
     obj["metadata"] = {"generateName": naming.run_generate_name(workload), **meta}
     if annotations:
         obj["metadata"]["annotations"] = annotations
+    _argo_owns_retries(obj)
     return obj
+
+
+def _argo_owns_retries(obj: dict[str, Any]) -> None:
+    """A run object started by a workflow fails on its first failed pod, visibly, and Argo
+    retries it (retryStrategy, after deleting the failed attempt). In-place restarts would hide
+    the failure from the step: a PyTorchJob with restartPolicy OnFailure restarts containers
+    inside Running pods, so no replica ever counts as failed and the operator's Failed verdict
+    lives only in status.conditions, which a resource condition cannot address."""
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "PyTorchJob":
+        for replica in (spec.get("pytorchReplicaSpecs") or {}).values():
+            replica["restartPolicy"] = "Never"
+            replica["template"]["spec"]["restartPolicy"] = "Never"
+        spec.setdefault("runPolicy", {})["backoffLimit"] = 0
+    elif obj["kind"] == "Job":
+        spec["backoffLimit"] = 0  # pods lost to disruption are still retried (podFailurePolicy Ignore)
 
 
 def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
     """(successCondition, failureCondition) of a run object, from its kind and spec.
 
-    Known gaps of what a label selector can see (the template's activeDeadlineSeconds is the
-    backstop, so a step never hangs longer than its run time plus STEP_DEADLINE_MARGIN):
-    a PyTorchJob failed by its operator (backoffLimit with in-place OnFailure restarts, or
-    its own deadline) only shows in `status.conditions`, and a Job killed by its own
-    activeDeadlineSeconds may count fewer failed pods than its backoffLimit.
+    With _argo_owns_retries every failed pod is a failed run, visible as a replica or pod
+    failure count within one poll. What a label selector still cannot see: a run object
+    stopped by its own activeDeadlineSeconds (PyTorchJob: pods deleted, verdict only in
+    status.conditions); the template's activeDeadlineSeconds, STEP_DEADLINE_MARGIN later,
+    is the backstop, and the cleanup deletes what it left running.
     """
     kind, spec = obj["kind"], obj.get("spec") or {}
     if kind == "SparkApplication":
@@ -176,28 +198,58 @@ def retry_strategy(retries: int, deadline: int) -> dict[str, Any]:
     }
 
 
-def run_template(compiled: Compiled, workload: Component, retries: int = 0) -> tuple[dict[str, Any], tuple[str, str]]:
-    """(resource template creating the workload's run object, its (group, kind))."""
+def _plural(group: str, kind: str) -> str:
+    resource = RUN_RESOURCES[(group, kind)]
+    return f"{resource}.{group}" if group else resource
+
+
+def cleanup_template(name: str, resources: list[str], selector: str) -> dict[str, Any]:
+    """Delete the run objects matching `selector` and wait until they and their pods are gone
+    (foreground cascade), so that nothing keeps running or writing when the next thing starts."""
+    return {
+        "name": name,
+        "resource": {"action": "delete", "flags": [",".join(resources), "--selector", selector, "--cascade=foreground", "--wait=true"]},
+    }
+
+
+def run_templates(compiled: Compiled, workload: Component, retries: int = 0) -> tuple[list[dict[str, Any]], tuple[str, str]]:
+    """([steps template, cleanup template, create template] of a workload, its (group, kind)).
+
+    `run-<name>` runs two steps, `clean-<name>` then `create-<name>`, and carries the retry
+    strategy, so every attempt first deletes what an earlier attempt of the same step left
+    (a timed-out SparkApplication is not killed by Argo): never two concurrent runs of one
+    step. Run objects are labelled with the workflow's name and the step to be found."""
     obj = run_object(compiled, workload)
     manifest = dump_yaml(obj)
     if TEMPLATE_OPEN in manifest:  # argo_template_violations covers the spec; this is an emitter bug
         raise AssertionError(f"{workload.name}: run manifest contains {TEMPLATE_OPEN!r}")
+    obj["metadata"]["labels"] = {**obj["metadata"]["labels"], WORKFLOW_LABEL: "{{workflow.name}}", STEP_LABEL: workload.name}
     success, failure = run_conditions(obj)
     deadline = step_deadline(workload)
-    template: dict[str, Any] = {
-        "name": naming.run_template_name(workload),
+    group_kind = (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+    name = naming.run_template_name(workload)
+    clean, create = naming.bounded(f"clean-{workload.name}", 63), naming.bounded(f"create-{workload.name}", 63)
+    steps: dict[str, Any] = {"name": name, "steps": [[{"name": "clean", "template": clean}], [{"name": "create", "template": create}]]}
+    if retries:
+        steps["retryStrategy"] = retry_strategy(retries, deadline)
+    selector = f"{WORKFLOW_LABEL}={{{{workflow.name}}}},{STEP_LABEL}={workload.name}"
+    create_template: dict[str, Any] = {
+        "name": create,
         "activeDeadlineSeconds": deadline,
         "resource": {
             "action": "create",
             "setOwnerReference": True,
             "successCondition": success,
             "failureCondition": failure,
-            "manifest": manifest,
+            "manifest": dump_yaml(obj),
         },
     }
-    if retries:
-        template["retryStrategy"] = retry_strategy(retries, deadline)
-    return template, (obj["apiVersion"].rpartition("/")[0], obj["kind"])
+    return [steps, cleanup_template(clean, [_plural(*group_kind)], selector), create_template], group_kind
+
+
+def exit_cleanup(kinds: set[tuple[str, str]]) -> dict[str, Any]:
+    """At the exit of a workflow that did not succeed: delete every run object it created."""
+    return cleanup_template(CLEANUP, sorted(_plural(*k) for k in kinds), f"{WORKFLOW_LABEL}={{{{workflow.name}}}}")
 
 
 def _workflow_spec(
@@ -244,26 +296,23 @@ def workflow_template(compiled: Compiled, pipeline: Component) -> tuple[dict[str
     step_templates: dict[str, dict[str, Any]] = {}
     for step in sorted(pipeline.get("steps") or []):
         workload = env.components[step]
-        template, kind = run_template(compiled, workload, retries)
-        step_templates[template["name"]] = template
+        made, kind = run_templates(compiled, workload, retries)
+        step_templates.update({t["name"]: t for t in made})
         kinds.add(kind)
         deadline += step_deadline(workload) * (retries + 1) + _backoff_total(retries)  # sequential upper bound
+    exit_steps = [[{"name": CLEANUP, "template": CLEANUP, "when": NOT_SUCCEEDED}]]
     handler_name = pipeline.get("on_failure")
     if handler_name:
         handler = env.components[handler_name]
-        template, kind = run_template(compiled, handler)
-        step_templates.setdefault(template["name"], template)  # a step that is also the handler keeps one template
+        made, kind = run_templates(compiled, handler)
+        for template in made:
+            step_templates.setdefault(template["name"], template)  # a step that is also the handler keeps one template
         kinds.add(kind)
-        templates.append(
-            {
-                "name": EXIT_HANDLER,
-                "steps": [[{"name": handler.name, "template": template["name"], "when": "{{workflow.status}} != Succeeded"}]],
-            }
-        )
+        exit_steps.append([{"name": handler.name, "template": made[0]["name"], "when": NOT_SUCCEEDED}])
+    templates.append({"name": EXIT_HANDLER, "steps": exit_steps})
+    step_templates[CLEANUP] = exit_cleanup(kinds)
     templates += [step_templates[name] for name in sorted(step_templates)]
-    spec = _workflow_spec(env, pipeline, ENTRYPOINT, templates, deadline)
-    if handler_name:
-        spec = {**spec, "onExit": EXIT_HANDLER}
+    spec = {**_workflow_spec(env, pipeline, ENTRYPOINT, templates, deadline), "onExit": EXIT_HANDLER}
     obj = {
         "apiVersion": API_VERSION,
         "kind": "WorkflowTemplate",
@@ -300,8 +349,10 @@ def workload_cron_workflow(compiled: Compiled, workload: Component) -> tuple[dic
     """CronWorkflow creating a scheduled batch_inference's Job or distributed training's PyTorchJob."""
     if not workload.kind.scheduled_by_argo(workload):
         raise AssertionError(f"{workload.name}: a {workload.type} is not scheduled through Argo")
-    template, kind = run_template(compiled, workload)
-    spec = _workflow_spec(compiled.env, workload, template["name"], [template], step_deadline(workload))
+    made, kind = run_templates(compiled, workload)
+    exit_steps = {"name": EXIT_HANDLER, "steps": [[{"name": CLEANUP, "template": CLEANUP, "when": NOT_SUCCEEDED}]]}
+    templates = [*made, exit_steps, exit_cleanup({kind})]
+    spec = {**_workflow_spec(compiled.env, workload, made[0]["name"], templates, step_deadline(workload)), "onExit": EXIT_HANDLER}
     return _cron_workflow(compiled.env, workload, spec), {kind}
 
 

@@ -20,6 +20,7 @@ import copy
 from typing import Any
 
 from compiler.model.environment import Component, Environment
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 
@@ -40,6 +41,10 @@ KIND_WAVES: dict[str, int] = {
 RUN_AS = 10001
 DEFAULT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 TMP_VOLUME = "tmp"
+SHM_VOLUME = "dshm"
+#: The root filesystem is read-only and uid 10001 has no passwd entry (HOME would be "/"):
+#: tools that write under HOME (pip/torch/huggingface caches, ~/.config) write to /tmp instead.
+SCRATCH_ENV = {"HOME": "/tmp"}
 
 
 def sync_wave(compiled: Compiled, kind: str, component: str | None = None) -> str:
@@ -168,6 +173,43 @@ def tmp_mount() -> dict[str, Any]:
     return {"name": TMP_VOLUME, "mountPath": "/tmp"}
 
 
+def needs_shm(component: Component) -> bool:
+    """Training (DataLoader workers, NCCL between local GPUs) and GPU serving share memory
+    through /dev/shm, which the container runtime caps at 64 MiB."""
+    return component.has(Trait.TRAINS_MODELS) or gpu_count(component) > 0
+
+
+def memory_bytes(quantity: str) -> int:
+    """Bytes of a Kubernetes memory quantity (512Mi, 4Gi, 1G, 1000)."""
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return int(float(quantity[: -len(suffix)]) * factor)
+    return int(float(quantity))
+
+
+def shm_size(component: Component) -> str:
+    """sizeLimit of /dev/shm: half the container's memory (tmpfs pages count against the
+    memory limit, so the other half stays for the process), in MiB."""
+    memory = str((component.get("resources") or {}).get("memory", DEFAULT_RESOURCES["memory"]))
+    return f"{max(64, memory_bytes(memory) // 2 // 2**20)}Mi"
+
+
+def scratch_volumes(component: Component) -> list[dict[str, Any]]:
+    """Writable scratch of every pod: /tmp (also HOME, see SCRATCH_ENV); /dev/shm where needed."""
+    volumes = [tmp_volume()]
+    if needs_shm(component):
+        volumes.append({"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": shm_size(component)}})
+    return volumes
+
+
+def scratch_mounts(component: Component) -> list[dict[str, Any]]:
+    mounts = [tmp_mount()]
+    if needs_shm(component):
+        mounts.append({"name": SHM_VOLUME, "mountPath": "/dev/shm"})
+    return mounts
+
+
 # --- environment variables --------------------------------------------------------------
 def secret_env_keys(component: Component) -> list[tuple[str, str, str]]:
     """(ENV NAME, secret-manager path, key) of every `{secret: "path#key"}` env entry, sorted."""
@@ -179,18 +221,22 @@ def secret_env_keys(component: Component) -> list[tuple[str, str, str]]:
     return out
 
 
-def env_vars(component: Component, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Container env: plain values as values, secrets as secretKeyRef to the ExternalSecret's
-    target Secret; `extra` (e.g. MODEL_URI) unless the user set the same name. Sorted by name."""
+def env_vars(env: Environment, component: Component, extra: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Container env: SCRATCH_ENV, then `extra` (e.g. MODEL_URI), then the user's entries (which
+    win on a name clash): plain values as values, with a store named by its component name
+    (`s3://models/x`) resolved to its real URI; secrets as secretKeyRef to the ExternalSecret's
+    target Secret. Sorted by name."""
+    from compiler.analysis.semantics import resolve_env_value
+
     entries: dict[str, dict[str, Any]] = {}
-    for key, value in (extra or {}).items():
+    for key, value in {**SCRATCH_ENV, **(extra or {})}.items():
         entries[key] = {"name": key, "value": value}
     secret = naming.workload_secret(component)
     for key, value in (component.get("env") or {}).items():
         if isinstance(value, dict):
             entries[key] = {"name": key, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
         else:
-            entries[key] = {"name": key, "value": str(value)}
+            entries[key] = {"name": key, "value": resolve_env_value(env, str(value))}
     return [entries[k] for k in sorted(entries)]
 
 

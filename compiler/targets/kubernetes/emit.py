@@ -19,7 +19,7 @@ What each component type becomes (details in the k8s_* modules):
 Runnable workloads that are a pipeline step or on_failure handler run only through the
 pipeline: their identity, secrets and network policy are here, their run object is not.
 
-Cluster prerequisites (installed by the platform, not emitted):
+Cluster prerequisites (out/_platform/<cluster>/, see compiler.targets.platform and docs/platform.md):
   - External Secrets Operator and a ClusterSecretStore named `mlc-aws` / `mlc-gcp`
     (naming.secret_store) reading AWS Secrets Manager / GCP Secret Manager;
   - spark-operator (sparkoperator.k8s.io/v1beta2), Kubeflow training-operator v1

@@ -2,16 +2,27 @@
 
   mlc-default-deny      every pod: no ingress, no egress
   mlc-allow-dns         every pod: egress to kube-dns in kube-system, UDP and TCP 53
-  <workload>            per workload (pods selected by app.kubernetes.io/name):
-                        egress TCP 443 anywhere: cloud storage and APIs (S3 / GCS, STS or the
-                          GKE metadata server path for workload identity, the Kubernetes API
-                          for the Spark driver). Not narrower because those endpoints are
-                          large, changing public ranges (or VPC endpoint prefix lists) that a
-                          NetworkPolicy cannot name; FQDN rules need a CNI extension (Cilium,
-                          Calico). Buckets are protected by the least-privilege identity.
-                        egress to each database it reads/writes on the engine port (5432 /
-                          3306): the database's address is not known here (Terraform owns it),
-                          its security group / authorised networks restrict the other side
+  <workload>            per workload (pods selected by app.kubernetes.io/name), egress to
+                        each of its real dependencies (`egress_dependencies`, one rule each):
+                        TCP 443 anywhere: object stores (S3 / GCS), KMS, the token endpoints
+                          of workload identity (AWS STS for IRSA's AssumeRoleWithWebIdentity,
+                          Google's STS/IAM credentials API), the Kubernetes API (Spark driver).
+                          Not narrower because those endpoints are large, changing public
+                          ranges (or VPC endpoint prefix lists) that a NetworkPolicy cannot
+                          name; FQDN rules need a CNI extension (Cilium, Calico). Buckets are
+                          protected by the least-privilege identity.
+                        GCP only, the GKE metadata server, where Workload Identity hands out
+                          the pod's Google credentials: 169.254.169.254/32 TCP 80 (the address
+                          client libraries call) and 169.254.169.252/32 TCP 988 (where GKE
+                          Dataplane V2 redirects that traffic to gke-metadata-server). Source:
+                          GKE docs "Use Workload Identity Federation for GKE", section on
+                          network policies. AWS: nothing beyond 443. IRSA needs no instance
+                          metadata (the webhook mounts a web-identity token, the SDK's chain
+                          reads it before IMDS), and 169.254.169.254 stays blocked on purpose:
+                          a pod that falls back to IMDS would get the node's role.
+                        each database it reads/writes on the engine port (5432 / 3306): the
+                          database's address is not known here (Terraform owns it), its
+                          security group / authorised networks restrict the other side
                         Spark and multi-node training: all traffic between the app's own pods
                           (driver <-> executors, master <-> workers, NCCL)
                         serving: ingress on the serving ports from the namespace only, or from
@@ -50,6 +61,8 @@ QUEUE_PROXY_PORTS = (8012, 8013)
 KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
 DB_PORTS = {"postgres": 5432, "mysql": 3306}
 HTTPS = 443
+GKE_METADATA = ("169.254.169.254/32", 80)  # Workload Identity's metadata server (client side)
+GKE_METADATA_DPV2 = ("169.254.169.252/32", 988)  # gke-metadata-server behind Dataplane V2
 
 
 def _ports(*numbers: int, protocol: str = "TCP") -> list[dict[str, Any]]:
@@ -87,17 +100,41 @@ def allow_dns(compiled: Compiled) -> dict[str, Any]:
     return _policy(compiled, "mlc-allow-dns", None, {}, None, [rule])
 
 
-def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
+def _ip_rule(cidr: str, port: int) -> dict[str, Any]:
+    return {"to": [{"ipBlock": {"cidr": cidr}}], "ports": _ports(port)}
+
+
+def _gke_identity() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("GKE metadata server (Workload Identity credentials)", _ip_rule(*GKE_METADATA)),
+        ("gke-metadata-server behind Dataplane V2", _ip_rule(*GKE_METADATA_DPV2)),
+    ]
+
+
+#: provider -> egress a workload identity needs beyond TCP 443 (see the module docstring)
+IDENTITY_EGRESS = {"aws": lambda: [], "gcp": _gke_identity}
+
+
+def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[str, dict[str, Any]]]:
+    """(why, NetworkPolicy egress rule) for every dependency of a workload's pods, in order."""
     env = compiled.env
-    own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
-    egress: list[dict[str, Any]] = [{"ports": _ports(HTTPS)}]
+    out: list[tuple[str, dict[str, Any]]] = [("object stores, KMS, STS, Kubernetes API over TLS", {"ports": _ports(HTTPS)})]
+    out += IDENTITY_EGRESS[env.provider]()
     stores = sorted(set(compiled.graph.reads(component.name)) | set(compiled.graph.writes(component.name)))
     db_ports = [DB_PORTS[env.components[s].spec["engine"]] for s in stores if env.components[s].has(Trait.DATABASE)]
     if db_ports:
-        egress.append({"ports": _ports(*db_ports)})
+        out.append(("databases it reads or writes", {"ports": _ports(*db_ports)}))
+    if component.kind.distributed(component):
+        own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
+        out.append(("its own pods (Spark driver and executors, torch.distributed rendezvous and NCCL)", {"to": [own]}))
+    return out
+
+
+def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
+    own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
+    egress = [rule for _, rule in egress_dependencies(compiled, component)]
     ingress: list[dict[str, Any]] = []
     if component.kind.distributed(component):  # pods of one run talk to each other
-        egress.append({"to": [own]})
         ingress.append({"from": [own]})
     if component.has(Trait.LONG_RUNNING):
         public = bool(component.get("public"))

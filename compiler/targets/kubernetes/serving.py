@@ -39,6 +39,14 @@ from compiler.targets.kubernetes.workloads import METRICS_PORT
 MODEL_SERVER_PORT = 8080
 TRACK_LABEL = "mlc.dev/track"
 DEFAULT_CPU_TARGET = 80
+#: Where KServe's runtimes write besides HOME (c.SCRATCH_ENV): TorchServe (pytorch) writes its
+#: logs and metrics under `logs/` in the working directory unless LOG_LOCATION /
+#: METRICS_LOCATION say otherwise (TorchServe docs, "Logging in TorchServe"); the Hugging Face
+#: runtime caches downloads under HF_HOME (default ~/.cache/huggingface).
+RUNTIME_SCRATCH_ENV = {
+    "pytorch": {"LOG_LOCATION": "/tmp/logs", "METRICS_LOCATION": "/tmp/logs"},
+    "huggingface": {"HF_HOME": "/tmp/huggingface"},
+}
 HPA_POD_METRICS = {"concurrency": "http_requests_in_flight", "rps": "http_requests_per_second"}
 
 
@@ -67,12 +75,12 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     canary = component.get("canary")
     path = canary["path"] if canary else (component.get("model") or {}).get("path")
     model: dict[str, Any] = {"modelFormat": {"name": component.get("runtime")}, "storageUri": _model_uri(compiled, component, path)}
-    env_list = c.env_vars(component)
+    env_list = c.env_vars(env, component, RUNTIME_SCRATCH_ENV.get(str(component.get("runtime")), {}))
     if env_list:
         model["env"] = env_list
     model["resources"] = c.resources(component, c.gpu_count(component))
     model["securityContext"] = c.container_security_context()
-    model["volumeMounts"] = [c.tmp_mount()]
+    model["volumeMounts"] = c.scratch_mounts(component)
     model.update(_tcp_probes(MODEL_SERVER_PORT))
     predictor: dict[str, Any] = {"minReplicas": low, "maxReplicas": high}
     autoscaling = component.get("autoscaling")
@@ -87,7 +95,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
-    predictor["volumes"] = [c.tmp_volume()]
+    predictor["volumes"] = c.scratch_volumes(component)
     labels = {} if component.get("public") else {"networking.kserve.io/visibility": "cluster-local"}
     meta = c.metadata(compiled, "InferenceService", component.name, component, labels=labels)
     return c.k8s_object("serving.kserve.io/v1beta1", "InferenceService", meta, spec={"predictor": predictor})
@@ -105,10 +113,10 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
         {"name": "http", "containerPort": port, "protocol": "TCP"},
         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
     ]
-    server["env"] = c.env_vars(component, extra)
+    server["env"] = c.env_vars(env, component, extra)
     server["resources"] = c.resources(component, c.gpu_count(component))
     server["securityContext"] = c.container_security_context()
-    server["volumeMounts"] = [c.tmp_mount()]
+    server["volumeMounts"] = c.scratch_mounts(component)
     server.update(_tcp_probes("http"))
     server["startupProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 10, "failureThreshold": 30}
     pod: dict[str, Any] = {
@@ -119,7 +127,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     }
     pod.update(c.scheduling(compiled, component))
     pod["containers"] = [server]
-    pod["volumes"] = [c.tmp_volume()]
+    pod["volumes"] = c.scratch_volumes(component)
     spec: dict[str, Any] = {}
     if replicas is not None:
         spec["replicas"] = replicas  # the stable track's replica count belongs to its HPA

@@ -31,7 +31,25 @@ from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
 
 SPARK_VERSION = "3.5.5"  # informational for the operator; the image decides the real version
 JOB_BACKOFF_LIMIT = 3
+SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+# A Job's pod template is immutable: an apply (or a plain `kubectl replace`) of a changed Job is
+# refused by the API server. Force=true,Replace=true makes Argo CD delete and re-create it
+# (`kubectl replace --force`); with the Applications' ApplyOutOfSyncOnly=true that happens only
+# when the Job's manifest changed, so an unchanged Job is not re-run at every sync. Argo CD's
+# own e2e test TestSyncWithForceReplace (test/e2e/sync_options_test.go) covers this path.
+JOB_SYNC_OPTIONS = "Force=true,Replace=true"
 TIME_ZONE = "Etc/UTC"
+#: How Spark's object-store connectors find the workload identity, per provider.
+#: AWS: Hadoop 3.3's S3A default chain (environment, instance profile) has no web-identity
+#: provider, so IRSA's token (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, injected by the EKS
+#: pod identity webhook) would be ignored and S3A would fall back to the node's instance
+#: profile, which the network policy blocks. Name the SDK's web-identity provider explicitly.
+#: GCP: the GCS connector 3.x takes `fs.gs.auth.type`; APPLICATION_DEFAULT resolves the GKE
+#: metadata server, where Workload Identity serves the pod's service account.
+SPARK_STORE_CREDENTIALS = {
+    "aws": {"spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"},
+    "gcp": {"spark.hadoop.fs.gs.auth.type": "APPLICATION_DEFAULT"},
+}
 
 
 def monitored(compiled: Compiled, name: str) -> bool:
@@ -58,12 +76,12 @@ def container(compiled: Compiled, component: Component, name: str, *, ports: lis
         body["command"] = list(component.get("command"))
     if ports:
         body["ports"] = ports
-    env = c.env_vars(component, extra_env(compiled, component))
+    env = c.env_vars(compiled.env, component, extra_env(compiled, component))
     if env:
         body["env"] = env
     body["resources"] = c.resources(component, c.gpu_count(component))
     body["securityContext"] = c.container_security_context()
-    body["volumeMounts"] = [c.tmp_mount()]
+    body["volumeMounts"] = c.scratch_mounts(component)
     return body
 
 
@@ -77,7 +95,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
     }
     spec.update(c.scheduling(compiled, component))
     spec["containers"] = containers
-    spec["volumes"] = [c.tmp_volume()]
+    spec["volumes"] = c.scratch_volumes(component)
     return spec
 
 
@@ -163,7 +181,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["memory"] = c.spark_memory(memory)
     pod["serviceAccount"] = naming.service_account(component)
     pod["labels"] = naming.k8s_labels(compiled.env, component)
-    env = c.env_vars(component)
+    env = c.env_vars(compiled.env, component)
     if env:
         pod["env"] = env
     pod["podSecurityContext"] = c.pod_security_context()
@@ -180,7 +198,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
 
 def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     image = component.get("image")
-    conf: dict[str, str] = {}  # Spark puts its local dirs on emptyDir volumes by itself
+    conf: dict[str, str] = dict(SPARK_STORE_CREDENTIALS[compiled.env.provider])  # local dirs: Spark's own emptyDirs
     if monitored(compiled, component.name):
         conf.update(
             {
@@ -199,8 +217,7 @@ def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     }
     if component.get("args"):
         spec["arguments"] = list(component.get("args"))
-    if conf:
-        spec["sparkConf"] = dict(sorted(conf.items()))
+    spec["sparkConf"] = dict(sorted(conf.items()))
     spec["restartPolicy"] = {"type": "Never"}
     dynamic = component.get("dynamic_allocation")
     if dynamic:
@@ -271,6 +288,6 @@ def emit_run_objects(compiled: Compiled, component: Component) -> list[dict[str,
         return [c.k8s_object("batch/v1", "CronJob", meta, spec=spec)]
     notes = {}
     if run["kind"] == "Job":
-        notes["argocd.argoproj.io/sync-options"] = "Replace=true"  # a Job's template is immutable
+        notes[SYNC_OPTIONS] = JOB_SYNC_OPTIONS
     meta = c.metadata(compiled, run["kind"], component.name, component, annotations=notes)
     return [c.k8s_object(run["apiVersion"], run["kind"], meta, spec=run["spec"])]

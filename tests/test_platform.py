@@ -1,0 +1,138 @@
+"""out/_platform/<cluster>/: the platform under the output (SPEC v1.1)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from compiler.cli import main
+from tests.helpers import REPO, make_project
+from tests.test_runtime import env_with
+from tests.validators import validate_k8s_object
+
+OUT = REPO / "out"
+PINNED = re.compile(r"^v?\d+\.\d+\.\d+$")
+SECRET_ENV = """
+models: {type: object_store}
+api:
+  type: serving
+  model: {from: models, path: m}
+  runtime: sklearn
+  env: {TOKEN: {secret: "team/api#token"}}
+"""
+
+
+def _load(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def test_every_platform_object_validates_and_every_source_is_pinned():
+    files = sorted((OUT / "_platform").rglob("*.yaml"))
+    assert len(files) > 40
+    for path in files:
+        obj = _load(path)
+        if obj["kind"] == "KnativeServing":  # operator.knative.dev CRD not vendored: shape checked below
+            assert set(obj["spec"]) == {"version", "config", "ingress"} and PINNED.match(obj["spec"]["version"])
+            continue
+        assert validate_k8s_object(obj) == [], path
+        if obj["kind"] == "Application":
+            for source in obj["spec"].get("sources") or [obj["spec"]["source"]]:
+                if "chart" in source or source["repoURL"].startswith("https://github.com/kubeflow"):
+                    assert PINNED.match(source["targetRevision"]), (path, source["targetRevision"])
+
+
+def test_root_orders_platform_before_environments():
+    for cluster_dir in sorted(p for p in (OUT / "_platform").iterdir() if p.is_dir()):
+        root = _load(cluster_dir / "root.yaml")
+        paths = [s["path"] for s in root["spec"]["sources"]]
+        assert paths[0] == f"out/_platform/{cluster_dir.name}/apps"
+        envs = [p.split("/")[1] for p in paths[1:]]
+        assert envs
+        platform_waves = [
+            int(_load(p)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) for p in (cluster_dir / "apps").glob("*.yaml")
+        ]
+        env_waves = [
+            int(_load(p)["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
+            for e in envs
+            for p in (OUT / e / "argocd").glob("*.yaml")
+        ]
+        assert max(platform_waves) < min(env_waves)
+
+
+def test_prometheus_selects_mlc_monitors_in_the_namespace_the_network_policies_admit():
+    app = _load(OUT / "_platform" / "ml-prod" / "apps" / "application-ml-prod-kube-prometheus-stack.yaml")
+    spec = app["spec"]["source"]["helm"]["valuesObject"]["prometheus"]["prometheusSpec"]
+    for kind in ("serviceMonitor", "podMonitor", "rule"):
+        assert spec[f"{kind}SelectorNilUsesHelmValues"] is False and spec[f"{kind}NamespaceSelector"] == {}
+    assert app["spec"]["destination"]["namespace"] == "monitoring"
+    scrape = _load(OUT / "prod" / "kubernetes" / "networkpolicy-ranker-monitoring-scrape-ranker.yaml")
+    assert scrape["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+
+
+def test_cluster_secret_store_matches_what_external_secrets_read():
+    store = _load(OUT / "_platform" / "ml-prod" / "manifests" / "clustersecretstore-mlc-aws.yaml")
+    assert store["spec"]["provider"] == {"aws": {"service": "SecretsManager", "region": "eu-central-1"}}
+    external = _load(OUT / "prod" / "kubernetes" / "externalsecret-feature-etl-env.yaml")
+    assert external["spec"]["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": store["metadata"]["name"]}
+    gcp = _load(OUT / "_platform" / "research-gke" / "manifests" / "clustersecretstore-mlc-gcp.yaml")
+    assert gcp["spec"]["provider"] == {"gcpsm": {"projectID": "ml-research-4711"}}
+
+
+def test_only_the_controllers_in_use_are_installed(tmp_path, capsys):
+    make_project(tmp_path, {"e1": env_with("e1", "models: {type: object_store}\n")})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
+    apps = sorted(p.name for p in (tmp_path / "out" / "_platform" / "c1" / "apps").iterdir())
+    assert apps == ["appproject-c1-platform.yaml"]
+
+
+def test_two_environments_on_one_cluster_must_agree(tmp_path, capsys):
+    files = {"a": env_with("a", SECRET_ENV), "b": env_with("b", SECRET_ENV, region="eu-central-1")}
+    make_project(tmp_path, files)
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        'environments/b.yaml:4:32: error MLC-E035: environments "a" and "b" share the cluster "c1" but disagree on region '
+        "('eu-west-1' vs 'eu-central-1'); one cluster has one platform"
+    ) in err
+    out = tmp_path / "out"
+    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]  # nothing written
+
+
+def test_environments_on_one_cluster_share_one_platform(tmp_path, capsys):
+    make_project(tmp_path, {"a": env_with("a", SECRET_ENV), "b": env_with("b", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
+    root = _load(tmp_path / "out" / "_platform" / "c1" / "root.yaml")
+    assert [s["path"] for s in root["spec"]["sources"]] == ["out/_platform/c1/apps", "out/a/argocd", "out/b/argocd"]
+    # compiling one environment keeps the other's needs (read back from out/b/platform.json)
+    assert main(["compile", "--project", str(tmp_path), "a", "--no-cache"]) == 0
+    assert _load(tmp_path / "out" / "_platform" / "c1" / "root.yaml") == root
+    assert main(["compile", "--project", str(tmp_path), "--check"]) == 0
+    # a drifted platform file is found by --check, and repaired by compile
+    (tmp_path / "out" / "_platform" / "c1" / "root.yaml").write_text("{}\n")
+    assert main(["compile", "--project", str(tmp_path), "--check"]) == 1
+    assert main(["compile", "--project", str(tmp_path)]) == 0
+    assert _load(tmp_path / "out" / "_platform" / "c1" / "root.yaml") == root
+
+
+def test_unmanaged_platform_lists_its_requirements(tmp_path, capsys):
+    unmanaged = env_with("e1", SECRET_ENV).replace("  name: c1\n", "  name: c1\n  platform: {manage: false}\n")
+    make_project(tmp_path, {"e1": unmanaged})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
+    cluster = tmp_path / "out" / "_platform" / "c1"
+    assert sorted(p.name for p in cluster.iterdir()) == ["REQUIREMENTS.md"]
+    text = (cluster / "REQUIREMENTS.md").read_text()
+    for needed in ("kserve-resources", "external-secrets", "kubernetes.podspec-securitycontext: enabled", "SecretsManager", "argocd-cm"):
+        assert needed in text
+
+
+def test_platform_dir_is_not_pruned_as_a_stale_environment(tmp_path, capsys):
+    make_project(tmp_path, {"e1": env_with("e1", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    assert (tmp_path / "out" / "_platform" / "c1" / "root.yaml").is_file()
+    (tmp_path / "environments" / "e1.yaml").unlink()
+    (tmp_path / "environments" / "e2.yaml").write_text(env_with("e2", "models: {type: object_store}\n").replace("name: c1", "name: c2"))
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out" / "_platform").iterdir() if not p.name.startswith(".")) == ["c2"]
