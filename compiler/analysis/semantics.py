@@ -76,7 +76,7 @@ def resolve_env_value(env: Environment, value: str) -> str:
 
 def env_reference_problems(env: Environment) -> list[Diagnostic]:
     """A plain env value naming a component must name a bucket store with the provider's scheme."""
-    problems = []
+    problems: list[Diagnostic] = []
     from compiler.providers.registry import provider_of
 
     schemes = provider_of(env).store_schemes_read
