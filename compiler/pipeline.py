@@ -28,6 +28,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
     from compiler.analysis.semantics import lifecycle_problems
     from compiler.analysis.template_syntax import argo_template_violations
+    from compiler.plan.monitors import monitor_problems
 
     problems: list[Diagnostic] = []
     graph = None
@@ -37,6 +38,8 @@ def validate_environment(env: Environment) -> DependencyGraph:
         problems += exc.diagnostics
     problems += lifecycle_problems(env)
     problems += argo_template_violations(env)
+    if graph is not None:
+        problems += monitor_problems(env, graph)
     if problems or graph is None:
         raise InputError(problems)
     return graph
@@ -46,13 +49,15 @@ def plan_environment(env: Environment) -> Compiled:
     """Validated graph, grants and cost of one resolved environment (InputError on any
     input problem, unknown prices included)."""
     from compiler.plan.cost import CostErrors, estimate, load_pricing
+    from compiler.plan.monitors import derive_monitor_workloads
 
     graph = validate_environment(env)
     try:
         cost = estimate(env.spec, load_pricing())
     except CostErrors as errors:
         raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
-    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph), cost=cost)
+    monitors, _ = derive_monitor_workloads(env, graph)
+    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph, monitors), cost=cost, monitors=monitors)
 
 
 def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler.analysis.graph import DependencyGraph
 from compiler.model.environment import Environment
+from compiler.plan.monitors import MonitorWorkload
 
 if TYPE_CHECKING:
     from compiler.plan.cost import CostEstimate
@@ -31,10 +32,14 @@ class WorkloadGrants:
         return tuple(sorted(set(self.reads) | set(self.writes)))
 
 
-def derive_iam_grants(graph: DependencyGraph) -> dict[str, WorkloadGrants]:
-    return {
+def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, ...] = ()) -> dict[str, WorkloadGrants]:
+    """Grants of every workload, and of every monitor workload (read-only, its one store)."""
+    grants = {
         c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name)) for c in graph.env.components.values() if c.is_workload
     }
+    for monitor in monitors:
+        grants[monitor.name] = WorkloadGrants(monitor.name, (monitor.store,), ())
+    return dict(sorted(grants.items()))
 
 
 @dataclass(frozen=True)
@@ -43,10 +48,18 @@ class Compiled:
     graph: DependencyGraph
     grants: dict[str, WorkloadGrants]
     cost: CostEstimate | None = None
+    monitors: tuple[MonitorWorkload, ...] = ()  # pods mlc adds for monitoring components (plan.monitors)
 
     @property
     def name(self) -> str:
         return self.env.name
+
+    def effective_class(self, name: str) -> str:
+        """Data classification of a component, or of a monitor workload (that of the store it reads)."""
+        lineage = self.graph.lineage
+        if name not in lineage:
+            name = next(m.store for m in self.monitors if m.name == name)
+        return lineage[name].effective
 
 
 def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:

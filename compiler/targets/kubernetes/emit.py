@@ -13,7 +13,8 @@ What each component type becomes (details in the k8s_* modules):
   batch_inference     Job (scheduled: Argo CronWorkflow in argo/)
   serving             InferenceService, or Deployment + Service + HPA + PDB (k8s_serving)
   monitoring          ServiceMonitor / PodMonitor, PrometheusRule, dashboard ConfigMap,
-                      scrape NetworkPolicies (k8s_monitoring, k8s_network)
+                      scrape NetworkPolicies (k8s_monitoring, k8s_network); drift detectors
+                      and data-quality check identities (monitor_workloads)
   pipeline            nothing here (argo/); its steps' run objects are created by Argo
   stores              nothing here (terraform/)
 Runnable workloads that are a pipeline step or on_failure handler run only through the
@@ -44,8 +45,9 @@ from compiler.plan.compiled import Compiled
 from compiler.targets.artifact import Artifact
 from compiler.targets.kubernetes.base import emit_base
 from compiler.targets.kubernetes.common import sync_wave
-from compiler.targets.kubernetes.monitoring import emit_monitoring
-from compiler.targets.kubernetes.network import emit_network_policies
+from compiler.targets.kubernetes.monitor_workloads import emit_monitor_workloads
+from compiler.targets.kubernetes.monitoring import SCRAPE_INTERVAL, emit_monitoring
+from compiler.targets.kubernetes.network import PROMETHEUS_NAMESPACE, emit_network_policies
 from compiler.targets.kubernetes.rbac import access_kinds, access_rbac, spark_rbac
 from compiler.targets.kubernetes.serving import emit_serving
 from compiler.targets.kubernetes.workloads import build_run_object, emit_run_objects
@@ -81,6 +83,7 @@ def kubernetes_objects(compiled: Compiled) -> list[dict[str, Any]]:
         objects += spark_rbac(compiled, component)
     argo = argo_kinds(env)
     objects += emit_network_policies(compiled, argo=bool(argo))
+    objects += emit_monitor_workloads(compiled, prometheus_namespace=PROMETHEUS_NAMESPACE, scrape_interval=SCRAPE_INTERVAL)
     for component in env.components.values():
         if component.type in ("spark_job", "training_job", "batch_inference"):
             objects += emit_run_objects(compiled, component)

@@ -15,7 +15,8 @@
                         Spark and multi-node training: all traffic between the app's own pods
                           (driver <-> executors, master <-> workers, NCCL)
                         serving: ingress on the serving ports from the namespace only, or from
-                          anywhere when `public: true` (see below for KServe)
+                          anywhere when `public: true` (see below for KServe); egress to its
+                          drift detector when it has one (monitor_workloads)
   <monitoring>-scrape-<target>
                         ingress to the target's metrics port from the Prometheus namespace
                         (`kubernetes.io/metadata.name: monitoring`)
@@ -39,6 +40,7 @@ from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.monitor_workloads import logger_egress
 from compiler.targets.kubernetes.workloads import METRICS_PORT, SPARK_UI_PORT
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
@@ -108,6 +110,7 @@ def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
         egress.append({"to": [own]})
         ingress.append({"from": [own]})
     if component.type == "serving":
+        egress += logger_egress(compiled, component)  # request logger -> drift detector
         public = bool(component.get("public"))
         if is_kserve(component):
             clients = None if public else [{"podSelector": {}}, _namespace_peer(GATEWAY_NAMESPACE)]

@@ -65,6 +65,8 @@ def emit_terraform_aws(compiled: Compiled) -> list[Artifact]:
         files.append(rds_monitoring_file(ctx))
     for workload in env.of_type(*WORKLOAD_TYPES):
         files.append(identity_file(ctx, workload))
+    for monitor in compiled.monitors:  # drift detectors and data-quality checks: read-only identities
+        files.append(identity_file(ctx, monitor.component(env)))
     if env.spec["cluster"].get("node_pools"):
         files.append(cluster_file(ctx))
     if env.spec.get("budget"):

@@ -58,7 +58,7 @@ class AwsContext(TerraformContext):
         return lit(literal) if literal else Expr("${data.aws_caller_identity.current.account_id}")
 
     def effective_class(self, component: Component) -> str:
-        return self.compiled.graph.lineage[component.name].effective
+        return self.compiled.effective_class(component.name)
 
     def is_sensitive(self, component: Component) -> bool:
         return self.effective_class(component) in SENSITIVE_CLASSES

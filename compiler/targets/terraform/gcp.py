@@ -60,6 +60,8 @@ def emit_terraform_gcp(compiled: Compiled) -> list[Artifact]:
         files.append(database_file(ctx, store) if store.type == "database" else bucket_store_file(ctx, store))
     for workload in env.of_type(*WORKLOAD_TYPES):
         files.append(identity_file(ctx, workload))
+    for monitor in compiled.monitors:  # drift detectors and data-quality checks: read-only identities
+        files.append(identity_file(ctx, monitor.component(env)))
     if env.spec["cluster"].get("node_pools"):
         files.append(cluster_file(ctx))
     if env.spec.get("budget"):

@@ -73,7 +73,7 @@ class GcpContext(TerraformContext):
         return Expr(f"serviceAccount:{SERVICE_AGENT_EMAIL[service]}")
 
     def effective_class(self, component: Component) -> str:
-        return self.compiled.graph.lineage[component.name].effective
+        return self.compiled.effective_class(component.name)
 
     def sensitive_buckets(self) -> list[Component]:
         return [c for c in self.env.of_type(*BUCKET_TYPES) if self.effective_class(c) in SENSITIVE_CLASSES]
