@@ -65,10 +65,12 @@ def emit_environment(compiled: Compiled, findings: list[Any]) -> list[Artifact]:
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.kubernetes.promtests import emit_rule_tests
 
     artifacts: list[Artifact] = []
     kubernetes = emit_kubernetes(compiled)
     artifacts += kubernetes
+    artifacts += emit_rule_tests(compiled)
     if compiled.env.provider == "aws":
         from compiler.targets.terraform.aws import emit_terraform_aws
 

@@ -13,12 +13,14 @@ from helpers import aws_env, example_environments, load_env  # noqa: F401  (re-e
 
 from compiler.analysis.graph import build_graph
 from compiler.plan.compiled import Compiled, derive_iam_grants
+from compiler.plan.monitors import derive_monitor_workloads
 
 
 def compile_env(env) -> Compiled:
     """Graph + grants of a resolved environment (no cost estimate: emitters do not need it)."""
     graph = build_graph(env)
-    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph))
+    monitors, _ = derive_monitor_workloads(env, graph)
+    return Compiled(env=env, graph=graph, grants=derive_iam_grants(graph, monitors), monitors=monitors)
 
 
 def emit(compiled: Compiled):

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 from mlc_dataset import escape_label, load_frame
+from pandas.api.types import is_numeric_dtype
 
 SCORE, DISTANCE, LOGGED, REJECTED, REFERENCE_ROWS = (
     "mlc_model_drift_score",
@@ -79,7 +80,7 @@ def rows_of(payload: Any, features: list[str]) -> list[list[float]]:
 
 class Detector:
     def __init__(self, reference: Any, features: list[str], window: int):
-        names = features or [str(c) for c in reference.columns if np.issubdtype(reference[c].dtype, np.number)]
+        names = features or [str(c) for c in reference.columns if is_numeric_dtype(reference[c])]
         missing = [n for n in names if n not in reference.columns]
         if missing or not names:
             raise ValueError(f"reference has no column(s) {', '.join(missing) or '(numeric)'}")

@@ -45,7 +45,7 @@ from compiler.plan.compiled import Compiled
 from compiler.targets.artifact import Artifact
 from compiler.targets.kubernetes.base import emit_base
 from compiler.targets.kubernetes.common import sync_wave
-from compiler.targets.kubernetes.monitor_workloads import emit_monitor_workloads
+from compiler.targets.kubernetes.monitor_workloads import MONITORING_LABEL, emit_monitor_workloads
 from compiler.targets.kubernetes.monitoring import SCRAPE_INTERVAL, emit_monitoring
 from compiler.targets.kubernetes.network import PROMETHEUS_NAMESPACE, emit_network_policies
 from compiler.targets.kubernetes.rbac import access_kinds, access_rbac, spark_rbac
@@ -102,7 +102,10 @@ def kubernetes_objects(compiled: Compiled) -> list[dict[str, Any]]:
 
 
 def _owner(env: Environment, obj: dict[str, Any]) -> str | None:
-    name = (obj["metadata"].get("labels") or {}).get(NAME_LABEL)
+    labels = obj["metadata"].get("labels") or {}
+    name = labels.get(NAME_LABEL)
+    if name not in env.components:  # a monitor workload's object belongs to its monitoring component
+        name = labels.get(MONITORING_LABEL)
     return name if name in env.components else None
 
 

@@ -209,7 +209,7 @@ ABSENT: dict[str, tuple[str, str, str]] = {
         "the detector Deployment's logs and its ServiceMonitor target; check that the endpoint's logger URL reaches it "
         "(mlc_drift_logged_rows_total rising) and that mlc_drift_rejected_events_total is not rising.",
     ),
-    "mlc_data_quality_last_run_timestamp_seconds": (
+    "mlc_data_quality_check_success": (
         "DataQualityResultsAbsent",
         "1h",
         "No data-quality results for this store: its pipeline has not run since the Pushgateway started, or the Pushgateway "
@@ -354,7 +354,7 @@ def data_quality_alerts(compiled: Compiled, monitoring: Component, store: str) -
             "warning",
             f"{store}: a data-quality expectation failed",
             runbook,
-            "mlc_data_quality_last_run_timestamp_seconds",
+            "mlc_data_quality_check_success",
             tuple(matchers.items()),
             ("expectation",),
         )
