@@ -8,7 +8,7 @@ MLC := $(BIN)/mlc
 STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
 
-.PHONY: install run test lint golden bench fuzz tools clean
+.PHONY: install run test lint golden bench fuzz tools promtool clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ install: $(STAMP)
 $(CHECKOV):
 	-$(PYTHON) -m venv .tools/checkov && .tools/checkov/bin/pip install --quiet checkov
 
-tools: $(CHECKOV)
+# promtool (Prometheus rule checks and unit tests) comes from Debian's `prometheus` package.
+# Best effort: without root or apt the promtool tests skip with that reason.
+promtool:
+	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && apt-get install -y prometheus >/dev/null; } || \
+	  echo "promtool not installed: its tests will be skipped (apt-get install -y prometheus)"
+
+tools: $(CHECKOV) promtool
 
 run: install
 	$(MLC) validate

@@ -314,6 +314,7 @@ def environment(
                 "type": "monitoring",
                 "targets": [serve, fallback, batch],
                 "alerts": {"latency_p99_ms": 400, "error_rate": 0.01, "drift_threshold": 0.2},
+                "image": image(region, "mlc-monitor", version),  # runs the drift detectors
                 "retention_days": 90 if prod else 30,
             },
             f"{model}-nightly": {

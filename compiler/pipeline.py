@@ -45,6 +45,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
     from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems
     from compiler.analysis.template_syntax import argo_template_violations
+    from compiler.plan.monitors import monitor_problems
 
     problems: list[Diagnostic] = []
     graph = None
@@ -56,6 +57,8 @@ def validate_environment(env: Environment) -> DependencyGraph:
     problems += env_reference_problems(env)
     problems += scale_to_zero_problems(env)
     problems += argo_template_violations(env)
+    if graph is not None:
+        problems += monitor_problems(env, graph)
     if problems or graph is None:
         raise InputError(problems)
     return graph
@@ -87,6 +90,7 @@ def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifa
     from compiler.targets.argo.emit import emit_argo
     from compiler.targets.argocd.emit import emit_argocd
     from compiler.targets.kubernetes.emit import emit_kubernetes
+    from compiler.targets.kubernetes.promtests import emit_rule_tests
     from compiler.targets.platform.needs import NEEDS_FILE, platform_needs
     from compiler.targets.terraform.emitter import emit_terraform
 
@@ -96,7 +100,7 @@ def emit_environment(compiled: Compiled, findings: list[Finding]) -> list[Artifa
     except NotSupportedError as exc:
         raise unsupported(compiled.env, exc) from None
     argo = emit_argo(compiled)
-    artifacts = kubernetes + terraform + argo + emit_argocd(compiled, kubernetes + argo)
+    artifacts = kubernetes + emit_rule_tests(compiled) + terraform + argo + emit_argocd(compiled, kubernetes + argo)
     artifacts.append(Artifact(NEEDS_FILE, platform_needs(compiled, kubernetes + argo), "json"))
     artifacts.append(Artifact("plan.json", plan_document(compiled, findings), "json"))
     paths = [a.path for a in artifacts]

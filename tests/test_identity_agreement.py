@@ -19,10 +19,12 @@ def test_service_account_annotations_match_terraform_identities(name):
     compiled = compile_env(EXAMPLES[name])
     env = compiled.env
     res = resources(files_of(emit(compiled)))
-    accounts = {
-        a.component: a.content
+    accounts = {  # workloads and monitor workloads (drift detectors, data-quality checks) alike
+        a.content["metadata"]["labels"]["app.kubernetes.io/name"]: a.content
         for a in emit_kubernetes(compiled)
-        if isinstance(a.content, dict) and a.content.get("kind") == "ServiceAccount" and a.component in compiled.grants
+        if isinstance(a.content, dict)
+        and a.content.get("kind") == "ServiceAccount"
+        and a.content["metadata"]["labels"].get("app.kubernetes.io/name") in compiled.grants
     }
     assert set(accounts) == set(compiled.grants)
     for workload, sa in accounts.items():

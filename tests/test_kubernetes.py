@@ -698,6 +698,7 @@ def test_monitoring_objects(tmp_path):
         tmp_path,
         """
         models: {type: object_store}
+        ref: {type: object_store}
         isvc: {type: serving, model: {from: models}, runtime: triton, slo: {latency_p99_ms: 150, availability: 0.995}}
         app: {type: serving, model: {from: models}, image: "registry.example.com/app:1.0"}
         score: {type: batch_inference, image: "registry.example.com/b:1.0", model: {from: models}}
@@ -706,6 +707,8 @@ def test_monitoring_objects(tmp_path):
           type: monitoring
           targets: [isvc, app, score, etl]
           alerts: {latency_p99_ms: 200, error_rate: 0.01, drift_threshold: 0.2}
+          image: "registry.example.com/mon:1.0"
+          drift: {reference: {store: ref}}
         """,
     )
     assert out["podmonitor-mon-isvc.yaml"]["spec"]["podMetricsEndpoints"][0]["port"] == "http-usermetric"
@@ -713,9 +716,15 @@ def test_monitoring_objects(tmp_path):
     assert out["podmonitor-mon-score.yaml"]["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
     assert out["podmonitor-mon-etl.yaml"]["spec"]["selector"]["matchLabels"]["spark-role"] == "driver"
     groups = {g["name"]: {r["alert"]: r for r in g["rules"]} for g in out["prometheusrule-mon.yaml"]["spec"]["groups"]}
-    assert set(groups["mon.isvc"]) == {"SLOLatencyP99Breached", "SLOErrorBudgetBurn", "LatencyP99High", "ErrorRateHigh", "ModelDriftHigh"}
-    assert set(groups["mon.app"]) == {"LatencyP99High", "ErrorRateHigh", "ModelDriftHigh"}
-    assert set(groups["mon.score"]) == {"ModelDriftHigh"}
+    absent = {"RequestLatencyMetricsAbsent", "RequestCountMetricsAbsent", "ModelDriftScoreAbsent"}
+    assert (
+        set(groups["mon.isvc"])
+        == {"SLOLatencyP99Breached", "SLOErrorBudgetBurn", "LatencyP99High", "ErrorRateHigh", "ModelDriftHigh"} | absent
+    )
+    assert set(groups["mon.app"]) == {"LatencyP99High", "ErrorRateHigh", "ModelDriftHigh"} | absent
+    assert "mon.score" not in groups  # nothing mlc deploys measures a batch job's drift
+    assert 'app_kubernetes_io_name="mon-app-drift"' in groups["mon.app"]["ModelDriftHigh"]["expr"]
+    assert out["servicemonitor-mon-isvc-drift.yaml"]["spec"]["endpoints"][0]["port"] == "metrics"
     assert "mon.etl" not in groups
     assert groups["mon.isvc"]["SLOLatencyP99Breached"]["expr"].endswith("> 150")
     assert "> 0.072)" in groups["mon.isvc"]["SLOErrorBudgetBurn"]["expr"]  # 14.4 x (1 - 0.995)
@@ -927,6 +936,9 @@ def test_random_workloads_emit_valid_objects(tmp_path_factory):
             "type": "monitoring",
             "targets": [f"w{i}" for i in range(len(workloads))],
             "alerts": {"error_rate": 0.1, "drift_threshold": 0.3},
+            "image": "registry.example.com/mon:1.0",
+            "drift": {"reference": {"store": "models"}},
+            "data_quality": {"models": {"row_count": {"min": 1}}},
         }
         out = emit(tmp_path_factory.mktemp("prop"), yaml.safe_dump(components, sort_keys=True), pools=GPU_POOLS)
         runs.append(len(out))

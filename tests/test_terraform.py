@@ -259,7 +259,8 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
         for workload, grants in compiled.grants.items():
             name = workload.replace("-", "_")
             role = res[f"aws_iam_role.{name}"]
-            assert role["name"] == aws.role_name(env, env.components[workload])
+            component = env.components.get(workload) or next(m.component(env) for m in compiled.monitors if m.name == workload)
+            assert role["name"] == aws.role_name(env, component)
             policy = res.get(f"aws_iam_role_policy.{name}")
             if not grants.stores:
                 assert policy is None, f"{workload} touches no store and gets no policy"

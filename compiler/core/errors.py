@@ -229,6 +229,21 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Use `runtime:` (KServe) for scale to zero, or set `replicas.min: 1`.",
     ),
     (
+        "MLC-E048",
+        "monitoring needs an image",
+        "Drift detectors and data-quality checks run mlc's monitor scripts in a container; no public image is "
+        "pinned by mlc, so a monitoring component that asks for either must name one (`monitoring.image`).",
+        "Build images/mlc-monitor (Dockerfile and pinned requirements in the repository) and set `image:` to it, pinned by digest.",
+    ),
+    (
+        "MLC-E049",
+        "drift reference cannot be derived",
+        "A drift detector compares live requests with the data the model was trained on; mlc could not tell which "
+        "store that is (none or several stores are read by the jobs writing the model store), or two monitoring "
+        "components ask for a detector on one endpoint.",
+        "Set `drift.reference.store` (and `path`), or keep one `drift_threshold` per endpoint.",
+    ),
+    (
         "MLC-E051",
         "Argo template syntax in a spec string",
         "A string that reaches an Argo Workflow contains `{{`, which Argo would evaluate as an expression: a template-injection risk.",

@@ -14,6 +14,7 @@ from compiler.analysis.graph import DependencyGraph
 from compiler.model.environment import Environment
 from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
 from compiler.plan.cost import CostEstimate, estimate
+from compiler.plan.monitors import MonitorWorkload, derive_monitor_workloads
 from compiler.plan.pricing import InstanceType, load_pricing
 
 PLAN_SCHEMA_VERSION = 1
@@ -32,10 +33,14 @@ class WorkloadGrants:
         return tuple(sorted(set(self.reads) | set(self.writes)))
 
 
-def derive_iam_grants(graph: DependencyGraph) -> dict[str, WorkloadGrants]:
-    return {
+def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, ...] = ()) -> dict[str, WorkloadGrants]:
+    """Grants of every workload, and of every monitor workload (read-only, its one store)."""
+    grants = {
         c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name)) for c in graph.env.components.values() if c.is_workload
     }
+    for monitor in monitors:
+        grants[monitor.name] = WorkloadGrants(monitor.name, (monitor.store,), ())
+    return dict(sorted(grants.items()))
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Compiled:
     gpu_models: dict[str, tuple[str, ...]]  # spec GPU type (nvidia-a100) -> catalogue models
     budget: BudgetStatus
     suggestions: tuple[Suggestion, ...]
+    monitors: tuple[MonitorWorkload, ...] = ()  # pods mlc adds for monitoring components (plan.monitors)
 
     @property
     def name(self) -> str:
@@ -57,6 +63,13 @@ class Compiled:
         """(GPUs per node, GPU model) of a node pool's instance type; (0, None) without GPUs."""
         instance = self.pools.get(pool)
         return (instance.gpus, instance.gpu_model) if instance is not None and instance.gpus else (0, None)
+
+    def effective_class(self, name: str) -> str:
+        """Data classification of a component, or of a monitor workload (that of the store it reads)."""
+        lineage = self.graph.lineage
+        if name not in lineage:
+            name = next(m.store for m in self.monitors if m.name == name)
+        return lineage[name].effective
 
 
 def plan(env: Environment, graph: DependencyGraph) -> Compiled:
@@ -68,15 +81,17 @@ def plan(env: Environment, graph: DependencyGraph) -> Compiled:
     cost = estimate(env, pricing)
     provider = provider_of(env)
     pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
+    monitors, _ = derive_monitor_workloads(env, graph)
     return Compiled(
         env=env,
         graph=graph,
-        grants=derive_iam_grants(graph),
+        grants=derive_iam_grants(graph, monitors),
         cost=cost,
         pools=pools,
         gpu_models=pricing.gpu_models,
         budget=check_budget(env, cost),
         suggestions=suggestions(env, cost, pricing),
+        monitors=monitors,
     )
 
 

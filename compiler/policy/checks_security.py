@@ -195,8 +195,14 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
     """MLC-IAM-004: grants == graph data flow == what the spec declares, for every workload."""
     env, graph = compiled.env, compiled.graph
     workloads = {c.name for c in env.of_category(Category.WORKLOAD)}
-    for name in sorted(set(compiled.grants) - workloads):
+    monitors = {m.name: m for m in compiled.monitors}
+    for name in sorted(set(compiled.grants) - workloads - set(monitors)):
         yield Hit(None, "/components", f'grants exist for "{name}", which is not a workload of this environment', key=True)
+    for name, monitor in sorted(monitors.items()):  # a monitor workload reads its one store, nothing else
+        grant = compiled.grants.get(name)
+        if grant is None or grant.reads != (monitor.store,) or grant.writes:
+            message = f'the grants of "{name}" are not exactly read access to "{monitor.store}"'
+            yield Hit(monitor.monitoring, monitor.pointer, message, key=True)
     for name in sorted(workloads):
         spec = env.components[name].spec
         checkpoint = {spec["checkpoint_to"]} if spec.get("checkpoint_to") else set()  # written, and read back to resume

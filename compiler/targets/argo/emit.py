@@ -5,6 +5,10 @@
                                    run object (SparkApplication / PyTorchJob / Job, built by the
                                    Kubernetes emitter) through a resource template and waits
                                    for its success or failure condition
+                                   plus, after each step writing a store with monitoring
+                                   `data_quality` expectations, a check task creating the
+                                   check Job (monitor_workloads.check_job); later steps wait
+                                   for it, so a failed expectation fails the pipeline
   pipeline with schedule        -> + CronWorkflow referencing the WorkflowTemplate
   batch_inference with schedule -> CronWorkflow creating its Job (resource template)
   training_job, schedule, nodes>1 -> CronWorkflow creating its PyTorchJob
@@ -38,6 +42,7 @@ from compiler.model.environment import Component, Environment
 from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.output.serialize import dump_yaml
 from compiler.plan.compiled import Compiled
+from compiler.plan.monitors import MonitorWorkload
 from compiler.providers import naming
 from compiler.targets.artifact import Artifact
 
@@ -271,23 +276,67 @@ def _workflow_spec(
 
 
 # --- pipelines --------------------------------------------------------------------------
+def check_task_name(step: str, store: str) -> str:
+    return naming.bounded(f"check-{store}-after-{step}", 63)
+
+
+def check_template_name(check: MonitorWorkload) -> str:
+    return naming.bounded(f"check-{check.name}", 63)
+
+
 def dag_tasks(compiled: Compiled, pipeline: Component) -> list[dict[str, Any]]:
-    """One DAG task per step, depending on exactly the steps `workload_order` puts before it."""
+    """One DAG task per step, depending on exactly the steps `workload_order` puts before it,
+    plus one data-quality check task after each step per checked store it writes; the steps
+    after it wait for its checks too, so a failed expectation stops the data flowing on."""
+    from compiler.targets.kubernetes.monitor_workloads import checks_after
+
     steps = list(pipeline.get("steps") or [])
     before: dict[str, list[str]] = {step: [] for step in steps}
     for first, then in compiled.graph.workload_order(steps):
         before[then].append(first)
+    checks = {step: checks_after(compiled, step) for step in steps}
     tasks = []
     for step in sorted(steps):
         task: dict[str, Any] = {"name": step, "template": naming.run_template_name(compiled.env.components[step])}
-        if before[step]:
-            task["dependencies"] = sorted(before[step])
+        needs = set(before[step]) | {check_task_name(first, c.store) for first in before[step] for c in checks[first]}
+        if needs:
+            task["dependencies"] = sorted(needs)
         tasks.append(task)
-    return tasks
+        for check in checks[step]:
+            tasks.append({"name": check_task_name(step, check.store), "template": check_template_name(check), "dependencies": [step]})
+    return sorted(tasks, key=lambda t: t["name"])
+
+
+def template_deadline(template: dict[str, Any]) -> int:
+    return int(template["activeDeadlineSeconds"])
+
+
+def check_template(compiled: Compiled, check: MonitorWorkload) -> dict[str, Any]:
+    """Resource template creating a data-quality check Job (no retries: the data would not change)."""
+    from compiler.targets.kubernetes.monitor_workloads import CHECK_DEADLINE_SECONDS, check_job
+
+    obj = copy.deepcopy(check_job(compiled, check))
+    meta = dict(obj["metadata"])
+    meta.pop("name")
+    obj["metadata"] = {"generateName": naming.bounded(check.name, 40) + "-", **meta}
+    success, failure = run_conditions(obj)
+    return {
+        "name": check_template_name(check),
+        "activeDeadlineSeconds": CHECK_DEADLINE_SECONDS + STEP_DEADLINE_MARGIN,
+        "resource": {
+            "action": "create",
+            "setOwnerReference": True,
+            "successCondition": success,
+            "failureCondition": failure,
+            "manifest": dump_yaml(obj),
+        },
+    }
 
 
 def workflow_template(compiled: Compiled, pipeline: Component) -> tuple[dict[str, Any], set[tuple[str, str]]]:
     """(WorkflowTemplate of a pipeline, (group, kind) of the run objects it creates)."""
+    from compiler.targets.kubernetes.monitor_workloads import checks_after
+
     env = compiled.env
     retries = int(pipeline.spec["retries"])
     templates: list[dict[str, Any]] = [{"name": ENTRYPOINT, "dag": {"tasks": dag_tasks(compiled, pipeline)}}]
@@ -300,6 +349,10 @@ def workflow_template(compiled: Compiled, pipeline: Component) -> tuple[dict[str
         step_templates.update({t["name"]: t for t in made})
         kinds.add(kind)
         deadline += step_deadline(workload) * (retries + 1) + _backoff_total(retries)  # sequential upper bound
+        for check in checks_after(compiled, step):
+            step_templates[check_template_name(check)] = check_template(compiled, check)
+            kinds.add(("batch", "Job"))
+            deadline += template_deadline(step_templates[check_template_name(check)])
     exit_steps = [[{"name": CLEANUP, "template": CLEANUP, "when": NOT_SUCCEEDED}]]
     handler_name = pipeline.get("on_failure")
     if handler_name:

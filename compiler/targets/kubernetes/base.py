@@ -65,12 +65,15 @@ def needs_api(component: Component) -> bool:
     return handler(component).needs_api
 
 
-def service_account(compiled: Compiled, component: Component) -> dict[str, Any]:
+def service_account(compiled: Compiled, component: Component, api: bool | None = None) -> dict[str, Any]:
+    """A workload's ServiceAccount bound to its cloud identity; `api` overrides the kind's own
+    answer (monitor workloads are not components of a registered kind and never need it)."""
     env = compiled.env
     identity = provider_of(env).identity_annotation(env, component)
     meta = c.metadata(compiled, "ServiceAccount", naming.service_account(component), component, annotations=identity)
     # Pods choose per pod: only the Spark driver sets automountServiceAccountToken: true.
-    return c.k8s_object("v1", "ServiceAccount", meta, automountServiceAccountToken=needs_api(component))
+    automount = needs_api(component) if api is None else api
+    return c.k8s_object("v1", "ServiceAccount", meta, automountServiceAccountToken=automount)
 
 
 def external_secret(compiled: Compiled, component: Component) -> dict[str, Any] | None:

@@ -13,7 +13,8 @@ What each component type becomes (details in the k8s_* modules):
   batch_inference     Job (scheduled: Argo CronWorkflow in argo/)
   serving             InferenceService, or Deployment + Service + HPA + PDB (k8s_serving)
   monitoring          ServiceMonitor / PodMonitor, PrometheusRule, dashboard ConfigMap,
-                      scrape NetworkPolicies (k8s_monitoring, k8s_network)
+                      scrape NetworkPolicies (k8s_monitoring, k8s_network); drift detectors
+                      and data-quality check identities (monitor_workloads)
   pipeline            nothing here (argo/); its steps' run objects are created by Argo
   stores              nothing here (terraform/)
 Runnable workloads that are a pipeline step or on_failure handler run only through the
@@ -46,7 +47,9 @@ from compiler.targets.artifact import Artifact
 from compiler.targets.kubernetes.base import emit_base
 from compiler.targets.kubernetes.common import sync_wave
 from compiler.targets.kubernetes.kinds import HANDLERS
-from compiler.targets.kubernetes.network import emit_network_policies
+from compiler.targets.kubernetes.monitor_workloads import MONITORING_LABEL, emit_monitor_workloads
+from compiler.targets.kubernetes.monitoring import SCRAPE_INTERVAL
+from compiler.targets.kubernetes.network import PROMETHEUS_NAMESPACE, emit_network_policies
 from compiler.targets.kubernetes.rbac import access_kinds, access_rbac
 from compiler.targets.kubernetes.workloads import build_run_object
 
@@ -79,6 +82,7 @@ def kubernetes_objects(compiled: Compiled) -> list[dict[str, Any]]:
     objects = emit_base(compiled)
     argo = argo_kinds(env)
     objects += emit_network_policies(compiled, argo=bool(argo))
+    objects += emit_monitor_workloads(compiled, prometheus_namespace=PROMETHEUS_NAMESPACE, scrape_interval=SCRAPE_INTERVAL)
     for component in env.components.values():
         handler = HANDLERS.handler(component.type)
         if handler is not None:
@@ -94,7 +98,10 @@ def kubernetes_objects(compiled: Compiled) -> list[dict[str, Any]]:
 
 
 def _owner(env: Environment, obj: dict[str, Any]) -> str | None:
-    name = (obj["metadata"].get("labels") or {}).get(NAME_LABEL)
+    labels = obj["metadata"].get("labels") or {}
+    name = labels.get(NAME_LABEL)
+    if name not in env.components:  # a monitor workload's object belongs to its monitoring component
+        name = labels.get(MONITORING_LABEL)
     return name if name in env.components else None
 
 

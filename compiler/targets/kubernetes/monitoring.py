@@ -9,7 +9,7 @@ Per target of a monitoring component M:
 Every monitor copies the pod label app.kubernetes.io/name into the series
 (`app_kubernetes_io_name`), which the rules select on.
 
-PrometheusRule `M`, one group per target:
+PrometheusRule `M`, one group per target, and one per store in M's `data_quality`:
   from the target's `slo` (severity critical)
     latency_p99_ms  -> SLOLatencyP99Breached: p99 over 5m above the objective for 10m
     availability    -> SLOErrorBudgetBurn: error ratio above 14.4 x the budget over both 1h
@@ -17,12 +17,18 @@ PrometheusRule `M`, one group per target:
   from M's `alerts` (severity warning)
     latency_p99_ms  -> LatencyP99High (serving targets)
     error_rate      -> ErrorRateHigh (serving targets)
-    drift_threshold -> ModelDriftHigh (serving and batch_inference targets)
-Metric contract: KServe targets use queue-proxy's revision_app_request_latencies (ms) and
-revision_app_request_count; custom images export http_request_duration_seconds (histogram)
-and http_requests_total{code}; model drift is the gauge mlc_model_drift_score (0..1) exported by
-the target. Spark and training targets get scraping (and drift if they export it) but no
-latency/error alerts: they have no request path.
+    drift_threshold -> ModelDriftHigh (serving targets): mlc_model_drift_score of the drift
+                       detector mlc deploys for the target (monitor_workloads)
+  from M's `data_quality` -> DataQualityExpectationFailed per store (Pushgateway results)
+  every metric an alert reads -> an absent() companion (`ABSENT`); every alert carries a
+  `runbook` annotation saying how to fix it.
+Metric contract (`PRODUCED_METRICS`): KServe targets use queue-proxy's
+revision_app_request_latencies (ms) and revision_app_request_count; custom images export
+http_request_duration_seconds (histogram) and http_requests_total{code}; drift and data-quality
+metrics come from mlc's own scripts. Spark, training and batch targets get scraping but no
+alerts: they have no request path, and nothing mlc deploys measures their drift.
+AlertSpec keeps each alert's signal and threshold as data, so promtests.py generates the
+promtool unit tests of exactly these rules.
 
 Grafana dashboard (when `dashboards: true`): ConfigMap `M-dashboard`, label
 grafana_dashboard: "1" (the Grafana sidecar's default), the JSON built as data and serialised
@@ -33,6 +39,7 @@ Prometheus server, not of these objects.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from compiler.model.environment import Component
@@ -41,6 +48,7 @@ from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import handler, is_kserve
+from compiler.targets.kubernetes.monitor_workloads import detector_of
 
 MONITORING_GROUP = "monitoring.coreos.com/v1"
 NAME_LABEL = "app.kubernetes.io/name"
@@ -82,126 +90,302 @@ def monitor(compiled: Compiled, monitoring: Component, target: Component) -> dic
     return c.k8s_object(MONITORING_GROUP, "PodMonitor", c.metadata(compiled, "PodMonitor", name, monitoring), spec=spec)
 
 
+# --- metrics: who produces each name a rule or dashboard reads ------------------------------
+#: metric -> its producer. A test checks that every name in every rule and dashboard is here,
+#: and that the mlc scripts really export theirs. Knative queue-proxy names: Knative Serving
+#: up to 1.18 (OpenCensus exporter, port 9091); see docs/monitoring.md for sources.
+PRODUCED_METRICS: dict[str, str] = {
+    "revision_app_request_latencies_bucket": "Knative Serving <= 1.18 queue-proxy (histogram, ms)",
+    "revision_app_request_count": "Knative Serving <= 1.18 queue-proxy (counter)",
+    "http_request_duration_seconds_bucket": "custom serving image (contract: serving.py)",
+    "http_requests_total": "custom serving image (contract: serving.py)",
+    "up": "Prometheus (every scrape target)",
+    "mlc_model_drift_score": "mlc drift detector",
+    "mlc_drift_feature_distance": "mlc drift detector",
+    "mlc_drift_logged_rows_total": "mlc drift detector",
+    "mlc_drift_rejected_events_total": "mlc drift detector",
+    "mlc_drift_reference_rows": "mlc drift detector",
+    "mlc_data_quality_check_success": "mlc data-quality check (Pushgateway)",
+    "mlc_data_quality_observed_value": "mlc data-quality check (Pushgateway)",
+    "mlc_data_quality_last_run_timestamp_seconds": "mlc data-quality check (Pushgateway)",
+}
+DQ_JOB = "mlc_data_quality"
+
+
 # --- PromQL -----------------------------------------------------------------------------------
-def _selector(compiled: Compiled, target: Component, extra: str = "") -> str:
-    parts = [f'namespace="{compiled.env.namespace}"', f'{SERIES_NAME_LABEL}="{target.name}"']
+def _matchers(compiled: Compiled, name: str) -> dict[str, str]:
+    return {"namespace": compiled.env.namespace, SERIES_NAME_LABEL: name}
+
+
+def _selector(matchers: dict[str, str], extra: str = "") -> str:
+    parts = [f'{k}="{v}"' for k, v in matchers.items()]
     if extra:
         parts.append(extra)
     return "{" + ", ".join(parts) + "}"
 
 
+def latency_metric(target: Component) -> str:
+    return "revision_app_request_latencies_bucket" if is_kserve(target) else "http_request_duration_seconds_bucket"
+
+
+def count_metric(target: Component) -> str:
+    return "revision_app_request_count" if is_kserve(target) else "http_requests_total"
+
+
 def latency_p99_ms(compiled: Compiled, target: Component, window: str = "5m") -> str:
-    if is_kserve(target):
-        return f"histogram_quantile(0.99, sum by (le) (rate(revision_app_request_latencies_bucket{_selector(compiled, target)}[{window}])))"
-    return (
-        f"1000 * histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{_selector(compiled, target)}[{window}])))"
-    )
+    selector = _selector(_matchers(compiled, target.name))
+    quantile = f"histogram_quantile(0.99, sum by (le) (rate({latency_metric(target)}{selector}[{window}])))"
+    return quantile if is_kserve(target) else f"1000 * {quantile}"
 
 
 def error_ratio(compiled: Compiled, target: Component, window: str = "5m") -> str:
-    if is_kserve(target):
-        metric, failed = "revision_app_request_count", 'response_code_class="5xx"'
-    else:
-        metric, failed = "http_requests_total", 'code=~"5.."'
-    errors = f"sum(rate({metric}{_selector(compiled, target, failed)}[{window}]))"
-    total = f"sum(rate({metric}{_selector(compiled, target)}[{window}]))"
-    return f"{errors} / {total}"
+    failed = 'response_code_class="5xx"' if is_kserve(target) else 'code=~"5.."'
+    metric, matchers = count_metric(target), _matchers(compiled, target.name)
+    return f"sum(rate({metric}{_selector(matchers, failed)}[{window}])) / sum(rate({metric}{_selector(matchers)}[{window}]))"
 
 
-def drift(compiled: Compiled, target: Component) -> str:
-    return f"max(mlc_model_drift_score{_selector(compiled, target)})"
+def drift(compiled: Compiled, detector: str) -> str:
+    return f"max(mlc_model_drift_score{_selector(_matchers(compiled, detector))})"
 
 
-def _alert(compiled: Compiled, name: str, target: Component, expr: str, duration: str, severity: str, summary: str) -> dict[str, Any]:
+def dq_matchers(compiled: Compiled, store: str) -> dict[str, str]:
+    return {"namespace": compiled.env.namespace, "job": DQ_JOB, "store": store}
+
+
+# --- alerts as data: the rule and its promtool tests come from the same AlertSpec ---------------
+@dataclass(frozen=True)
+class AlertSpec:
+    """One alert: `signal` names what the expression measures (LATENCY_MS, ERROR_RATIO, DRIFT,
+    DQ_FAILED), compared with `threshold`; `metric` + `matchers` is the series its absent()
+    companion watches. promtests.py builds synthetic series per signal."""
+
+    name: str
+    signal: str
+    expr: str
+    threshold: float
+    duration: str
+    severity: str
+    summary: str
+    runbook: str
+    metric: str
+    matchers: tuple[tuple[str, str], ...]
+    by: tuple[str, ...] = ()  # labels the expression keeps (the alert has one instance per value)
+
+
+LATENCY_MS, ERROR_RATIO, DRIFT_SCORE, DQ_FAILED = "latency_ms", "error_ratio", "drift", "dq_failed"
+#: absent() companion per metric: (alert name, for, what missing data means and the fix)
+ABSENT: dict[str, tuple[str, str, str]] = {
+    "revision_app_request_latencies_bucket": (
+        "RequestLatencyMetricsAbsent",
+        "15m",
+        "Latency alerts are blind. Check that the PodMonitor's target is up in Prometheus, that queue-proxy exports on 9091 "
+        "(Knative config-observability: request-metrics-backend-destination prometheus) and that the scrape NetworkPolicy "
+        "exists. Scaled to zero (replicas.min 0) also stops the series: set replicas.min >= 1 to keep alerting.",
+    ),
+    "revision_app_request_count": (
+        "RequestCountMetricsAbsent",
+        "15m",
+        "Error-rate and burn-rate alerts are blind. Check the PodMonitor target in Prometheus and queue-proxy's port 9091; "
+        "scaled to zero also stops the series (replicas.min >= 1).",
+    ),
+    "http_request_duration_seconds_bucket": (
+        "RequestLatencyMetricsAbsent",
+        "15m",
+        "Latency alerts are blind. The image must export http_request_duration_seconds on :9090/metrics; check the "
+        "ServiceMonitor target in Prometheus and the Service's metrics port.",
+    ),
+    "http_requests_total": (
+        "RequestCountMetricsAbsent",
+        "15m",
+        "Error-rate alerts are blind. The image must export http_requests_total{code} on :9090/metrics; check the "
+        "ServiceMonitor target in Prometheus.",
+    ),
+    "mlc_model_drift_score": (
+        "ModelDriftScoreAbsent",
+        "6h",
+        "No drift score for 6h: the detector is down or not scraped, or fewer than drift.window requests were logged. Check "
+        "the detector Deployment's logs and its ServiceMonitor target; check that the endpoint's logger URL reaches it "
+        "(mlc_drift_logged_rows_total rising) and that mlc_drift_rejected_events_total is not rising.",
+    ),
+    "mlc_data_quality_check_success": (
+        "DataQualityResultsAbsent",
+        "1h",
+        "No data-quality results for this store: its pipeline has not run since the Pushgateway started, or the Pushgateway "
+        "is not scraped (it must be scraped with honor_labels: true). Run the pipeline or check the Pushgateway target.",
+    ),
+}
+
+
+def _rule(compiled: Compiled, component: str, spec: AlertSpec) -> dict[str, Any]:
     return {
-        "alert": name,
-        "expr": expr,
-        "for": duration,
-        "labels": {"component": target.name, "environment": compiled.env.name, "severity": severity},
-        "annotations": {"summary": summary},
+        "alert": spec.name,
+        "expr": spec.expr,
+        "for": spec.duration,
+        "labels": {"component": component, "environment": compiled.env.name, "severity": spec.severity},
+        "annotations": {"runbook": spec.runbook, "summary": spec.summary},
     }
 
 
-def target_alerts(compiled: Compiled, monitoring: Component, target: Component) -> list[dict[str, Any]]:
-    rules = []
+def absent_rule(compiled: Compiled, component: str, metric: str, matchers: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    name, duration, runbook = ABSENT[metric]
+    return {
+        "alert": name,
+        "expr": f"absent({metric}{_selector(dict(matchers))})",
+        "for": duration,
+        "labels": {"component": component, "environment": compiled.env.name, "severity": "warning"},
+        "annotations": {"runbook": runbook, "summary": f"{component}: no {metric} series for {duration}"},
+    }
+
+
+def _latency_runbook(threshold: str) -> str:
+    return (
+        f"p99 latency is above {threshold} ms. If requests/s rose, raise replicas.max or lower the autoscaling target; if "
+        "latency rose at constant load, roll back the last model or image change (canary.path / model.path) and check the "
+        "pods' CPU/GPU throttling and node pressure."
+    )
+
+
+def _error_runbook() -> str:
+    return (
+        "5xx responses are above the limit. Check the model server's logs for the failing requests; roll back the last "
+        "model or image change (remove canary, or set model.path back); check that the model store is readable "
+        "(storage-initializer logs) and that pods are not OOM-killed (raise resources.memory)."
+    )
+
+
+def target_alerts(compiled: Compiled, monitoring: Component, target: Component) -> list[AlertSpec]:
+    specs: list[AlertSpec] = []
     slo = (target.get("slo") or {}) if target.has(Trait.LONG_RUNNING) else {}
     alerts = monitoring.get("alerts") or {}
-    if "latency_p99_ms" in slo:
-        threshold = _num(slo["latency_p99_ms"])
-        rules.append(
-            _alert(
-                compiled,
-                "SLOLatencyP99Breached",
-                target,
-                f"{latency_p99_ms(compiled, target)} > {threshold}",
-                "10m",
-                "critical",
-                f"{target.name}: p99 latency above its {threshold} ms objective",
+    name = target.name
+    own = tuple(_matchers(compiled, name).items())
+    if target.has(Trait.LONG_RUNNING):
+        latency, count = latency_metric(target), count_metric(target)
+        if "latency_p99_ms" in slo:
+            t = float(slo["latency_p99_ms"])
+            expr = f"{latency_p99_ms(compiled, target)} > {_num(t)}"
+            summary = f"{name}: p99 latency above its {_num(t)} ms objective"
+            specs.append(
+                AlertSpec("SLOLatencyP99Breached", LATENCY_MS, expr, t, "10m", "critical", summary, _latency_runbook(_num(t)), latency, own)
             )
-        )
-    if "availability" in slo:
-        budget = _num(FAST_BURN * (1 - float(slo["availability"])))
-        expr = f"({error_ratio(compiled, target, '1h')} > {budget}) and ({error_ratio(compiled, target, '5m')} > {budget})"
-        rules.append(
-            _alert(
-                compiled,
-                "SLOErrorBudgetBurn",
-                target,
-                expr,
-                "2m",
-                "critical",
-                f"{target.name}: burning its {_num(slo['availability'])} availability budget 14.4x too fast",
+        if "availability" in slo:
+            budget = FAST_BURN * (1 - float(slo["availability"]))
+            expr = f"({error_ratio(compiled, target, '1h')} > {_num(budget)}) and ({error_ratio(compiled, target, '5m')} > {_num(budget)})"
+            summary = f"{name}: burning its {_num(slo['availability'])} availability budget 14.4x too fast"
+            runbook = "The 30-day error budget will be gone in about 2 days at this rate. " + _error_runbook()
+            specs.append(AlertSpec("SLOErrorBudgetBurn", ERROR_RATIO, expr, budget, "2m", "critical", summary, runbook, count, own))
+        if "latency_p99_ms" in alerts:
+            t = float(alerts["latency_p99_ms"])
+            expr = f"{latency_p99_ms(compiled, target)} > {_num(t)}"
+            specs.append(
+                AlertSpec(
+                    "LatencyP99High",
+                    LATENCY_MS,
+                    expr,
+                    t,
+                    "5m",
+                    "warning",
+                    f"{name}: p99 latency above {_num(t)} ms",
+                    _latency_runbook(_num(t)),
+                    latency,
+                    own,
+                )
             )
-        )
-    if target.has(Trait.LONG_RUNNING) and "latency_p99_ms" in alerts:
-        threshold = _num(alerts["latency_p99_ms"])
-        rules.append(
-            _alert(
-                compiled,
-                "LatencyP99High",
-                target,
-                f"{latency_p99_ms(compiled, target)} > {threshold}",
-                "5m",
-                "warning",
-                f"{target.name}: p99 latency above {threshold} ms",
+        if "error_rate" in alerts:
+            t = float(alerts["error_rate"])
+            expr = f"{error_ratio(compiled, target)} > {_num(t)}"
+            specs.append(
+                AlertSpec(
+                    "ErrorRateHigh",
+                    ERROR_RATIO,
+                    expr,
+                    t,
+                    "5m",
+                    "warning",
+                    f"{name}: error ratio above {_num(t)}",
+                    _error_runbook(),
+                    count,
+                    own,
+                )
             )
+    detector = detector_of(compiled, name)
+    if detector is not None and detector.monitoring == monitoring.name:
+        t = float(alerts["drift_threshold"])
+        runbook = (
+            f"The inputs of {name} no longer look like its reference data ({detector.store}): the largest per-feature KS distance "
+            f"is above {_num(t)}. Look at mlc_drift_feature_distance to find the features; check the upstream pipeline and the "
+            "data-quality results of its stores; if the shift is real, retrain on recent data and roll out the new model."
         )
-    if target.has(Trait.LONG_RUNNING) and "error_rate" in alerts:
-        threshold = _num(alerts["error_rate"])
-        rules.append(
-            _alert(
-                compiled,
-                "ErrorRateHigh",
-                target,
-                f"{error_ratio(compiled, target)} > {threshold}",
-                "5m",
-                "warning",
-                f"{target.name}: error ratio above {threshold}",
-            )
-        )
-    if target.has(Trait.SCORES_MODELS) and "drift_threshold" in alerts:
-        threshold = _num(alerts["drift_threshold"])
-        rules.append(
-            _alert(
-                compiled,
+        matchers = tuple(_matchers(compiled, detector.name).items())
+        specs.append(
+            AlertSpec(
                 "ModelDriftHigh",
-                target,
-                f"{drift(compiled, target)} > {threshold}",
+                DRIFT_SCORE,
+                f"{drift(compiled, detector.name)} > {_num(t)}",
+                t,
                 "15m",
                 "warning",
-                f"{target.name}: model drift score above {threshold}",
+                f"{name}: model drift score above {_num(t)}",
+                runbook,
+                "mlc_model_drift_score",
+                matchers,
             )
         )
-    return rules
+    return specs
 
 
-def prometheus_rule(compiled: Compiled, monitoring: Component) -> dict[str, Any] | None:
+def data_quality_alerts(compiled: Compiled, monitoring: Component, store: str) -> list[AlertSpec]:
+    matchers = dq_matchers(compiled, store)
+    expr = f"min by (expectation) (mlc_data_quality_check_success{_selector(matchers)}) == 0"
+    runbook = (
+        f"A data-quality expectation on {store} failed and its pipeline stopped after the step that wrote it. The "
+        "`expectation` label names it; the check Job's log and mlc_data_quality_observed_value show the value. Fix the "
+        "producing step (or its input) and re-run the pipeline; if the expectation is wrong, change monitoring.data_quality."
+    )
+    return [
+        AlertSpec(
+            "DataQualityExpectationFailed",
+            DQ_FAILED,
+            expr,
+            0.0,
+            "0m",
+            "warning",
+            f"{store}: a data-quality expectation failed",
+            runbook,
+            "mlc_data_quality_check_success",
+            tuple(matchers.items()),
+            ("expectation",),
+        )
+    ]
+
+
+def alert_groups(compiled: Compiled, monitoring: Component) -> list[tuple[str, str, list[AlertSpec]]]:
+    """(group name, component the alerts are about, alerts) of a monitoring component, in rule order."""
     env = compiled.env
     groups = []
     for name in sorted(set(monitoring.get("targets") or [])):
-        rules = target_alerts(compiled, monitoring, env.components[name])
-        if rules:
-            groups.append({"name": f"{monitoring.name}.{name}", "rules": rules})
+        specs = target_alerts(compiled, monitoring, env.components[name])
+        if specs:
+            groups.append((f"{monitoring.name}.{name}", name, specs))
+    for store in sorted(monitoring.get("data_quality") or {}):
+        if store in env.components:
+            groups.append((f"{monitoring.name}.data-quality.{store}", store, data_quality_alerts(compiled, monitoring, store)))
+    return groups
+
+
+def rule_groups(compiled: Compiled, monitoring: Component) -> list[dict[str, Any]]:
+    """Prometheus rule groups: every alert, then one absent() companion per metric the alerts read."""
+    out = []
+    for group, component, specs in alert_groups(compiled, monitoring):
+        rules = [_rule(compiled, component, spec) for spec in specs]
+        companions = dict.fromkeys((spec.metric, spec.matchers) for spec in specs)
+        rules += [absent_rule(compiled, component, metric, matchers) for metric, matchers in companions]
+        out.append({"name": group, "rules": rules})
+    return out
+
+
+def prometheus_rule(compiled: Compiled, monitoring: Component) -> dict[str, Any] | None:
+    groups = rule_groups(compiled, monitoring)
     if not groups:
         return None
     meta = c.metadata(compiled, "PrometheusRule", monitoring.name, monitoring)
@@ -221,25 +405,44 @@ def _panel(panel_id: int, title: str, expr: str, unit: str, x: int, y: int) -> d
     }
 
 
+def _charts(compiled: Compiled, monitoring: Component, target: Component) -> list[tuple[str, str, str]]:
+    name = target.name
+    own = _selector(_matchers(compiled, name))
+    charts: list[tuple[str, str, str]] = []
+    if target.has(Trait.LONG_RUNNING):
+        charts += [
+            (f"{name}: p99 latency", latency_p99_ms(compiled, target), "ms"),
+            (f"{name}: error ratio", error_ratio(compiled, target), "percentunit"),
+            (f"{name}: requests/s", f"sum(rate({count_metric(target)}{own}[5m]))", "reqps"),
+        ]
+    charts.append((f"{name}: scraped pods up", f"sum(up{own})", "none"))
+    detector = detector_of(compiled, name)
+    if detector is not None and detector.monitoring == monitoring.name:
+        mine = _selector(_matchers(compiled, detector.name))
+        charts += [
+            (f"{name}: model drift score", drift(compiled, detector.name), "none"),
+            (f"{name}: drift per feature", f"max by (feature) (mlc_drift_feature_distance{mine})", "none"),
+            (f"{name}: logged requests/s", f"sum(rate(mlc_drift_logged_rows_total{mine}[5m]))", "reqps"),
+        ]
+    return charts
+
+
+def _dq_charts(compiled: Compiled, store: str) -> list[tuple[str, str, str]]:
+    selector = _selector(dq_matchers(compiled, store))
+    return [
+        (f"{store}: expectations held", f"min by (expectation) (mlc_data_quality_check_success{selector})", "none"),
+        (f"{store}: observed values", f"max by (expectation) (mlc_data_quality_observed_value{selector})", "none"),
+        (f"{store}: hours since last check", f"(time() - max(mlc_data_quality_last_run_timestamp_seconds{selector})) / 3600", "h"),
+    ]
+
+
 def dashboard(compiled: Compiled, monitoring: Component) -> dict[str, Any]:
     env = compiled.env
     panels: list[dict[str, Any]] = []
     y = 0
-    for name in sorted(set(monitoring.get("targets") or [])):
-        target = env.components[name]
-        charts: list[tuple[str, str, str]] = []
-        if target.has(Trait.LONG_RUNNING):
-            charts += [
-                (f"{name}: p99 latency", latency_p99_ms(compiled, target), "ms"),
-                (f"{name}: error ratio", error_ratio(compiled, target), "percentunit"),
-            ]
-        if target.has(Trait.SCORES_MODELS):
-            charts.append((f"{name}: model drift", drift(compiled, target), "none"))
-        if is_kserve(target):
-            charts.append((f"{name}: requests/s", f"sum(rate(revision_app_request_count{_selector(compiled, target)}[5m]))", "reqps"))
-        elif target.has(Trait.LONG_RUNNING):
-            charts.append((f"{name}: requests/s", f"sum(rate(http_requests_total{_selector(compiled, target)}[5m]))", "reqps"))
-        charts.append((f"{name}: scraped pods up", f"sum(up{_selector(compiled, target)})", "none"))
+    sections = [_charts(compiled, monitoring, env.components[name]) for name in sorted(set(monitoring.get("targets") or []))]
+    sections += [_dq_charts(compiled, store) for store in sorted(monitoring.get("data_quality") or {})]
+    for charts in sections:
         for index, (title, expr, unit) in enumerate(charts):
             panels.append(_panel(len(panels) + 1, title, expr, unit, 12 * (index % 2), y + 8 * (index // 2)))
         y += 8 * ((len(charts) + 1) // 2)

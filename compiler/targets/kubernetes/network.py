@@ -26,7 +26,8 @@
                         Spark and multi-node training: all traffic between the app's own pods
                           (driver <-> executors, master <-> workers, NCCL)
                         serving: ingress on the serving ports from the namespace only, or from
-                          anywhere when `public: true` (see below for KServe)
+                          anywhere when `public: true` (see below for KServe); egress to its
+                          drift detector when it has one (monitor_workloads)
   <monitoring>-scrape-<target>
                         ingress to the target's metrics port from the Prometheus namespace
                         (`kubernetes.io/metadata.name: monitoring`)
@@ -52,6 +53,7 @@ from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import handler, is_kserve
+from compiler.targets.kubernetes.monitor_workloads import logger_egress
 
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
 PROMETHEUS_NAMESPACE = "monitoring"
@@ -127,6 +129,8 @@ def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[
     if component.kind.distributed(component):
         own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
         out.append(("its own pods (Spark driver and executors, torch.distributed rendezvous and NCCL)", {"to": [own]}))
+    if component.has(Trait.LONG_RUNNING):
+        out += [("its request logger's drift detector", rule) for rule in logger_egress(compiled, component)]
     return out
 
 

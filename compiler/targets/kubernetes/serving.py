@@ -10,11 +10,15 @@ InferenceService (serving.kserve.io/v1beta1, Knative mode; see k8s_network for w
   `canaryTrafficPercent`; the stable model is whatever was rolled out before. Removing
   `canary` promotes nothing by itself: set `model.path` to the new path to promote, or
   remove `canary` to roll back to `model.path`.
+  Drift detection (monitoring with drift_threshold): predictor.logger {mode: request, url:
+  the detector's Service}; KServe's agent posts each request as a CloudEvent.
   Probes: TCP on the model server port (8080); KServe runtimes speak different health
   protocols (v1 / v2 / Triton), a TCP probe is the one they all answer.
 
 Deployment (custom `image`): the image contract is: serve HTTP on `port` (default 8080),
-  Prometheus metrics on port 9090 (/metrics), read the model from MODEL_URI. Service (ClusterIP,
+  Prometheus metrics on port 9090 (/metrics), read the model from MODEL_URI, and, when
+  MLC_INFERENCE_LOGGER_URL is set (drift detection), post each request there as KServe's
+  logger does (CloudEvent, ce-type org.kubeflow.serving.inference.request). Service (ClusterIP,
   port 80 -> http, 9090 -> metrics); HorizontalPodAutoscaler autoscaling/v2 on
   `autoscaling` (cpu/memory: resource utilisation %; concurrency/rps: per-pod metrics
   `http_requests_in_flight` / `http_requests_per_second`, which need a custom-metrics adapter
@@ -34,6 +38,7 @@ from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
+from compiler.targets.kubernetes.monitor_workloads import detector_of, detector_url
 from compiler.targets.kubernetes.workloads import METRICS_PORT
 
 MODEL_SERVER_PORT = 8080
@@ -47,6 +52,7 @@ RUNTIME_SCRATCH_ENV = {
     "pytorch": {"LOG_LOCATION": "/tmp/logs", "METRICS_LOCATION": "/tmp/logs"},
     "huggingface": {"HF_HOME": "/tmp/huggingface"},
 }
+LOGGER_ENV = "MLC_INFERENCE_LOGGER_URL"
 HPA_POD_METRICS = {"concurrency": "http_requests_in_flight", "rps": "http_requests_per_second"}
 
 
@@ -95,6 +101,9 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
+    detector = detector_of(compiled, component.name)
+    if detector is not None:  # KServe's agent posts every request as a CloudEvent to the detector
+        predictor["logger"] = {"mode": "request", "url": detector_url(compiled, detector)}
     predictor["volumes"] = c.scratch_volumes(component)
     labels = {} if component.get("public") else {"networking.kserve.io/visibility": "cluster-local"}
     meta = c.metadata(compiled, "InferenceService", component.name, component, labels=labels)
@@ -108,6 +117,9 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     port = int(component.spec["port"])
     pod_labels = {**naming.k8s_labels(env, component), TRACK_LABEL: track}
     extra = {"MODEL_URI": _model_uri(compiled, component, path)}
+    detector = detector_of(compiled, component.name)
+    if detector is not None:  # the image posts its requests there, as KServe's logger would
+        extra[LOGGER_ENV] = detector_url(compiled, detector)
     server: dict[str, Any] = {"name": "server", "image": image, "imagePullPolicy": c.image_pull_policy(image)}
     server["ports"] = [
         {"name": "http", "containerPort": port, "protocol": "TCP"},

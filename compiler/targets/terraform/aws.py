@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from compiler.model.environment import Component
 from compiler.model.kinds import Trait
 from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
@@ -289,6 +290,9 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
         },
     )
+
+    def monitor_file(self, ctx: Any, component: Component) -> TfFile:
+        return identity_file(ctx, component)
 
     def context(self, compiled: Compiled) -> AwsContext:
         return AwsContext(compiled)

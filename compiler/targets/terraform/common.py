@@ -201,7 +201,7 @@ class TerraformContext:
         return self.env.region
 
     def effective_class(self, component: Component) -> str:
-        return self.compiled.graph.lineage[component.name].effective
+        return self.compiled.effective_class(component.name)  # a monitor workload: its store's class
 
     def is_sensitive(self, component: Component) -> bool:
         return self.effective_class(component) in SENSITIVE_CLASSES

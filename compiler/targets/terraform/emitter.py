@@ -48,6 +48,10 @@ class TerraformEmitter(Generic[C]):
     def extra_files(self, ctx: C) -> list[TfFile]:
         return []
 
+    def monitor_file(self, ctx: C, component: Component) -> TfFile:
+        """Identity of a monitor workload (drift detector, data-quality check): read-only, one store."""
+        raise NotImplementedError
+
     def cluster_file(self, ctx: C) -> TfFile:
         raise NotImplementedError
 
@@ -73,6 +77,8 @@ class TerraformEmitter(Generic[C]):
             build = self.components.handler(component.type)
             if build is not None:
                 files.append(build(ctx, component))
+        for monitor in compiled.monitors:
+            files.append(self.monitor_file(ctx, monitor.component(env)))
         files += self.extra_files(ctx)
         if env.spec["cluster"]["node_pools"]:
             files.append(self.cluster_file(ctx))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from compiler.model.environment import Component
 from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import gcp, naming
@@ -198,6 +199,9 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
         },
     )
+
+    def monitor_file(self, ctx: Any, component: Component) -> TfFile:
+        return identity_file(ctx, component)
 
     def context(self, compiled: Compiled) -> GcpContext:
         return GcpContext(compiled)
