@@ -170,18 +170,27 @@ class DependencyGraph:
     def generation_of(self) -> dict[str, int]:
         return {name: index for index, gen in enumerate(self.generations) for name in gen}
 
+    @functools.cached_property
+    def _global_predecessors(self) -> dict[str, set[str]]:
+        preds: dict[str, set[str]] = {}
+        for edge in self.global_order_edges:
+            preds.setdefault(edge.target, set()).add(edge.source)
+        return preds
+
     def pipeline_order(self, pipeline: str) -> list[tuple[str, str]]:
         """Direct predecessor pairs (X, Y) among a pipeline's steps: X must finish before Y starts.
 
         Over global run order plus the pipeline's own step edges, transitive through
         components outside the pipeline (e.g. `b.after: [x]`, `x.after: [a]` puts a before b).
         """
-        order = run_order.digraph(self.env.components, self.global_order_edges + self.pipeline_order_edges.get(pipeline, ()))
+        own: dict[str, set[str]] = {}
+        for edge in self.pipeline_order_edges.get(pipeline, ()):
+            own.setdefault(edge.target, set()).add(edge.source)
         wanted = set(self.env.components[pipeline].get("steps") or [])
         pairs: set[tuple[str, str]] = set()
         for name in wanted:
             seen: set[str] = set()
-            queue = deque(order.predecessors(name))
+            queue = deque(sorted(self._global_predecessors.get(name, set()) | own.get(name, set())))
             while queue:
                 node = queue.popleft()
                 if node in seen:
@@ -190,7 +199,7 @@ class DependencyGraph:
                 if node in wanted:
                     pairs.add((node, name))
                 else:
-                    queue.extend(order.predecessors(node))
+                    queue.extend(sorted(self._global_predecessors.get(node, set()) | own.get(node, set())))
         return sorted(pairs)
 
     # --- lineage ---------------------------------------------------------------------

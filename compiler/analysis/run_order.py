@@ -112,33 +112,61 @@ class _Positions:
         return max(order_edge.because, key=self.rank)
 
 
+Index = dict[str, dict[str, OrderEdge]]  # source -> target -> the edge kept for the pair
+
+
+def index(edges: Iterable[OrderEdge]) -> Index:
+    result: Index = {}
+    for edge in edges:
+        result.setdefault(edge.source, {}).setdefault(edge.target, edge)
+    return result
+
+
 def find_cycles(
-    nodes: Iterable[str], base: list[OrderEdge], added: list[OrderEdge], priority: Callable[[OrderEdge], tuple[object, ...]]
+    base: Index, added: list[OrderEdge], priority: Callable[[OrderEdge], tuple[object, ...]]
 ) -> list[tuple[OrderEdge, list[OrderEdge]]]:
     """(closing edge, cycle path ending with it) for every cycle `added` makes over acyclic `base`.
 
-    `added` edges outside the cyclic strongly connected components go in first (they close
-    nothing), then the others by `priority`; one that closes a cycle is reported and left out.
+    Only the part of the graph reachable from `added` is looked at (a pipeline's few steps in
+    a large environment). `added` edges outside its cyclic strongly connected components go
+    in first (they close nothing), then the others by `priority`; one that closes a cycle is
+    reported and left out.
     """
-    whole = digraph(nodes, base + added)
-    if nx.is_directed_acyclic_graph(whole):
+    extra = index(added)
+
+    def successors(node: str) -> dict[str, OrderEdge]:
+        return {**extra.get(node, {}), **base.get(node, {})}
+
+    reach = {e.target for e in added}
+    queue = deque(sorted(reach))
+    while queue:
+        for successor in successors(queue.popleft()):
+            if successor not in reach:
+                reach.add(successor)
+                queue.append(successor)
+    sub = nx.DiGraph()
+    sub.add_nodes_from(reach)
+    sub.add_edges_from((node, successor) for node in reach for successor in successors(node))
+    if nx.is_directed_acyclic_graph(sub):
         return []
-    component_of = {node: index for index, members in enumerate(nx.strongly_connected_components(whole)) for node in members}
-    cyclic = {e for e in added if component_of[e.source] == component_of[e.target]}
-    current: dict[str, dict[str, OrderEdge]] = {}  # node -> successor -> the edge kept for it
-    for edge in base + [e for e in added if e not in cyclic]:
-        current.setdefault(edge.source, {}).setdefault(edge.target, edge)
+    component_of = {node: index for index, members in enumerate(nx.strongly_connected_components(sub)) for node in members}
+    cyclic = {e for e in added if e.source in component_of and component_of[e.source] == component_of[e.target]}
+    kept = index(e for e in added if e not in cyclic)
+
+    def current(node: str) -> dict[str, OrderEdge]:
+        return {**kept.get(node, {}), **base.get(node, {})}
+
     found = []
     for edge in sorted(cyclic, key=lambda e: (priority(e), e)):
         path = _path(current, edge.target, edge.source)
         if path is None:
-            current.setdefault(edge.source, {}).setdefault(edge.target, edge)
+            kept.setdefault(edge.source, {}).setdefault(edge.target, edge)
         else:
             found.append((edge, path + [edge]))
     return found
 
 
-def _path(current: dict[str, dict[str, OrderEdge]], start: str, goal: str) -> list[OrderEdge] | None:
+def _path(successors: Callable[[str], dict[str, OrderEdge]], start: str, goal: str) -> list[OrderEdge] | None:
     """Shortest path of kept edges from `start` to `goal` (ties by name), or None."""
     if start == goal:
         return []
@@ -147,11 +175,12 @@ def _path(current: dict[str, dict[str, OrderEdge]], start: str, goal: str) -> li
     seen = {start}
     while queue:
         node = queue.popleft()
-        for successor in sorted(current.get(node, {})):
+        edges = successors(node)
+        for successor in sorted(edges):
             if successor in seen:
                 continue
             seen.add(successor)
-            parent[successor] = current[node][successor]
+            parent[successor] = edges[successor]
             if successor == goal:
                 path = [parent[goal]]
                 while path[-1].source != start:
@@ -203,17 +232,16 @@ def cycle_diagnostic(closing: OrderEdge, path: list[OrderEdge], positions: _Posi
 def check_run_order(env: Environment, global_order: list[OrderEdge], pipelines: dict[str, list[OrderEdge]]) -> list[Diagnostic]:
     """MLC-E042 for every run-order cycle: through `after` first, then within each pipeline."""
     positions = _Positions(env)
-    nodes = list(env.components)
 
     def declared(edge: OrderEdge) -> tuple[object, ...]:
         # placement edges are implied by references, so an `after` entry closes a cycle before them
         return (edge.because[0].kind == "after", positions.rank(positions.closing(edge)))
 
-    found = find_cycles(nodes, [], global_order, declared)
+    found = find_cycles({}, global_order, declared)
     problems = [cycle_diagnostic(edge, path, positions) for edge, path in found]
     closing = {edge for edge, _ in found}
-    kept = [e for e in global_order if e not in closing]
+    kept = index(e for e in global_order if e not in closing)
     for name in sorted(pipelines):
-        found = find_cycles(nodes, kept, pipelines[name], declared)
+        found = find_cycles(kept, pipelines[name], declared)
         problems += [cycle_diagnostic(edge, path, positions) for edge, path in found]
     return problems
