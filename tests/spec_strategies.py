@@ -319,7 +319,8 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
 
 
 def _acyclic_steps(out: dict[str, Any], chosen: list[str]) -> list[str]:
-    """`chosen` in order, skipping a step whose data flow with the kept ones would loop."""
+    """`chosen` in order, skipping a step whose data flow with the kept ones, together with
+    every `after`, would make a cycle within one run."""
 
     def produces(name: str) -> set[str]:
         return set(out[name].get("writes") or []) | ({out[name]["checkpoint_to"]} if out[name].get("checkpoint_to") else set())
@@ -328,12 +329,13 @@ def _acyclic_steps(out: dict[str, Any], chosen: list[str]) -> list[str]:
         model = out[name].get("model")
         return set(out[name].get("reads") or []) | ({model["from"]} if isinstance(model, dict) else set())
 
+    after = {(first, name) for name, body in out.items() for first in body.get("after") or []}
     kept: list[str] = []
     for step in chosen:
         members = kept + [step]
-        edges = {(a, b) for a in members for b in members if a != b and produces(a) & consumes(b)}
-        reach = {m: {b for a, b in edges if a == m} for m in members}
-        for _ in members:  # transitive closure, small
+        edges = after | {(a, b) for a in members for b in members if a != b and produces(a) & consumes(b)}
+        reach = {m: {b for a, b in edges if a == m} for m in out}
+        for _ in out:  # transitive closure, small
             reach = {m: r | {c for b in r for c in reach[b]} for m, r in reach.items()}
         if not any(m in reach[m] for m in members):
             kept.append(step)
