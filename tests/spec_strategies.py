@@ -1,11 +1,12 @@
 """Hypothesis strategies for whole environment specs, and helpers to compile them.
 
 `projects()` draws a project that is VALID input: every component type, references that
-name components of the right kind and never form a cycle, instance types / GPU models /
-database classes known to the pricing data, waivers naming waivable rules, and (often) an
-abstract parent with a child that overrides fields, replaces lists and deletes an
-inherited component with `null`. Policy findings are allowed (compile exits 0 or 1); input
-errors are not (a strategy bug, or a compiler bug: the tests say which).
+name components of the right kind and never form a run-order cycle (data-flow loops are
+drawn: they are valid), instance types / GPU models / database classes known to the
+pricing data, waivers naming waivable rules, and (often) an abstract parent with a child
+that overrides fields, replaces lists and deletes an inherited component with `null`.
+Policy findings are allowed (compile exits 0 or 1); input errors are not (a strategy bug,
+or a compiler bug: the tests say which).
 
 `mutations()` then breaks a valid project in the ways people and attackers do.
 """
@@ -201,8 +202,9 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
 
 @st.composite
 def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[str, Any]:
-    """Stores first, then workloads in an order that every data / `after` edge follows
-    (so the graph is acyclic), then monitoring and pipelines."""
+    """Stores first, then workloads (`after` only on earlier ones, so run order is acyclic;
+    data flow may loop: a workload may write a store an earlier one reads), then monitoring
+    and pipelines (whose steps' data flow is kept acyclic: a loop within one run is an error)."""
     names = iter(draw(st.permutations(COMPONENT_NAMES)))
     out: dict[str, Any] = {}
     stores: dict[str, str] = {}
@@ -229,17 +231,13 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
         out[name] = body
     buckets = [n for n, k in stores.items() if k != "database"]
     workloads: list[str] = []
-    read_by: dict[str, int] = {}  # store -> index of the first workload reading it
-    for index in range(draw(st.integers(1, 6))):
+    for _ in range(draw(st.integers(1, 6))):
         kind = draw(st.sampled_from(("spark_job", "training_job", "serving", "batch_inference")))
         if kind in ("serving", "batch_inference") and not buckets:
             kind = "spark_job"
         name = next(names)
         reads = draw(st.lists(st.sampled_from(sorted(stores)), unique=True, max_size=2))
-        writable = sorted(s for s in stores if read_by.get(s, index) >= index)  # never feeds an earlier reader
-        writes = draw(st.lists(st.sampled_from(writable), unique=True, max_size=2)) if writable else []
-        for store in reads:
-            read_by.setdefault(store, index)
+        writes = draw(st.lists(st.sampled_from(sorted(stores)), unique=True, max_size=2))
         body = {
             "type": kind,
             "reads": reads,
@@ -271,15 +269,12 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             )
             if gpu_pool:
                 body.update(gpus={"type": gpu_type, "count": 1}, node_pool="gpu")
-            checkpoint = [b for b in buckets if read_by.get(b, index) >= index]
-            if checkpoint and draw(st.booleans()):
-                body["checkpoint_to"] = draw(st.sampled_from(checkpoint))
-                read_by.setdefault(body["checkpoint_to"], index)  # a job reads its checkpoints back to resume
+            if buckets and draw(st.booleans()):
+                body["checkpoint_to"] = draw(st.sampled_from(buckets))
         elif kind == "serving":
             body.pop("writes")
             body.pop("reads")
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}
-            read_by.setdefault(body["model"]["from"], index)
             if draw(st.booleans()):
                 body["runtime"] = draw(st.sampled_from(["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "huggingface"]))
             else:
@@ -293,7 +288,6 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 body["canary"] = {"path": draw(object_path), "traffic_percent": draw(st.integers(1, 99))}
         else:  # batch_inference
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}
-            read_by.setdefault(body["model"]["from"], index)
             body.update(
                 image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), hours_per_month=draw(st.integers(0, 50))
             )
@@ -311,7 +305,7 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             "dashboards": draw(st.booleans()),
         }
     if runnable and draw(st.booleans()):
-        steps = draw(st.lists(st.sampled_from(runnable), unique=True, min_size=1, max_size=3))
+        steps = _acyclic_steps(out, draw(st.lists(st.sampled_from(runnable), unique=True, min_size=1, max_size=3)))
         pipeline: dict[str, Any] = {"type": "pipeline", "steps": steps, "retries": draw(st.integers(0, 3))}
         handlers = [w for w in runnable if w not in steps]
         if handlers and draw(st.booleans()):
@@ -322,6 +316,30 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             pipeline["schedule"] = draw(cron)
         out[next(names)] = pipeline
     return out
+
+
+def _acyclic_steps(out: dict[str, Any], chosen: list[str]) -> list[str]:
+    """`chosen` in order, skipping a step whose data flow with the kept ones, together with
+    every `after`, would make a cycle within one run."""
+
+    def produces(name: str) -> set[str]:
+        return set(out[name].get("writes") or []) | ({out[name]["checkpoint_to"]} if out[name].get("checkpoint_to") else set())
+
+    def consumes(name: str) -> set[str]:
+        model = out[name].get("model")
+        return set(out[name].get("reads") or []) | ({model["from"]} if isinstance(model, dict) else set())
+
+    after = {(first, name) for name, body in out.items() for first in body.get("after") or []}
+    kept: list[str] = []
+    for step in chosen:
+        members = kept + [step]
+        edges = after | {(a, b) for a in members for b in members if a != b and produces(a) & consumes(b)}
+        reach = {m: {b for a, b in edges if a == m} for m in out}
+        for _ in out:  # transitive closure, small
+            reach = {m: r | {c for b in r for c in reach[b]} for m, r in reach.items()}
+        if not any(m in reach[m] for m in members):
+            kept.append(step)
+    return kept
 
 
 # --- inheritance: split a valid environment into an abstract parent and a child ------------

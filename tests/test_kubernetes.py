@@ -667,6 +667,8 @@ def test_namespace_quota_and_limits(tmp_path):
 
 
 def test_sync_waves_follow_the_graph(tmp_path):
+    """Waves follow run order (graph.py): stores, then the workloads touching them, then monitoring;
+    data flow between standalone workloads orders nothing, `after` does."""
     from compiler.targets.kubernetes.common import sync_wave
 
     out = emit(
@@ -675,7 +677,8 @@ def test_sync_waves_follow_the_graph(tmp_path):
         raw: {type: object_store}
         models: {type: object_store}
         etl: {type: spark_job, image: "registry.example.com/s:1.0", main: "local:///a.py", reads: [raw], writes: [models]}
-        train: {type: training_job, image: "registry.example.com/t:1.0", reads: [models], writes: [models]}
+        train: {type: training_job, image: "registry.example.com/t:1.0", reads: [models], writes: [models], after: [etl]}
+        score: {type: training_job, image: "registry.example.com/t:1.0", reads: [models], writes: [raw]}
         app: {type: serving, model: {from: models}, runtime: xgboost}
         mon: {type: monitoring, targets: [app]}
         """,
@@ -686,10 +689,8 @@ def test_sync_waves_follow_the_graph(tmp_path):
 
     assert wave("serviceaccount-etl.yaml") == wave("networkpolicy-etl.yaml") == "-1"
     assert wave("role-etl-spark-driver.yaml") == wave("resourcequota-mlc-quota.yaml") == "-2"
-    assert wave("sparkapplication-etl.yaml") == "1"
-    assert int(wave("job-train.yaml")) > int(wave("sparkapplication-etl.yaml"))
-    assert int(wave("inferenceservice-app.yaml")) > int(wave("job-train.yaml"))
-    assert int(wave("podmonitor-mon-app.yaml")) > int(wave("inferenceservice-app.yaml"))
+    assert wave("sparkapplication-etl.yaml") == wave("job-score.yaml") == wave("inferenceservice-app.yaml") == "1"
+    assert wave("job-train.yaml") == wave("podmonitor-mon-app.yaml") == "2"
     assert sync_wave.__module__ == "compiler.targets.kubernetes.common"
 
 

@@ -1,12 +1,22 @@
-"""`mlc graph` renderers: Mermaid (renders in pull-request comments), DOT and JSON."""
+"""`mlc graph` renderers: Mermaid (renders in pull-request comments), DOT and JSON.
+
+Three edge styles keep the two graphs apart (see graph.py):
+  data flow                     solid        `-->`  / DOT default
+  data flow on a feedback loop  dashed       `-.->` / DOT style=dashed (allowed)
+  run order (after, monitors,   thick        `==>`  / DOT style=bold
+  step, on_failure)
+JSON marks each edge with `loop`, lists the `loops`, and gives each pipeline's run order.
+"""
 
 from __future__ import annotations
 
 import json
 
-from compiler.analysis.graph import DependencyGraph
+from compiler.analysis.graph import DependencyGraph, Edge
 from compiler.model.environment import Component
 from compiler.model.kinds import Category, Trait
+
+RUN_ORDER_KINDS = ("after", "monitors", "step", "on_failure")
 
 # Node shapes follow what a component is, not its kind's name: stores are cylinders,
 # jobs rectangles, endpoints rounded, monitoring hexagons, orchestration subroutines.
@@ -43,8 +53,9 @@ def to_mermaid(graph: DependencyGraph) -> str:
         lineage = graph.lineage[component.name]
         note = f"<br/>{lineage.effective}" if lineage.effective in ("pii", "confidential") else ""
         lines.append(f'  {_node_id(component.name)}{left}"{component.name}<br/><i>{component.type}</i>{note}"{right}')
+    lines.append("  %% solid: data flow; dashed: data flow on a feedback loop (allowed); thick: run order")
     for edge in graph.edges:
-        arrow = "-.->" if edge.kind in ("after", "monitors", "step", "on_failure") else "-->"
+        arrow = {"loop": "-.->", "order": "==>", "flow": "-->"}[_style(graph, edge)]
         lines.append(f"  {_node_id(edge.source)} {arrow}|{edge.kind}| {_node_id(edge.target)}")
     for kind in ("store", "job", "endpoint", "ops"):
         members = [_node_id(c.name) for c in graph.env.components.values() if _CLASS[_look(c)] == kind]
@@ -63,12 +74,23 @@ def to_dot(graph: DependencyGraph) -> str:
     lines = [f'digraph "{graph.env.name}" {{', "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for component in graph.env.components.values():
         lines.append(f'  "{component.name}" [shape={_DOT_SHAPE[_look(component)]}, label="{component.name}\\n{component.type}"];')
+    lines.append("  // solid: data flow; dashed: data flow on a feedback loop (allowed); bold: run order")
     for edge in graph.edges:
-        style = ", style=dashed" if edge.kind in ("after", "monitors", "step", "on_failure") else ""
+        style = {"loop": ", style=dashed", "order": ", style=bold", "flow": ""}[_style(graph, edge)]
         lines.append(f'  "{edge.source}" -> "{edge.target}" [label="{edge.kind}"{style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
 
 def to_json(graph: DependencyGraph) -> str:
-    return json.dumps({"environment": graph.env.name, **graph.to_dict()}, indent=2) + "\n"
+    data = graph.to_dict()
+    data["edges"] = [{"from": e.source, "to": e.target, "kind": e.kind, "loop": graph.in_loop(e)} for e in graph.edges]
+    data["loops"] = [list(loop) for loop in graph.loops]
+    data["pipelines"] = {name: [list(pair) for pair in graph.pipeline_order(name)] for name in sorted(graph.pipeline_order_edges)}
+    return json.dumps({"environment": graph.env.name, **data}, indent=2) + "\n"
+
+
+def _style(graph: DependencyGraph, edge: Edge) -> str:
+    if edge.kind in RUN_ORDER_KINDS:
+        return "order"
+    return "loop" if graph.in_loop(edge) else "flow"

@@ -1,7 +1,7 @@
 """Argo Workflows emitter: pipelines and scheduled workloads -> out/<env>/argo/.
 
   pipeline                      -> WorkflowTemplate: a DAG whose task dependencies are exactly
-                                   `graph.workload_order(steps)`; each task creates the step's
+                                   `graph.pipeline_order(name)`; each task creates the step's
                                    run object (SparkApplication / PyTorchJob / Job, built by the
                                    Kubernetes emitter) through a resource template and waits
                                    for its success or failure condition
@@ -285,14 +285,14 @@ def check_template_name(check: MonitorWorkload) -> str:
 
 
 def dag_tasks(compiled: Compiled, pipeline: Component) -> list[dict[str, Any]]:
-    """One DAG task per step, depending on exactly the steps `workload_order` puts before it,
+    """One DAG task per step, depending on exactly the steps `pipeline_order` puts before it,
     plus one data-quality check task after each step per checked store it writes; the steps
     after it wait for its checks too, so a failed expectation stops the data flowing on."""
     from compiler.targets.kubernetes.monitor_workloads import checks_after
 
     steps = list(pipeline.get("steps") or [])
     before: dict[str, list[str]] = {step: [] for step in steps}
-    for first, then in compiled.graph.workload_order(steps):
+    for first, then in compiled.graph.pipeline_order(pipeline.name):
         before[then].append(first)
     checks = {step: checks_after(compiled, step) for step in steps}
     tasks = []

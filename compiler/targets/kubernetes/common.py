@@ -52,8 +52,10 @@ def sync_wave(compiled: Compiled, kind: str, component: str | None = None) -> st
 
     Namespace -3; ResourceQuota, LimitRange and RBAC -2; ServiceAccounts, ExternalSecrets and
     NetworkPolicies -1 (identity and fences before anything runs); every other object of a
-    component at its graph generation (stores are generation 0, consumers follow in
-    dependency order, so serving and monitoring come after the jobs feeding them).
+    component at its generation in global run order (graph.py): stores 0, the workloads
+    touching them next, monitoring after its targets, and `after` as declared. Data flow
+    between workloads does not order waves (workloads run on their own schedules or in a
+    pipeline's DAG); `after` does.
     """
     if kind in KIND_WAVES:
         return str(KIND_WAVES[kind])
