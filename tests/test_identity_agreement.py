@@ -4,9 +4,8 @@ ServiceAccount (namespace and name)."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from aws_policy import policy_of
 from terraform_helpers import compile_env, emit, example_environments, files_of, resources
 
 from compiler.targets.kubernetes.emit import emit_kubernetes
@@ -33,7 +32,7 @@ def test_service_account_annotations_match_terraform_identities(name):
         if env.provider == "aws":
             role = res[f"aws_iam_role.{tf}"]
             assert meta["annotations"]["eks.amazonaws.com/role-arn"] == f"arn:aws:iam::{env.spec['cloud']['account']}:role/{role['name']}"
-            (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+            (statement,) = policy_of(files_of(emit(compiled)), role["assume_role_policy"])["Statement"]
             assert statement["Condition"]["StringEquals"]["${local.oidc_issuer}:sub"] == f"system:serviceaccount:{subject}"
         else:
             account = res[f"google_service_account.{tf}"]

@@ -644,6 +644,7 @@ _TF_TOP_LEVEL = {
     "removed",
 }
 _TF_RESOURCE_META = {"depends_on", "count", "for_each", "provider", "lifecycle", "connection", "provisioner"}
+_TF_DATA_META = {"depends_on", "count", "for_each", "provider", "lifecycle"}
 _TF_LIFECYCLE = {"create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by", "precondition", "postcondition"}
 _TF_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _TF_BACKENDS = {"s3", "gcs", "azurerm", "remote", "local", "http", "consul", "kubernetes", "pg", "cos", "oss"}
@@ -683,6 +684,7 @@ def _tf_provider(provider: str) -> dict[str, Any]:
         "source": address.split("registry.terraform.io/", 1)[-1],
         "version": (doc.get("_meta") or {}).get("provider_version"),
         "resources": {**_TF_BUILTIN_RESOURCES, **schema["resource_schemas"]},
+        "data_sources": dict(schema.get("data_source_schemas") or {}),
         "provider_block": (schema.get("provider") or {}).get("block"),
     }
 
@@ -1076,7 +1078,8 @@ def validate_terraform_json(doc: Mapping[str, Any], provider: str) -> list[str]:
     set; nested block nesting mode and min/max items; loose value types (``${...}`` strings
     fit any type); resource meta-arguments; ``provider`` block (aws: against the provider
     schema; google: object only); ``terraform`` block (required_providers source+version,
-    one backend). Data sources are only checked for shape (no data-source schemas vendored).
+    one backend). Data sources are checked against their schema where the vendored file has one
+    (aws: aws_iam_policy_document), else for shape only.
     """
     prov = _tf_provider(provider)
     if not isinstance(doc, Mapping):
@@ -1106,9 +1109,11 @@ def validate_terraform_json(doc: Mapping[str, Any], provider: str) -> list[str]:
         if "count" in body and "for_each" in body:
             errs.append(f"{p}: count and for_each are mutually exclusive")
         _check_block(body, resources[rtype]["block"], p, errs, meta=_TF_RESOURCE_META)
-    for (dtype, dname), _body, p in _labeled(doc.get("data"), 2, "data", errs):
+    for (dtype, dname), body, p in _labeled(doc.get("data"), 2, "data", errs):
         if not _TF_IDENT.match(dname) or not _TF_IDENT.match(dtype):
             errs.append(f"{p}: data source type and name must be identifiers")
+        elif dtype in prov["data_sources"]:  # the vendored file has this data source's schema
+            _check_block(body, prov["data_sources"][dtype]["block"], p, errs, meta=_TF_DATA_META)
     for _vname, body, p in _labeled(doc.get("variable"), 1, "variable", errs):
         for k in body:
             if k != "//" and k not in _TF_VARIABLE_KEYS:

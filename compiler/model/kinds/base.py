@@ -37,6 +37,8 @@ class Trait(Enum):
     RUNNABLE = "runnable"  # runs to completion as one run object: can be a pipeline step
     LONG_RUNNING = "long-running"  # a service that stays up (replicas, ingress, SLOs)
     SCORES_MODELS = "scores-models"  # applies a model to data (drift can be monitored)
+    WRITES_WITH_DELETES = "writes-with-deletes"  # its writer library deletes (Spark committers, overwrite mode)
+    TABLE_FORMAT = "table-format"  # Delta/Iceberg tables: writers expire files, catalogue tables
     TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 class SparkJob(Kind):
     name = "spark_job"
     category = Category.WORKLOAD
-    traits = frozenset({Trait.RUNNABLE})
+    traits = frozenset({Trait.RUNNABLE, Trait.WRITES_WITH_DELETES})
     references = (READS, WRITES, AFTER)
     emits_to = frozenset({"kubernetes", "terraform"})
 

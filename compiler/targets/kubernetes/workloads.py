@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
-from compiler.plan.compiled import Compiled
+from compiler.plan.compiled import Compiled, checkpoint_prefix
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
@@ -65,7 +65,7 @@ def extra_env(compiled: Compiled, component: Component) -> dict[str, str]:
         out["MODEL_URI"] = naming.store_uri(env, env.components[model["from"]], model.get("path", ""))
     target = component.get("checkpoint_to")
     if target in env.components:
-        out["CHECKPOINT_URI"] = naming.store_uri(env, env.components[target], component.name)
+        out["CHECKPOINT_URI"] = naming.store_uri(env, env.components[target], checkpoint_prefix(component.name))
     return out
 
 
