@@ -47,6 +47,7 @@ class EnvOutcome:
     findings: list = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     blocked: bool = False
+    abstract: bool = False  # a parent only: validated, never compiled
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
@@ -62,6 +63,7 @@ class BuildResult:
     diagnostics: list[Diagnostic]
     writes: list[EnvWrite]
     skipped: list[str]
+    skipped_parents: int = 0  # of `skipped`, abstract parents (never compiled, only validated)
 
     @property
     def findings(self) -> list:
@@ -88,6 +90,7 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
         if project.is_abstract(env_name):
             # a parent only: its own file is validated (by is_abstract), nothing is emitted
             outcome.files = (project.relpath(project.env_files()[env_name]),)
+            outcome.abstract = True
             return outcome
         (env,) = project.load_environments([env_name])
         outcome.files = env.files
@@ -218,6 +221,7 @@ def compile_project(
         else None
     )
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
+    parents = sum(1 for n in skipped if cache is not None and not cache.envs[n]["outputs"])  # a parent writes nothing
     todo = [n for n in names if n not in skipped]
     try:
         outcomes = run_many(project, todo, today, "check" if check else "write", jobs, token, progress)
@@ -228,12 +232,12 @@ def compile_project(
     diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
     if diagnostics:
         _discard(project, outcomes)
-        return BuildResult(outcomes, diagnostics, [], skipped)
+        return BuildResult(outcomes, diagnostics, [], skipped, parents)
     writes = [o.report for o in outcomes if o.report is not None]
     stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
     if check:
         writes += [diff_env(project.out_dir, env, {}) for env in stale]
-        return BuildResult(outcomes, [], writes, skipped)
+        return BuildResult(outcomes, [], writes, skipped, parents)
     try:
         staged = [project.out_dir / o.staged for o in outcomes if o.staged is not None]
         make_durable(project.out_dir, staged)  # every staged byte on disk before any swap
@@ -257,7 +261,7 @@ def compile_project(
         for env in stale:
             cache.forget(env)
         cache.save()
-    return BuildResult(outcomes, [], writes, skipped)
+    return BuildResult(outcomes, [], writes, skipped, parents)
 
 
 def _discard(project: Project, outcomes: list[EnvOutcome]) -> None:

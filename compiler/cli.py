@@ -79,7 +79,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs, progress=_progress()
     )
     if result.diagnostics:
-        return _report_diagnostics(result.diagnostics)
+        return _report_diagnostics(result.diagnostics, writes=not args.check)
     findings = [f for f in result.findings if f.severity != "info" or args.verbose]
     _print_findings(findings, stream=sys.stderr)
     out = project.relpath(project.out_dir)
@@ -97,8 +97,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
             print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
     for env in result.blocked:
         print(f"error: {env}: not written: error-level policy findings (see above)", file=sys.stderr)
-    compiled = [o.env for o in result.outcomes if o.files]
-    summary = f"{len(compiled)} compiled, {len(result.skipped)} unchanged (cached), {len(result.blocked)} blocked"
+    compiled = [o.env for o in result.outcomes if o.files and not o.abstract]
+    summary = f"{len(compiled)} compiled, {len(result.skipped) - result.skipped_parents} unchanged (cached), {len(result.blocked)} blocked"
     print(summary if not args.check else f"{summary}; {drift} file(s) differ from {out}/", file=sys.stderr)
     if result.blocked or (args.check and drift):
         return EXIT_FINDINGS
@@ -134,7 +134,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     finally:
         if args.output:
             text_out.close()
+    if args.format != "text" or args.output or not result.findings:  # the text report ends with its own summary
+        _check_summary(result, sys.stdout if args.format == "text" and not args.output else sys.stderr)
     return exit_code(result.findings, args.fail_on)
+
+
+def _check_summary(result: Any, stream: Any) -> None:
+    """One line, also when nothing was found: how many environments, findings per severity."""
+    checked = sum(1 for o in result.outcomes if not o.abstract)
+    active = [f for f in result.findings if not f.waived]
+    counts = {level: sum(1 for f in active if f.severity == level) for level in ("error", "warning", "info")}
+    waived = len(result.findings) - len(active)
+    found = ", ".join(f"{n} {level}{'s' if n != 1 and level != 'info' else ''}" for level, n in counts.items() if n)
+    line = f"{checked} environment{'s' if checked != 1 else ''} checked: {found or 'no findings'}"
+    print(line + (f" ({waived} waived)" if waived else ""), file=stream)
 
 
 def _single_env(args: argparse.Namespace) -> Any:
@@ -171,7 +184,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
         print(json.dumps(cost_render.delta_dict({args.env: base}, {args.env: head}), indent=2))
     else:
-        print(cost_render.render_delta_markdown({args.env: base}, {args.env: head}), end="")
+        render = cost_render.render_delta_markdown if args.format == "markdown" else cost_render.render_delta_table
+        print(render({args.env: base}, {args.env: head}), end="")
     return EXIT_OK
 
 
@@ -195,10 +209,18 @@ def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from compiler.output.diffing import diff_against_base
+    from compiler.output.diffing import diff_against_base, render
 
-    text = diff_against_base(_project(args), args.base, _today(args), args.format)
-    sys.stdout.write(text)
+    diffs = diff_against_base(_project(args), args.base, _today(args))
+    sys.stdout.write(render(diffs, args.base, args.format))
+    invalid = [d.env for d in diffs if d.status == "invalid"]
+    blocked = [d.env for d in diffs if d.status == "blocked"]
+    if invalid:
+        print(f"mlc: error: invalid input in {', '.join(invalid)} (run `mlc validate`)", file=sys.stderr)
+        return EXIT_INPUT
+    if blocked:
+        print(f"error: error-level policy findings in {', '.join(blocked)}: they would not be written", file=sys.stderr)
+        return EXIT_FINDINGS
     return EXIT_OK
 
 
@@ -226,11 +248,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _report_diagnostics(diagnostics: list[Any]) -> int:
+def _report_diagnostics(diagnostics: list[Any], writes: bool = False) -> int:
+    """Print every problem; `writes`: the command writes out/ (which was then left as it was)."""
     for diagnostic in diagnostics:
         print(diagnostic, file=sys.stderr)
     count = len(diagnostics)
-    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written", file=sys.stderr)
+    print(f"{count} problem{'s' if count != 1 else ''} found" + ("; nothing was written" if writes else ""), file=sys.stderr)
     return EXIT_INPUT
 
 
@@ -294,10 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     from compiler.core.diagnostics import InputError
     from compiler.frontend.project import UsageError
 
+    original = sys.stdout
+    sys.stdout = _PipeSafe(original)  # `mlc cost prod | head -1`: a closed pipe is not an error
     try:
         return int(args.func(args))
     except InputError as exc:
-        return _report_diagnostics(exc.diagnostics)
+        return _report_diagnostics(exc.diagnostics, writes=args.command == "compile" and not getattr(args, "check", False))
     except UsageError as exc:
         message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))  # one line, always
         print(f"mlc: error: {message}", file=sys.stderr)
@@ -320,3 +345,48 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"mlc: internal error: {type(exc).__name__}: {exc} (set MLC_DEBUG=1 for a traceback; please report it)", file=sys.stderr)
         return 70
+    finally:
+        try:
+            sys.stdout.flush()
+        finally:
+            sys.stdout = original
+
+
+class _PipeSafe:
+    """stdout whose reader may go away (`| head -1`): the standard Unix behaviour is to stop
+    writing quietly. The first EPIPE points file descriptor 1 at /dev/null (so the interpreter's
+    own flush at exit cannot fail either) and later writes are dropped; the command runs to
+    its end and keeps its exit code."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                return int(self._stream.write(text))
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        import os
+
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

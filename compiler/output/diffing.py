@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from compiler.build import EnvOutcome, run_many
@@ -25,11 +26,26 @@ class EnvDiff:
     removed: list[str] = field(default_factory=list)
     patches: dict[str, list[str]] = field(default_factory=dict)
     owners: dict[str, str | None] = field(default_factory=dict)
-    cost_before: float | None = None
-    cost_after: float | None = None
+    cost_before: Decimal | None = None
+    cost_after: Decimal | None = None
     new_findings: list[Any] = field(default_factory=list)
     resolved_findings: list[Any] = field(default_factory=list)
+    blocking: list[Any] = field(default_factory=list)  # head side: error-level findings that keep it from being written
+    problems: int = 0  # head side: input problems (the environment does not compile)
     note: str = ""
+
+    @property
+    def status(self) -> str:
+        """blocked / invalid (head side), added / removed (environment), or changed."""
+        if self.problems:
+            return "invalid"
+        if self.blocking:
+            return "blocked"
+        if self.cost_before is None and self.cost_after is not None:
+            return "added"
+        if self.cost_after is None and self.cost_before is not None:
+            return "removed"
+        return "changed"
 
     @property
     def empty(self) -> bool:
@@ -55,6 +71,11 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
         d = EnvDiff(env)
         old_files = (before.content or {}) if before else {}
         new_files = (after.content or {}) if after else {}
+        if after is not None and (after.blocked or after.diagnostics):
+            # the head side writes nothing: its files are unknown, not deleted
+            old_files = new_files = {}
+            d.blocking = [f for f in after.findings if f.blocking]
+            d.problems = len(after.diagnostics)
         d.owners = {**(before.owners if before else {}), **(after.owners if after else {})}
         for path in sorted(set(old_files) | set(new_files)):
             if path.startswith(".mlc-manifest"):
@@ -76,30 +97,43 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             d.patches[path] = patch[:MAX_DIFF_LINES] + (
                 [f"... {len(patch) - MAX_DIFF_LINES} more lines"] if len(patch) > MAX_DIFF_LINES else []
             )
-        d.cost_before = before.cost.total_usd if before and before.cost is not None else None  # type: ignore[attr-defined]
-        d.cost_after = after.cost.total_usd if after and after.cost is not None else None  # type: ignore[attr-defined]
+        d.cost_before = _total(before)
+        d.cost_after = _total(after)
         old_f = {_finding_key(f): f for f in (before.findings if before else []) if not f.waived}
         new_f = {_finding_key(f): f for f in (after.findings if after else []) if not f.waived}
         d.new_findings = [new_f[k] for k in sorted(set(new_f) - set(old_f), key=str)]
         d.resolved_findings = [old_f[k] for k in sorted(set(old_f) - set(new_f), key=str)]
-        for side, outcome in (("base", before), ("head", after)):
-            if outcome is not None and outcome.diagnostics:
-                d.note += f"{side}: invalid input ({len(outcome.diagnostics)} problem(s)); "
-            elif outcome is not None and outcome.blocked:
-                d.note += f"{side}: blocked by error-level findings; "
+        if before is not None and before.diagnostics:
+            d.note += f"base: invalid input ({len(before.diagnostics)} problem(s)); "
+        elif before is not None and before.blocked:
+            d.note += "base: blocked by error-level findings; "
+        if d.problems:
+            d.note += f"head: invalid input ({d.problems} problem(s)): not compiled, run `mlc validate`; "
+        elif d.blocking:
+            d.note += "head: blocked by error-level findings: out/ would not be written for it; "
         diffs.append(d)
     return [d for d in diffs if not d.empty]
 
 
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+def _total(outcome: EnvOutcome | None) -> Decimal | None:
+    """The monthly total rounded exactly as `mlc cost` rounds it (half up, to the cent)."""
+    from compiler.plan.cost import money
+
+    if outcome is None or outcome.cost is None:
+        return None
+    return money(outcome.cost.total_usd)  # type: ignore[attr-defined]
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,}"
 
 
 def _delta(d: EnvDiff) -> str:
     if d.cost_before is None or d.cost_after is None:
         return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
     change = d.cost_after - d.cost_before
-    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({'+' if change >= 0 else '-'}${abs(change):,.2f})"
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({sign}${abs(change):,})"
 
 
 def _by_component(d: EnvDiff) -> dict[str, dict[str, list[str]]]:
@@ -115,9 +149,14 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
         return f"no change to compiled output against {ref}\n"
     lines = []
     for d in diffs:
-        lines.append(f"== {d.env}: {len(d.added)} added, {len(d.changed)} changed, {len(d.removed)} removed; cost {_delta(d)}")
+        if d.status in ("blocked", "invalid"):
+            lines.append(f"== {d.env}: {d.status.upper()}; cost {_delta(d)}")
+        else:
+            lines.append(f"== {d.env}: {len(d.added)} added, {len(d.changed)} changed, {len(d.removed)} removed; cost {_delta(d)}")
         if d.note:
             lines.append(f"   note: {d.note.rstrip('; ')}")
+        for f in d.blocking:
+            lines.append(f"  blocking finding: {f.location}: {f.rule} [{f.component or '-'}] {f.message}")
         for component, verbs in _by_component(d).items():
             lines.append(f"  {component}:")
             for verb, paths in verbs.items():
@@ -136,11 +175,18 @@ def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
     if not diffs:
         return "\n".join(out + ["No change to compiled output."]) + "\n"
     out += ["| environment | added | changed | removed | monthly cost |", "|---|---:|---:|---:|---|"]
-    out += [f"| `{d.env}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {_delta(d)} |" for d in diffs]
+    out += [
+        f"| `{d.env}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {_delta(d)} |"
+        if d.status not in ("blocked", "invalid")
+        else f"| `{d.env}` **{d.status}** | – | – | – | {_delta(d)} |"
+        for d in diffs
+    ]
     for d in diffs:
         out += ["", f"#### `{d.env}`"]
         if d.note:
             out.append(f"> {d.note.rstrip('; ')}")
+        for f in d.blocking:
+            out.append(f"- :no_entry: blocking `{f.rule}` on `{f.component or d.env}` ({f.location}): {f.message}")
         for component, verbs in _by_component(d).items():
             summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
             out.append(f"- **{component}**: {summary}")
@@ -154,12 +200,15 @@ def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def diff_against_base(project: Project, ref: str, today: date, fmt: str) -> str:
+def diff_against_base(project: Project, ref: str, today: date) -> list[EnvDiff]:
     from compiler.output.gitbase import checkout_base
 
     head = compile_in_memory(project, today)
     checkout = checkout_base(project.root, ref)
     with checkout:
         base = compile_in_memory(Project.at(checkout.project_root), today)  # type: ignore[attr-defined]
-    diffs = diff_outcomes(base, head)
+    return diff_outcomes(base, head)
+
+
+def render(diffs: list[EnvDiff], ref: str, fmt: str) -> str:
     return render_markdown(diffs, ref) if fmt == "markdown" else render_text(diffs, ref)
