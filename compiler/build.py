@@ -30,13 +30,17 @@ from compiler.output.writer import (
     prune_env,
     recover,
     remove_tree,
+    repository_relpath,
     serialise,
     stage_env,
     stale_environments,
     swap_in,
     sync_dir,
+    top_level_drift,
+    write_top_level,
 )
 
+ATLANTIS_FILE = "atlantis.yaml"
 PARALLEL_THRESHOLD = 8  # fewer environments than this compile in-process
 
 
@@ -48,6 +52,7 @@ class EnvOutcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     blocked: bool = False
     abstract: bool = False  # a parent only: validated, never compiled
+    apply_order: int | None = None  # gitops.apply_order (out/atlantis.yaml); None when not compiled
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
@@ -94,6 +99,7 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
             return outcome
         (env,) = project.load_environments([env_name])
         outcome.files = env.files
+        outcome.apply_order = int((env.spec.get("gitops") or {}).get("apply_order", 0))
         policies = project.policies_dir if project.policies_dir.is_dir() else None
         compiled = plan_environment(env)
         findings = run_policies(compiled, policies, today)
@@ -235,8 +241,12 @@ def compile_project(
         return BuildResult(outcomes, diagnostics, [], skipped, parents)
     writes = [o.report for o in outcomes if o.report is not None]
     stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
+    # out/atlantis.yaml lists every environment, so only a run over all of them rewrites it
+    atlantis = _atlantis(project, names, outcomes, cache) if not selected else None
     if check:
         writes += [diff_env(project.out_dir, env, {}) for env in stale]
+        if atlantis is not None:
+            writes += [report for report in [top_level_drift(project.out_dir, ATLANTIS_FILE, atlantis)] if not report.unchanged]
         return BuildResult(outcomes, [], writes, skipped, parents)
     try:
         staged = [project.out_dir / o.staged for o in outcomes if o.staged is not None]
@@ -249,6 +259,11 @@ def compile_project(
             sync_dir(project.out_dir)  # the swaps, durable together
         for env in stale:
             writes.append(prune_env(project.out_dir, env, token))
+        if atlantis is not None:
+            report = top_level_drift(project.out_dir, ATLANTIS_FILE, atlantis)
+            if not report.unchanged:
+                write_top_level(project.out_dir, ATLANTIS_FILE, atlantis, token)
+                writes.append(report)
     except (OSError, WriteError) as exc:
         _discard(project, outcomes)
         raise WriteError(str(exc)) from None
@@ -257,11 +272,30 @@ def compile_project(
             if outcome.blocked:
                 cache.forget(outcome.env)
             else:  # abstract parents too: no outputs, their file's key only
-                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written, outcome.stats)
+                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written, outcome.stats, outcome.apply_order)
         for env in stale:
             cache.forget(env)
         cache.save()
     return BuildResult(outcomes, [], writes, skipped, parents)
+
+
+def _atlantis(project: Project, names: list[str], outcomes: list[EnvOutcome], cache: object | None) -> bytes:
+    """out/atlantis.yaml for every environment that has Terraform in out/ (or gets it now)."""
+    from compiler.targets.atlantis import render
+
+    orders: dict[str, int] = {}
+    compiled = {o.env: o for o in outcomes}
+    for name in names:
+        outcome = compiled.get(name)
+        if outcome is not None:
+            order = outcome.apply_order
+            present = outcome.written or (project.out_dir / name / "terraform").is_dir()
+        else:  # skipped: fresh in the cache, so out/<env> is as recorded
+            entry = cache.envs.get(name, {}) if cache is not None else {}  # type: ignore[attr-defined]
+            order, present = entry.get("apply_order"), bool(entry.get("outputs"))
+        if order is not None and present:
+            orders[name] = order
+    return render(orders, repository_relpath(project.out_dir, project.root))
 
 
 def _discard(project: Project, outcomes: list[EnvOutcome]) -> None:

@@ -85,14 +85,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
     out = project.relpath(project.out_dir)
     drift = 0
     for write in result.writes:
+        where = f"{out}/{write.env}" if write.env else out
         changes = (("add", write.added), ("change", write.changed), ("remove", write.removed))
         for verb, paths in changes:
             drift += len(paths)
             if args.check or args.verbose:
                 for rel in paths:
-                    print(f"{'would ' + verb if args.check else verb.rstrip('e') + 'ed'} {out}/{write.env}/{rel}")
+                    print(f"{'would ' + verb if args.check else verb.rstrip('e') + 'ed'} {where}/{rel}")
         if not args.check and not write.unchanged:
-            print(f"{out}/{write.env}: {len(write.added)} added, {len(write.changed)} changed, {len(write.removed)} removed")
+            if write.env:
+                print(f"{where}: {len(write.added)} added, {len(write.changed)} changed, {len(write.removed)} removed")
+            else:  # a file at the top of out/ (atlantis.yaml)
+                print(f"{where}/{(write.added + write.changed)[0]}: {'added' if write.added else 'changed'}")
         for rel in write.foreign:
             print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
     for env in result.blocked:
