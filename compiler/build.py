@@ -53,6 +53,7 @@ class EnvOutcome:
     blocked: bool = False
     abstract: bool = False  # a parent only: validated, never compiled
     apply_order: int | None = None  # gitops.apply_order (out/atlantis.yaml); None when not compiled
+    max_increase_usd: float | None = None  # budget.max_increase_usd: the cost gate of mlc diff
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
@@ -100,6 +101,7 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
         (env,) = project.load_environments([env_name])
         outcome.files = env.files
         outcome.apply_order = int((env.spec.get("gitops") or {}).get("apply_order", 0))
+        outcome.max_increase_usd = (env.spec.get("budget") or {}).get("max_increase_usd")
         policies = project.policies_dir if project.policies_dir.is_dir() else None
         compiled = plan_environment(env)
         findings = run_policies(compiled, policies, today)

@@ -129,26 +129,41 @@ def cmd_check(args: argparse.Namespace) -> int:
     result = check_policies(_project(args), args.envs or None, _today(args), jobs=args.jobs)
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics)
+    findings = result.findings
+    if args.write_baseline:
+        from compiler.policy import baseline
+
+        Path(args.write_baseline).write_bytes(baseline.render(findings))
+        active = sum(1 for f in findings if not f.waived)
+        print(f"wrote {args.write_baseline}: {active} finding{'s' if active != 1 else ''}", file=sys.stderr)
+        return EXIT_OK
+    known = 0
+    if args.baseline:
+        from compiler.policy import baseline
+
+        fresh = baseline.new_findings(findings, baseline.load(Path(args.baseline)))
+        known, findings = len(findings) - len(fresh), fresh
+        print(f"{known} finding{'s' if known != 1 else ''} in the baseline {args.baseline} not shown", file=sys.stderr)
     text_out = sys.stdout
     if args.output:
         text_out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         project = _project(args)
-        _print_findings(result.findings, args.format, text_out, project.policies_dir if project.policies_dir.is_dir() else None)
+        _print_findings(findings, args.format, text_out, project.policies_dir if project.policies_dir.is_dir() else None)
     finally:
         if args.output:
             text_out.close()
-    if args.format != "text" or args.output or not result.findings:  # the text report ends with its own summary
-        _check_summary(result, sys.stdout if args.format == "text" and not args.output else sys.stderr)
-    return exit_code(result.findings, args.fail_on)
+    if args.format != "text" or args.output or not findings:  # the text report ends with its own summary
+        _check_summary(result, findings, sys.stdout if args.format == "text" and not args.output else sys.stderr)
+    return exit_code(findings, args.fail_on)
 
 
-def _check_summary(result: Any, stream: Any) -> None:
+def _check_summary(result: Any, findings: list[Any], stream: Any) -> None:
     """One line, also when nothing was found: how many environments, findings per severity."""
     checked = sum(1 for o in result.outcomes if not o.abstract)
-    active = [f for f in result.findings if not f.waived]
+    active = [f for f in findings if not f.waived]
     counts = {level: sum(1 for f in active if f.severity == level) for level in ("error", "warning", "info")}
-    waived = len(result.findings) - len(active)
+    waived = len(findings) - len(active)
     found = ", ".join(f"{n} {level}{'s' if n != 1 and level != 'info' else ''}" for level, n in counts.items() if n)
     line = f"{checked} environment{'s' if checked != 1 else ''} checked: {found or 'no findings'}"
     print(line + (f" ({waived} waived)" if waived else ""), file=stream)
@@ -171,8 +186,10 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     from compiler.pipeline import plan_environment
     from compiler.plan import cost_render
+    from compiler.plan.cost import money
 
-    head = plan_environment(_single_env(args)).cost
+    env = _single_env(args)
+    head = plan_environment(env).cost
     assert head is not None  # plan_environment always estimates
     if not args.base:
         if args.format == "json":
@@ -183,6 +200,8 @@ def cmd_cost(args: argparse.Namespace) -> int:
             print((cost_render.render_markdown if args.format == "markdown" else cost_render.render_table)(head), end="")
         return EXIT_OK
     base = _base_estimates(args, [args.env]).get(args.env)
+    own_limit = (env.spec.get("budget") or {}).get("max_increase_usd")
+    gates = _cost_gates(args, [(args.env, None if base is None else money(base.total_usd), money(head.total_usd), own_limit)])
     if args.format == "json":
         import json
 
@@ -190,7 +209,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     else:
         render = cost_render.render_delta_markdown if args.format == "markdown" else cost_render.render_delta_table
         print(render({args.env: base}, {args.env: head}), end="")
-    return EXIT_OK
+    return EXIT_FINDINGS if gates else EXIT_OK
 
 
 def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
@@ -224,8 +243,21 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     if blocked:
         print(f"error: error-level policy findings in {', '.join(blocked)}: they would not be written", file=sys.stderr)
-        return EXIT_FINDINGS
-    return EXIT_OK
+    gates = _cost_gates(args, [(d.env, d.cost_before, d.cost_after, d.max_increase_usd) for d in diffs])
+    return EXIT_FINDINGS if blocked or gates else EXIT_OK
+
+
+def _cost_gates(args: argparse.Namespace, rows: list[tuple[str, Any, Any, float | None]]) -> list[str]:
+    """Print and return the environments whose monthly increase is above the allowed one."""
+    from compiler.plan.cost_render import increase_over_limit
+
+    failed = []
+    for env, base, head, own in rows:
+        message = increase_over_limit(env, base, head, args.max_increase_usd if args.max_increase_usd is not None else own)
+        if message:
+            print(f"error: cost gate: {message}", file=sys.stderr)
+            failed.append(env)
+    return failed
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -299,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["check"].add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     parsers["check"].add_argument("--fail-on", choices=("error", "warning"), default="error")
     parsers["check"].add_argument("--output", metavar="FILE", help="write the report to FILE")
+    baseline = parsers["check"].add_mutually_exclusive_group()
+    baseline.add_argument("--baseline", metavar="FILE", help="report and fail only on findings not in FILE")
+    baseline.add_argument("--write-baseline", metavar="FILE", help="record the current findings in FILE and exit 0")
     for name in ("graph", "cost", "trace"):
         parsers[name].add_argument("env", metavar="ENV")
     parsers["graph"].add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
@@ -306,6 +341,13 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["cost"].add_argument("--base", metavar="GIT_REF")
     parsers["diff"].add_argument("--base", metavar="GIT_REF", default="HEAD")
     parsers["diff"].add_argument("--format", choices=("text", "markdown"), default="text")
+    for name in ("cost", "diff"):
+        parsers[name].add_argument(
+            "--max-increase-usd",
+            type=float,
+            metavar="USD",
+            help="exit 1 when an environment's monthly cost rises by more than USD against --base (default: budget.max_increase_usd)",
+        )
     parsers["explain"].add_argument("rule", metavar="RULE_ID")
     parsers["trace"].add_argument("path", metavar="PATH", help="dotted path, e.g. components.ranker.replicas.max")
     parsers["init"].add_argument("dir", metavar="DIR")

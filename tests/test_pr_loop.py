@@ -249,3 +249,82 @@ def test_dot_carries_the_roles_and_classifications_mermaid_shows(capsys) -> None
     for role in ("store", "job", "endpoint", "ops"):
         members = sorted(n for n, r in roles.items() if r == role)
         assert f"  class {','.join('n_' + n.replace('-', '_') for n in members)} {role}" in mermaid
+
+
+# --- findings baseline ------------------------------------------------------------------------
+PII_PUBLIC = "components:\n  data: {classification: pii, public: true}\n"
+
+
+def test_check_with_a_baseline_fails_only_on_new_findings(tmp_path: Path, capsys) -> None:
+    root = project_with(tmp_path, 2)
+    (root / "environments" / "env00.yaml").write_text(child("env00", PII_PUBLIC))
+    baseline = tmp_path / "baseline.json"
+    assert main(["check", "--project", str(root), "--today", TODAY, "--write-baseline", str(baseline)]) == 0
+    data = json.loads(baseline.read_text())
+    assert [(e["rule"], e["environment"], e["component"], e["file"]) for e in data["findings"]] == [
+        ("MLC-GOV-006", "env00", None, "environments/env00.yaml"),  # the warning that comes with pii
+        ("MLC-SEC-002", "env00", "data", "environments/env00.yaml"),
+    ]
+    assert all(set(e) == {"fingerprint", "rule", "environment", "component", "file", "message"} for e in data["findings"])
+    capsys.readouterr()
+    assert main(["check", "--project", str(root), "--today", TODAY, "--baseline", str(baseline)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "2 environments checked: no findings\n"
+    assert captured.err == f"{len(data['findings'])} findings in the baseline {baseline} not shown\n"
+    # the same finding, moved down two lines: still known (fingerprints carry no line numbers)
+    (root / "environments" / "env00.yaml").write_text(child("env00", "# moved\n# down\n" + PII_PUBLIC))
+    assert main(["check", "--project", str(root), "--today", TODAY, "--baseline", str(baseline)]) == 0
+    # the same problem in another environment is new
+    (root / "environments" / "env01.yaml").write_text(child("env01", PII_PUBLIC))
+    capsys.readouterr()
+    assert main(["check", "--project", str(root), "--today", TODAY, "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    assert "environments/env01.yaml:6:39: error MLC-SEC-002" in out and "env00.yaml" not in out
+
+
+def test_a_bad_baseline_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    root = project_with(tmp_path, 1)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"findings": 3}')
+    assert main(["check", "--project", str(root), "--baseline", str(bad)]) == 2
+    assert "is not an mlc baseline" in capsys.readouterr().err
+    assert main(["check", "--project", str(root), "--baseline", str(tmp_path / "missing.json")]) == 2
+
+
+def test_fingerprints_ignore_positions_but_not_content() -> None:
+    from compiler.core.diagnostics import Location
+    from compiler.policy.baseline import fingerprint
+    from compiler.policy.findings import Finding
+
+    a = Finding(Location("environments/e.yaml", 3, 5), "MLC-SEC-002", "error", "x derives from y (environments/b.yaml:12)", "e", "x")
+    b = Finding(Location("environments/e.yaml", 9, 1), "MLC-SEC-002", "error", "x derives from y (environments/b.yaml:40)", "e", "x")
+    c = Finding(Location("environments/e.yaml", 3, 5), "MLC-SEC-002", "error", "x derives from z (environments/b.yaml:12)", "e", "x")
+    assert fingerprint(a) == fingerprint(b) != fingerprint(c)
+
+
+# --- cost gates -------------------------------------------------------------------------------
+def test_a_cost_increase_above_the_limit_fails_diff_and_cost(tmp_path: Path, capsys) -> None:
+    root = committed(tmp_path, 2)
+    # +1000 GB of S3 standard = +$23.00 per month for env00
+    (root / "environments" / "env00.yaml").write_text(child("env00", "components:\n  data: {size_gb: 1010}\n"))
+    capsys.readouterr()
+    assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--max-increase-usd", "23"]) == 0
+    assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--max-increase-usd", "22.99"]) == 1
+    assert capsys.readouterr().err == (
+        "error: cost gate: env00: monthly cost increases by $23.00 ($281.27 → $304.27), above the allowed $22.99\n"
+    )
+    assert main(["cost", "--project", str(root), "env00", "--base", "HEAD", "--today", TODAY, "--max-increase-usd", "10"]) == 1
+    assert "error: cost gate: env00: monthly cost increases by $23.00" in capsys.readouterr().err
+    # the limit in the spec (budget.max_increase_usd), also inherited
+    (root / "environments" / "env00.yaml").write_text(
+        child("env00", "budget: {monthly_usd: 100000, max_increase_usd: 20}\ncomponents:\n  data: {size_gb: 1010}\n")
+    )
+    assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY]) == 1
+    assert "above the allowed $20.00" in capsys.readouterr().err
+    assert main(["cost", "--project", str(root), "env00", "--base", "HEAD", "--today", TODAY, "--format", "json"]) == 1
+    assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--max-increase-usd", "50"]) == 0  # the flag wins
+    # a decrease never trips the gate
+    (root / "environments" / "env00.yaml").write_text(child("env00", "budget: {monthly_usd: 100000, max_increase_usd: 0}\n"))
+    (root / "environments" / "env01.yaml").write_text(child("env01", "components:\n  data: {size_gb: 1}\n"))
+    capsys.readouterr()
+    assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--max-increase-usd", "0"]) == 0

@@ -32,6 +32,7 @@ class EnvDiff:
     resolved_findings: list[Any] = field(default_factory=list)
     blocking: list[Any] = field(default_factory=list)  # head side: error-level findings that keep it from being written
     problems: int = 0  # head side: input problems (the environment does not compile)
+    max_increase_usd: float | None = None  # head side: budget.max_increase_usd
     note: str = ""
 
     @property
@@ -99,6 +100,7 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             )
         d.cost_before = _total(before)
         d.cost_after = _total(after)
+        d.max_increase_usd = after.max_increase_usd if after is not None else None
         old_f = {_finding_key(f): f for f in (before.findings if before else []) if not f.waived}
         new_f = {_finding_key(f): f for f in (after.findings if after else []) if not f.waived}
         d.new_findings = [new_f[k] for k in sorted(set(new_f) - set(old_f), key=str)]

@@ -318,3 +318,16 @@ def render_delta_table(base: dict[str, CostEstimate | None], head: dict[str, Cos
 
 def _plain(x: Decimal | None) -> str:
     return NONE if x is None else f"{x:,}"
+
+
+def increase_over_limit(env: str, base_usd: Decimal | None, head_usd: Decimal | None, limit: float | None) -> str | None:
+    """The cost gate of a pull request: a message when the monthly increase of `env` exceeds
+    `limit` (budget.max_increase_usd or --max-increase-usd), else None. Amounts are the
+    rounded totals `mlc cost` shows; a new environment counts its whole estimate."""
+    if limit is None or head_usd is None:
+        return None
+    delta = head_usd - (base_usd or Decimal("0.00"))
+    cap = money(limit)
+    if delta <= cap:
+        return None
+    return f"{env}: monthly cost increases by ${delta:,} ({_money_or_none(base_usd)} → ${head_usd:,}), above the allowed ${cap:,}"
