@@ -39,7 +39,7 @@ def test_a_change_that_blocks_an_environment_is_shown_as_blocked_not_deleted(tmp
     assert captured.err == "error: error-level policy findings in env00: they would not be written\n"
     assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--format", "markdown"]) == 1
     markdown = capsys.readouterr().out
-    assert "| `env00` **blocked** |" in markdown
+    assert "| `env00` | **blocked** | – | $0.00 ($281.27) | 2 / 0 | 0 |" in markdown.splitlines()
     assert "- :no_entry: blocking `MLC-SEC-002` on `data` (environments/env00.yaml:6:39): public store holds pii data" in markdown
 
 

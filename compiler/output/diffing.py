@@ -33,6 +33,9 @@ class EnvDiff:
     blocking: list[Any] = field(default_factory=list)  # head side: error-level findings that keep it from being written
     problems: int = 0  # head side: input problems (the environment does not compile)
     max_increase_usd: float | None = None  # head side: budget.max_increase_usd
+    replaced: list[str] = field(default_factory=list)  # Terraform resources destroyed and re-created ("addr (args)")
+    destroyed: list[str] = field(default_factory=list)  # Terraform resources removed
+    created: list[str] = field(default_factory=list)  # Terraform resources added
     note: str = ""
 
     @property
@@ -98,6 +101,10 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             d.patches[path] = patch[:MAX_DIFF_LINES] + (
                 [f"... {len(patch) - MAX_DIFF_LINES} more lines"] if len(patch) > MAX_DIFF_LINES else []
             )
+        if old_files or new_files:
+            from compiler.targets.terraform.force_new import plan_markers
+
+            d.replaced, d.destroyed, d.created = plan_markers(old_files, new_files)
         d.cost_before = _total(before)
         d.cost_after = _total(after)
         d.max_increase_usd = after.max_increase_usd if after is not None else None
@@ -159,6 +166,8 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
             lines.append(f"   note: {d.note.rstrip('; ')}")
         for f in d.blocking:
             lines.append(f"  blocking finding: {f.location}: {f.rule} [{f.component or '-'}] {f.message}")
+        lines += [f"  replaced (destroyed and re-created): {address}" for address in d.replaced]
+        lines += [f"  destroyed: {address}" for address in d.destroyed]
         for component, verbs in _by_component(d).items():
             lines.append(f"  {component}:")
             for verb, paths in verbs.items():
@@ -172,33 +181,124 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
-    out = [f"### mlc: compiled output against `{ref}`", ""]
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in one pull-request comment
+_FILE_WEIGHT = {"terraform": 0, "kubernetes": 1, "argo": 2, "argocd": 3}  # which diffs matter most
+
+
+def _counts(d: EnvDiff) -> str:
+    if d.status in ("blocked", "invalid"):
+        return "–"
+    return f"+{len(d.added)} ~{len(d.changed)} -{len(d.removed)}"
+
+
+def _cost_cell(d: EnvDiff) -> str:
+    if d.cost_before is None or d.cost_after is None:
+        return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
+    change = d.cost_after - d.cost_before
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    return f"{sign}${abs(change):,} ({_money(d.cost_after)})"
+
+
+def _summary_row(d: EnvDiff) -> str:
+    status = {"blocked": "**blocked**", "invalid": "**invalid**"}.get(d.status, d.status)
+    findings = f"{len(d.new_findings)} / {len(d.resolved_findings)}"
+    replaced = f"**{len(d.replaced)}**" if d.replaced else "0"
+    return f"| `{d.env}` | {status} | {_counts(d)} | {_cost_cell(d)} | {findings} | {replaced} |"
+
+
+def _env_section(d: EnvDiff) -> list[str]:
+    out = ["", f"#### `{d.env}`"]
+    if d.note:
+        out.append(f"> {d.note.rstrip('; ')}")
+    for f in d.blocking:
+        out.append(f"- :no_entry: blocking `{f.rule}` on `{f.component or d.env}` ({f.location}): {f.message}")
+    for address in d.replaced:
+        out.append(f"- :warning: **replaced** (destroyed and re-created): `{address}`")
+    if d.destroyed:
+        out.append(f"- destroyed: {', '.join(f'`{a}`' for a in d.destroyed)}")
+    if d.created:
+        out.append(f"- created: {len(d.created)} resource{'s' if len(d.created) != 1 else ''}")
+    for f in d.new_findings:
+        out.append(f"- :warning: new `{f.rule}` ({f.severity}) on `{f.component or d.env}`: {f.message}")
+    for f in d.resolved_findings:
+        out.append(f"- :white_check_mark: resolved `{f.rule}` on `{f.component or d.env}`")
+    for component, verbs in _by_component(d).items():
+        summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
+        out.append(f"- **{component}**: {summary}")
+    return out
+
+
+def _file_details(d: EnvDiff, path: str) -> str:
+    verb = "added" if path in d.added else "removed" if path in d.removed else "changed"
+    body = "\n".join(d.patches.get(path, []))
+    return "\n".join(
+        ["", f"<details><summary><code>out/{d.env}/{path}</code> ({verb})</summary>", "", "```diff", body, "```", "", "</details>"]
+    )
+
+
+def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) -> str:
+    """A pull-request comment: a summary table (one row per environment), then per
+    environment what needs attention (blocked, replaced resources, findings), then each
+    file's diff folded in <details>. Stays under `limit` characters: file diffs are added
+    in order of importance (Terraform first, plan.json last) while they fit; what is left
+    out is named in a note with the command that shows everything."""
+    head = [f"### mlc: compiled output against `{ref}`", ""]
     if not diffs:
-        return "\n".join(out + ["No change to compiled output."]) + "\n"
-    out += ["| environment | added | changed | removed | monthly cost |", "|---|---:|---:|---:|---|"]
-    out += [
-        f"| `{d.env}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {_delta(d)} |"
-        if d.status not in ("blocked", "invalid")
-        else f"| `{d.env}` **{d.status}** | – | – | – | {_delta(d)} |"
-        for d in diffs
+        return "\n".join(head + ["No change to compiled output."]) + "\n"
+    full = f"`mlc diff --base {ref}`"
+    table = [
+        "| environment | status | files (+ ~ -) | monthly cost | findings new / resolved | replaced |",
+        "|---|---|---:|---|---:|---:|",
     ]
-    for d in diffs:
-        out += ["", f"#### `{d.env}`"]
-        if d.note:
-            out.append(f"> {d.note.rstrip('; ')}")
-        for f in d.blocking:
-            out.append(f"- :no_entry: blocking `{f.rule}` on `{f.component or d.env}` ({f.location}): {f.message}")
-        for component, verbs in _by_component(d).items():
-            summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
-            out.append(f"- **{component}**: {summary}")
-        for f in d.new_findings:
-            out.append(f"- :warning: new `{f.rule}` ({f.severity}) on `{f.component or d.env}`: {f.message}")
-        for f in d.resolved_findings:
-            out.append(f"- :white_check_mark: resolved `{f.rule}` on `{f.component or d.env}`")
-        patches = [line for p in d.added + d.changed + d.removed for line in d.patches.get(p, [])]
-        if patches:
-            out += ["", "<details><summary>diff</summary>", "", "```diff", *patches, "```", "", "</details>"]
+    rows = [_summary_row(d) for d in diffs]
+    sections = [_env_section(d) for d in diffs]
+    reserve = 400  # the truncation notes
+    budget = limit - reserve - sum(len(x) + 1 for x in head + table)
+    kept_rows: list[str] = []
+    for row in rows:
+        if budget - len(row) - 1 < 0:
+            break
+        kept_rows.append(row)
+        budget -= len(row) + 1
+    notes: list[str] = []
+    if len(kept_rows) < len(rows):
+        notes.append(f"_{len(rows) - len(kept_rows)} more environments changed; run {full} to see them._")
+    chosen_sections: list[list[str]] = []
+    for section in sections[: len(kept_rows)]:
+        size = sum(len(x) + 1 for x in section)
+        if budget - size < 0:
+            break
+        chosen_sections.append(section)
+        budget -= size
+    if len(chosen_sections) < len(kept_rows):
+        notes.append(f"_Details of {len(kept_rows) - len(chosen_sections)} environments left out to fit; run {full}._")
+    files = sorted(
+        (
+            (_FILE_WEIGHT.get(p.split("/", 1)[0], 4), len(d.patches.get(p, [])), d.env, p, d)
+            for d in diffs[: len(chosen_sections)]
+            for p in d.added + d.changed + d.removed
+        ),
+        key=lambda t: t[:4],
+    )
+    details: dict[str, list[str]] = {}
+    left_out = 0
+    for _weight, _size, env, path, d in files:
+        block = _file_details(d, path)
+        if budget - len(block) - 1 < 0:
+            left_out += 1
+            continue
+        details.setdefault(env, []).append(block)
+        budget -= len(block) + 1
+    if left_out:
+        notes.append(
+            f"_{left_out} file diff{'s' if left_out != 1 else ''} left out to stay under GitHub's {COMMENT_LIMIT:,}-character "
+            f"comment limit; run {full} to see everything._"
+        )
+    out = head + table + kept_rows
+    for d, section in zip(diffs, chosen_sections, strict=False):
+        out += section + details.get(d.env, [])
+    if notes:
+        out += ["", *notes]
     return "\n".join(out) + "\n"
 
 
