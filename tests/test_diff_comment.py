@@ -97,3 +97,37 @@ def test_adding_an_example_environment_gives_a_comment_that_fits(tmp_path: Path,
     assert len(markdown) <= COMMENT_LIMIT
     assert markdown.splitlines()[4].startswith("| `prod` | added | +")
     assert "<details><summary><code>out/prod/terraform/" in markdown
+
+
+def test_diff_compiles_only_the_environments_whose_inputs_differ(tmp_path: Path) -> None:
+    from compiler.frontend.project import Project
+    from compiler.output.diffing import diff_against_base
+
+    root = project_with(tmp_path, 12)
+    leaf = child("leaf").replace("extends: base", "extends: env03")
+    (root / "environments" / "leaf.yaml").write_text(leaf)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    today = __import__("datetime").date(2026, 1, 15)
+
+    def compiled() -> dict[str, list[str]]:
+        stats: dict[str, list[str]] = {}
+        diff_against_base(Project.at(root), "HEAD", today, stats)
+        return stats
+
+    assert compiled() == {"head": [], "base": []}  # nothing changed: nothing compiled
+    (root / "environments" / "env07.yaml").write_text(child("env07", "budget: {monthly_usd: 5000}\n"))
+    assert compiled() == {"head": ["env07"], "base": ["env07"]}
+    (root / "environments" / "env03.yaml").write_text(child("env03", "budget: {monthly_usd: 6000}\n"))
+    assert compiled() == {"head": ["env03", "env07", "leaf"], "base": ["env03", "env07", "leaf"]}  # and what extends it
+    git(root, "commit", "-qam", "two")
+    (root / "environments" / "new.yaml").write_text(child("new"))
+    (root / "environments" / "env11.yaml").unlink()
+    assert compiled() == {"head": ["new"], "base": ["env11"]}
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "three")
+    parent = root / "environments" / "base.yaml"
+    parent.write_text(parent.read_text().replace("size_gb: 10", "size_gb: 11"))
+    every = sorted(["leaf", "new", *[f"env{i:02d}" for i in range(11)]])
+    assert compiled() == {"head": every, "base": every}  # the parent: all of them (the abstract parent itself is not compiled)

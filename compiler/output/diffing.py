@@ -10,6 +10,7 @@ import difflib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from compiler.build import EnvOutcome, run_many
@@ -302,14 +303,82 @@ def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) 
     return "\n".join(out) + "\n"
 
 
-def diff_against_base(project: Project, ref: str, today: date) -> list[EnvDiff]:
+CHUNK = 64  # environments compiled (both sides) and diffed at a time: memory stays bounded
+
+
+def _tree_bytes(directory: Path, suffixes: tuple[str, ...]) -> dict[str, bytes]:
+    if not directory.is_dir():
+        return {}
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file() and p.suffix in suffixes
+    }
+
+
+def affected_environments(head: Project, base: Project) -> list[str]:
+    """The environments whose inputs differ between the two sides: a file that differs (or
+    exists on one side only), and every environment that extends one of those, transitively.
+    When the schema or the policies differ, all of them. Files are compared as bytes; only
+    files that mention an affected name are parsed (to read their `extends`)."""
+    from compiler.core.diagnostics import InputError
+    from compiler.frontend.resolve import parents_of
+
+    head_files, base_files = head.env_files(), base.env_files()
+    names = sorted(set(head_files) | set(base_files))
+    if Path(head.schema_path).read_bytes() != Path(base.schema_path).read_bytes() or _tree_bytes(
+        head.policies_dir, (".k", ".yaml", ".yml")
+    ) != _tree_bytes(base.policies_dir, (".k", ".yaml", ".yml")):
+        return names
+
+    def read(files: dict[str, Path], name: str) -> bytes | None:
+        try:
+            return files[name].read_bytes() if name in files else None
+        except OSError:
+            return None
+
+    data = {name: (read(head_files, name), read(base_files, name)) for name in names}
+    affected = {name for name, (new, old) in data.items() if new != old}
+    frontier = set(affected)
+    while frontier:
+        needles = [name.encode() for name in frontier]
+        frontier = set()
+        for name in names:
+            if name in affected:
+                continue
+            for side, project, files in ((0, head, head_files), (1, base, base_files)):
+                text = data[name][side]
+                if text is None or not any(needle in text for needle in needles):
+                    continue
+                try:
+                    parents = set(parents_of(project.document(name, files[name])))
+                except InputError:
+                    parents = set(affected)  # unreadable: compile it, its problems are reported
+                if parents & affected:
+                    frontier.add(name)
+                    break
+        affected |= frontier
+    return sorted(affected)
+
+
+def diff_against_base(project: Project, ref: str, today: date, stats: dict[str, list[str]] | None = None) -> list[EnvDiff]:
+    """Compile, on both sides, only the environments whose inputs differ, CHUNK at a time, and
+    diff them; `stats` (optional) receives the names compiled per side."""
     from compiler.output.gitbase import checkout_base
 
-    head = compile_in_memory(project, today)
     checkout = checkout_base(project.root, ref)
+    diffs: list[EnvDiff] = []
     with checkout:
-        base = compile_in_memory(Project.at(checkout.project_root), today)  # type: ignore[attr-defined]
-    return diff_outcomes(base, head)
+        base_project = Project.at(checkout.project_root)  # type: ignore[attr-defined]
+        names = affected_environments(project, base_project)
+        head_names = [n for n in names if n in project.env_files() and not project.is_abstract(n)]
+        base_names = [n for n in names if n in base_project.env_files() and not base_project.is_abstract(n)]
+        if stats is not None:
+            stats["head"], stats["base"] = head_names, base_names
+        for start in range(0, len(names), CHUNK):
+            chunk = set(names[start : start + CHUNK])
+            head = {o.env: o for o in run_many(project, [n for n in head_names if n in chunk], today, "memory")}
+            base = {o.env: o for o in run_many(base_project, [n for n in base_names if n in chunk], today, "memory")}
+            diffs += diff_outcomes(base, head)  # the outcomes (whole trees) are dropped here
+    return diffs
 
 
 def render(diffs: list[EnvDiff], ref: str, fmt: str) -> str:
