@@ -281,7 +281,7 @@ def compile_project(
     return BuildResult(outcomes, [], writes, skipped, parents)
 
 
-def _atlantis(project: Project, names: list[str], outcomes: list[EnvOutcome], cache: object | None) -> bytes:
+def _atlantis(project: Project, names: list[str], outcomes: list[EnvOutcome], cache: object | None) -> bytes | None:
     """out/atlantis.yaml for every environment that has Terraform in out/ (or gets it now)."""
     from compiler.targets.atlantis import render
 
@@ -297,6 +297,8 @@ def _atlantis(project: Project, names: list[str], outcomes: list[EnvOutcome], ca
             order, present = entry.get("apply_order"), bool(entry.get("outputs"))
         if order is not None and present:
             orders[name] = order
+    if not orders and not (project.out_dir / ATLANTIS_FILE).exists():
+        return None  # nothing to deliver, and nothing to update: out/ stays as it was
     return render(orders, repository_relpath(project.out_dir, project.root))
 
 
