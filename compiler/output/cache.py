@@ -20,7 +20,7 @@ from typing import Any
 import compiler
 
 CACHE_DIR = ".mlc-cache"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: entries carry apply_order
 
 
 @functools.cache
@@ -118,7 +118,13 @@ class Cache:
         return True
 
     def record(
-        self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str], stats: dict[str, list[int]] | None = None
+        self,
+        env: str,
+        files: tuple[str, ...],
+        out_dir: Path,
+        written: list[str],
+        stats: dict[str, list[int]] | None = None,
+        apply_order: int | None = None,
     ) -> None:
         """Remember env's key and its output files' [size, mtime_ns]: from `stats` (taken by
         the worker that wrote them) when it covers them, else from lstat."""
@@ -134,7 +140,9 @@ class Cache:
                 continue
             info = os.lstat(prefix + rel)
             outputs[rel] = [info.st_size, info.st_mtime_ns]
-        entry = {"key": key, "files": list(files), "outputs": outputs}
+        entry: dict[str, Any] = {"key": key, "files": list(files), "outputs": outputs}
+        if apply_order is not None:
+            entry["apply_order"] = apply_order  # out/atlantis.yaml is rebuilt without loading the environment
         if self.envs.get(env) != entry:
             self.envs[env] = entry
             self.dirty = True

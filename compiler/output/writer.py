@@ -402,3 +402,57 @@ def prune_env(out_dir: Path, env: str, token: str) -> EnvWrite:
     if env_dir.is_dir() and not env_dir.is_symlink() and not any(env_dir.iterdir()):
         env_dir.rmdir()
     return report
+
+
+# --- files at the top of out/ (out/atlantis.yaml): owned by mlc, replaced atomically ------------
+
+
+def top_level_drift(out_dir: Path, name: str, data: bytes) -> EnvWrite:
+    """What writing out/<name> would do, as an EnvWrite whose env is "" (paths are out/-relative)."""
+    report = EnvWrite("")
+    path = out_dir / name
+    if not (path.exists() or path.is_symlink()):
+        report.added.append(name)
+    elif _read_regular(path) != data:
+        report.changed.append(name)
+    return report
+
+
+def write_top_level(out_dir: Path, name: str, data: bytes, token: str) -> None:
+    """Replace out/<name> in one rename (a symlink there is replaced, never followed); the
+    temporary file carries the staging prefix, so an interrupted run's leftover is cleaned."""
+    check_relative_path(name)
+    tmp = out_dir / f"{STAGING_PREFIX}{name}-{token}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, out_dir / name)
+        _fsync_dir(out_dir)
+    except OSError as exc:
+        if tmp.exists():
+            tmp.unlink()
+        raise WriteError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def repository_relpath(path: Path, project_root: Path) -> str:
+    """`path` relative to the root of the Git repository holding the project (the nearest parent
+    with a .git), as Atlantis wants project directories; else relative to the project; "." when
+    out/ is outside both (then the config is only meaningful with out/ as a repository root)."""
+    resolved, root = path.resolve(), project_root.resolve()
+    for parent in [root, *root.parents]:
+        if (parent / ".git").exists():
+            try:
+                return resolved.relative_to(parent).as_posix() or "."
+            except ValueError:
+                break
+    try:
+        return resolved.relative_to(root).as_posix() or "."
+    except ValueError:  # out/ outside the project: paths relative to out/ itself (deterministic)
+        return "."

@@ -167,3 +167,63 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
         if unchanged:
             out += ["", f"_{unchanged} unchanged item{'s' if unchanged != 1 else ''} not shown._"]
     return "\n".join(out) + "\n"
+
+
+def render_delta_table(base: dict[str, CostEstimate | None], head: dict[str, CostEstimate | None]) -> str:
+    """Plain text: a line per environment (base, head, change), then the changed items of each."""
+    data = delta_dict(base, head)
+    header = ("ITEM", "KIND", "TYPE", "BASE USD", "HEAD USD", "CHANGE")
+    rows: list[tuple[str, ...]] = []
+    for e in data["environments"]:
+        label = e["name"] + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
+        rows.append(
+            (
+                label,
+                "environment",
+                "",
+                _plain(_dec(e["base_usd"])),
+                _plain(_dec(e["head_usd"])),
+                _change(_dec(e["base_usd"]), _dec(e["head_usd"])),
+            )
+        )
+        for c in e["components"]:
+            if c["status"] == "unchanged":
+                continue
+            typ = c["type"] if c["base_type"] in (None, c["type"]) else f"{c['base_type']} -> {c['type']}"
+            label = "  " + c["component"] + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
+            rows.append(
+                (
+                    label,
+                    c["kind"],
+                    typ,
+                    _plain(_dec(c["base_usd"])),
+                    _plain(_dec(c["head_usd"])),
+                    _change(_dec(c["base_usd"]), _dec(c["head_usd"])),
+                )
+            )
+    bt, ht = _dec(data["total"]["base_usd"]), _dec(data["total"]["head_usd"])
+    total = ("TOTAL", "", "", _plain(bt), _plain(ht), _change(bt, ht))
+    widths = [max(len(r[k]) for r in [header, *rows, total]) for k in range(6)]
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [r[k].ljust(widths[k]) if k < 3 else r[k].rjust(widths[k]) for k in range(6)]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(header), *(line(r) for r in rows), "-" * (sum(widths) + 10), line(total)]) + "\n"
+
+
+def _plain(x: Decimal | None) -> str:
+    return NONE if x is None else f"{x:,}"
+
+
+def increase_over_limit(env: str, base_usd: Decimal | None, head_usd: Decimal | None, limit: float | None) -> str | None:
+    """The cost gate of a pull request: a message when the monthly increase of `env` exceeds
+    `limit` (budget.max_increase_usd or --max-increase-usd), else None. Amounts are the
+    rounded totals `mlc cost` shows; a new environment counts its whole estimate."""
+    if limit is None or head_usd is None:
+        return None
+    delta = head_usd - (base_usd or Decimal("0.00"))
+    cap = money(limit)
+    if delta <= cap:
+        return None
+    return f"{env}: monthly cost increases by ${delta:,} ({_money_or_none(base_usd)} → ${head_usd:,}), above the allowed ${cap:,}"
