@@ -5,6 +5,11 @@ The key of an environment hashes everything its output depends on: the compiler 
 and the bytes of every file of its `extends` chain. The state lives in
 `<project>/.mlc-cache/state.json` (never in out/, which is committed), next to the
 sizes and mtimes of the files written, so an edit inside out/ also forces a recompile.
+
+Policy findings are kept per environment under the same kind of key, in their own file
+(`findings.json`, so `mlc check` never parses the outputs' state): they depend on the
+inputs only, so `mlc check` reuses them for every environment whose inputs hash as
+recorded (whatever out/ holds), and `mlc compile` records them too.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import compiler
 
+if TYPE_CHECKING:
+    from compiler.policy.findings import Finding
+
 CACHE_DIR = ".mlc-cache"
 STATE_VERSION = 2  # 2: entries carry apply_order
+FINDINGS_VERSION = 1
 
 
 @functools.cache
@@ -50,12 +59,15 @@ class Cache:
     out_key: str  # which out/ directory the state describes
     shared_key: str  # compiler + schema + policies + date
     envs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: dict[str, dict[str, Any]] = field(default_factory=dict)  # env -> {key, files, abstract, findings}
     file_bytes: dict[str, bytes] = field(default_factory=dict)
     file_digests: dict[str, bytes] = field(default_factory=dict)
     dirty: bool = False  # state changed since it was read: save() writes it
+    findings_dirty: bool = False
 
     @classmethod
-    def open(cls, project_root: Path, out_dir: Path, schema_path: str, policies_dir: Path, today: str) -> Cache:
+    def open(cls, project_root: Path, out_dir: Path, schema_path: str, policies_dir: Path, today: str, outputs: bool = True) -> Cache:
+        """The cache of a project; `outputs=False` reads only the findings (`mlc check`)."""
         digest = hashlib.sha256(compiler_fingerprint().encode())
         digest.update(Path(schema_path).read_bytes())
         _hash_tree(digest, policies_dir, (".k", ".yaml", ".yml"))
@@ -65,12 +77,12 @@ class Cache:
         except ValueError:
             out_key = str(out_dir)
         cache = cls(project_root, out_key, digest.hexdigest())
-        try:
-            state = json.loads((project_root / CACHE_DIR / "state.json").read_text(encoding="utf-8"))
-            if state.get("version") == STATE_VERSION and state.get("out") == out_key:
-                cache.envs = state.get("envs", {})
-        except (OSError, ValueError):
-            pass
+        state = _read_json(project_root / CACHE_DIR / "state.json") if outputs else {}
+        if state.get("version") == STATE_VERSION and state.get("out") == out_key:
+            cache.envs = state.get("envs", {})
+        found = _read_json(project_root / CACHE_DIR / "findings.json")
+        if found.get("version") == FINDINGS_VERSION and isinstance(found.get("envs"), dict):
+            cache.findings = found["envs"]
         return cache
 
     def _file(self, rel: str) -> bytes | None:
@@ -150,10 +162,34 @@ class Cache:
     def forget(self, env: str) -> None:
         if self.envs.pop(env, None) is not None:
             self.dirty = True
+        if self.findings.pop(env, None) is not None:
+            self.findings_dirty = True
+
+    def cached_findings(self, env: str) -> tuple[tuple[str, ...], bool, list[Finding]] | None:
+        """(input files, abstract, findings) recorded for env when its inputs hash as they did."""
+        entry = self.findings.get(env)
+        if not entry or self.key(entry["files"]) != entry["key"]:
+            return None
+        try:
+            found = [_finding(env, item) for item in entry["findings"]]
+        except (KeyError, TypeError, ValueError):
+            return None  # an entry this compiler cannot read: compute it again
+        return tuple(entry["files"]), bool(entry.get("abstract")), found
+
+    def record_findings(self, env: str, files: tuple[str, ...], abstract: bool, findings: list[Finding]) -> None:
+        key = self.key(files)
+        if key is None:
+            if self.findings.pop(env, None) is not None:
+                self.findings_dirty = True
+            return
+        entry = {"key": key, "files": list(files), "abstract": abstract, "findings": [_finding_data(f) for f in findings]}
+        if self.findings.get(env) != entry:
+            self.findings[env] = entry
+            self.findings_dirty = True
 
     def save(self) -> None:
-        """Write the state if it changed (a no-change run writes nothing)."""
-        if not self.dirty:
+        """Write what changed (a no-change run writes nothing)."""
+        if not (self.dirty or self.findings_dirty):
             return
         directory = self.root / CACHE_DIR
         try:
@@ -161,14 +197,49 @@ class Cache:
             if directory.is_symlink():
                 return  # planted in the working tree: never write through it
             _replace_file(directory, ".gitignore", b"*\n")
-            _replace_file(
-                directory,
-                "state.json",
-                json.dumps({"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}, sort_keys=True).encode("utf-8"),
-            )
-            self.dirty = False
+            if self.dirty:
+                state = {"version": STATE_VERSION, "out": self.out_key, "envs": self.envs}
+                _replace_file(directory, "state.json", json.dumps(state, sort_keys=True).encode("utf-8"))
+                self.dirty = False
+            if self.findings_dirty:
+                found = {"version": FINDINGS_VERSION, "envs": self.findings}
+                _replace_file(directory, "findings.json", json.dumps(found, sort_keys=True).encode("utf-8"))
+                self.findings_dirty = False
         except OSError:
             pass  # a cache that cannot be saved only costs time
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _finding_data(finding: Finding) -> list[Any]:
+    where = finding.location
+    return [
+        where.file,
+        where.line,
+        where.col,
+        finding.rule,
+        finding.severity,
+        finding.message,
+        finding.component,
+        finding.waived,
+        finding.waiver_reason,
+    ]
+
+
+def _finding(env: str, item: list[Any]) -> Finding:
+    from compiler.core.diagnostics import Location
+    from compiler.policy.findings import Finding
+
+    file, line, col, rule, severity, message, component, waived, reason = item
+    if not (isinstance(file, str) and isinstance(line, int) and isinstance(col, int) and isinstance(message, str)):
+        raise ValueError("malformed finding")
+    return Finding(Location(file, line, col), str(rule), str(severity), message, env, component, bool(waived), reason)
 
 
 def _replace_file(directory: Path, name: str, data: bytes) -> None:
