@@ -101,7 +101,8 @@ def run_mlc(args: list[str], work: Path, sample_memory: bool = False, code: Path
     command = [sys.executable, "-m", "compiler"] if code is not None else mlc_command()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command + args, stdout=out, stderr=err, env=_environment(code))
+        # cwd: `python -m compiler` would import ./compiler first, whatever PYTHONPATH says
+        proc = subprocess.Popen(command + args, stdout=out, stderr=err, env=_environment(code), cwd=code or work)
         peak = [0]
         stop = threading.Event()
         sampler = None
@@ -448,13 +449,16 @@ def measure_pr(n: int, work: Path, reps: int, before_ref: str | None, log: Any) 
                 for side, code in (("after", None), ("before", before)):
                     if side == "before" and code is None:
                         continue
-                    run = run_mlc(commands[key], work, code=code)
+                    # memory sampled after exec: the runner is large by now, and wait4's max RSS of
+                    # a forked child counts the runner's pages it held before exec
+                    run = run_mlc(commands[key], work, sample_memory=True, code=code)
                     if run.rc not in (0, 1):
                         raise BenchError(f"{side}: mlc {key} exited {run.rc}:\n{run.stderr[-2000:]}")
                     (result.after if side == "after" else result.before).setdefault(key, []).append(run)
         result.load.append(os.getloadavg()[0])
     except (BenchError, subprocess.CalledProcessError) as exc:
-        result.error = str(exc)
+        result.error = str(exc) + (f"\n{exc.stderr!r}" if isinstance(exc, subprocess.CalledProcessError) else "")
+        log(f"N={n}: pull-request commands failed: {result.error[:500]}")
     finally:
         _git_restore(project, env_file)
     return result
@@ -537,7 +541,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     started = time.time()
+    args.work = args.work.resolve()  # commands run with the work folder as their current directory
     results = [measure_size(n, args.work, args.seed, 1 if args.quick else reps_for(n), log) for n in sizes]
+    for r in results:
+        if r.error:
+            log(f"N={r.n} failed: {r.error[:500]}")
     pr_sizes = sizes if args.quick else [n for n in (int(s) for s in args.pr_sizes.split(",") if s.strip()) if n in sizes]
     pr_results = [
         measure_pr(n, args.work, 1 if args.quick else reps_for(n), args.before, log)
