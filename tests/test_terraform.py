@@ -212,7 +212,8 @@ def test_database_is_encrypted_private_and_holds_no_password(synth):
 
 # --- IAM: nothing more, nothing less ------------------------------------------------------
 _BUCKET = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}$")
-_OBJECTS = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}/\*$")
+# a bucket's objects, or (an edge fleet's model) the objects under one path of it
+_OBJECTS = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}/([A-Za-z0-9._=-]+/)*\*$")
 _KEY = re.compile(r"^\$\{aws_kms_key\.(\w+)\.arn\}$")
 _DBUSER = re.compile(r"^arn:aws:rds-db:[a-z0-9-]+:\d{12}:dbuser:\$\{aws_db_instance\.(\w+)\.resource_id\}/(\w+)$")
 READ_OBJECT, WRITE_OBJECT = {"s3:GetObject"}, {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}

@@ -12,13 +12,13 @@ from compiler.model.kinds import Category, Trait
 # jobs rectangles, endpoints rounded, monitoring hexagons, orchestration subroutines.
 _MERMAID_SHAPE = {
     "store": ("[(", ")]"),
-    "job": ("[", "]"),
+    "run": ("[", "]"),
     "endpoint": ("([", "])"),
     "observer": ("{{", "}}"),
     "orchestrator": ("[[", "]]"),
 }
-_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
-_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
+_DOT_SHAPE = {"store": "cylinder", "run": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
+_CLASS = {"store": "store", "run": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
 
 
 def _look(component: Component) -> str:
@@ -29,7 +29,7 @@ def _look(component: Component) -> str:
         return "observer"
     if category is Category.ORCHESTRATION:
         return "orchestrator"
-    return "endpoint" if component.has(Trait.LONG_RUNNING) else "job"
+    return "endpoint" if component.has(Trait.LONG_RUNNING) else "run"
 
 
 def _node_id(name: str) -> str:

@@ -35,8 +35,10 @@ class WorkloadGrants:
 
 def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, ...] = ()) -> dict[str, WorkloadGrants]:
     """Grants of every workload, and of every monitor workload (read-only, its one store)."""
-    grants = {
-        c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name)) for c in graph.env.components.values() if c.is_workload
+    grants = {  # a kind running as another component (a tuning job's trials) has no identity of its own
+        c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name))
+        for c in graph.env.components.values()
+        if c.is_workload and c.kind.runs_as(c) is None
     }
     for monitor in monitors:
         grants[monitor.name] = WorkloadGrants(monitor.name, (monitor.store,), ())
