@@ -43,9 +43,15 @@ COMPONENT_NAMES = [
     "fallback",
     "tune",
     "report",
+    "runs",
+    "mlflow",
+    "fleet",
+    "notify",
+    "embed",
+    "sweep",
 ]
 STORE_TYPES = ("object_store", "data_lake", "database")
-RUNNABLE = ("spark_job", "training_job", "batch_inference")
+RUNNABLE = ("spark_job", "training_job", "batch_inference", "job")
 
 
 @functools.cache
@@ -151,6 +157,9 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
     }
     gpu_types = gpu_instance_models(provider)
     gpu_type = draw(st.sampled_from(sorted(gpu_types)))
+    confidential = [i for i in instance_types(provider, False) if i.startswith(("m6a.", "n2d-"))]
+    if confidential and draw(st.booleans()):
+        pools["secure"] = {"instance_type": draw(st.sampled_from(confidential)), "min": 0, "max": 2, "confidential": True}
     if draw(st.booleans()):
         pools["gpu"] = {
             "instance_type": draw(st.sampled_from(gpu_types[gpu_type])),
@@ -232,7 +241,7 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
     buckets = [n for n, k in stores.items() if k != "database"]
     workloads: list[str] = []
     for _ in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(("spark_job", "training_job", "serving", "batch_inference")))
+        kind = draw(st.sampled_from(("spark_job", "training_job", "serving", "batch_inference", "job")))
         if kind in ("serving", "batch_inference") and not buckets:
             kind = "spark_job"
         name = next(names)
@@ -271,6 +280,14 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 body.update(gpus={"type": gpu_type, "count": 1}, node_pool="gpu")
             if buckets and draw(st.booleans()):
                 body["checkpoint_to"] = draw(st.sampled_from(buckets))
+            body["framework"] = draw(st.sampled_from(["pytorch", "ray"]))
+        elif kind == "job":
+            body.update(
+                image=draw(image(name)),
+                command=draw(st.lists(free_text, min_size=1, max_size=3)),
+                max_runtime_hours=draw(st.integers(1, 12)),
+                hours_per_month=draw(st.integers(0, 50)),
+            )
         elif kind == "serving":
             body.pop("writes")
             body.pop("reads")
@@ -291,10 +308,39 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             body.update(
                 image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), hours_per_month=draw(st.integers(0, 50))
             )
-        if kind in ("training_job", "batch_inference", "spark_job") and draw(st.booleans()):
+        if kind in ("training_job", "batch_inference", "spark_job", "job") and draw(st.booleans()):
             body["schedule"] = draw(cron)
         out[name] = body
         workloads.append(name)
+    databases = [n for n, k in stores.items() if k == "database"]
+    clients = [w for w in workloads if out[w]["type"] in ("training_job", "job")]
+    if databases and clients and draw(st.booleans()):  # MLflow on a database and its own artifact store
+        artifacts, server = next(names), next(names)
+        out[artifacts] = {"type": "object_store", "size_gb": 10, "lifecycle": {"expire_after_days": 365}, "versioning": True}
+        out[server] = {"type": "tracking_server", "image": draw(image(server)), "database": draw(st.sampled_from(databases))}
+        out[server].update(artifacts=artifacts, replicas=draw(st.integers(1, 3)))
+        for client in draw(st.lists(st.sampled_from(clients), unique=True, min_size=1, max_size=2)):
+            out[client]["tracking"] = server
+    trials = [w for w in workloads if out[w]["type"] == "training_job" and out[w]["framework"] == "pytorch" and "gpus" not in out[w]]
+    if trials and draw(st.booleans()):
+        out[next(names)] = {
+            "type": "tuning_job",
+            "trial": draw(st.sampled_from(trials)),
+            "objective": {"metric": "val_loss", "goal": draw(st.sampled_from(["minimize", "maximize"]))},
+            "algorithm": draw(st.sampled_from(["random", "grid", "bayesianoptimization", "tpe", "hyperband"])),
+            "parameters": {"lr": {"min": 0.0001, "max": 0.1, "scale": "log"}, "layers": {"min": 1, "max": 8, "type": "int"}},
+            "max_trials": draw(st.integers(2, 20)),
+            "parallel_trials": draw(st.integers(1, 2)),
+        }
+    if provider == "aws" and buckets and draw(st.booleans()):
+        out[next(names)] = {
+            "type": "edge_deployment",
+            "image": draw(image("edge")),
+            "runtime": draw(st.sampled_from(["onnx", "tflite", "triton"])),
+            "model": {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)},
+            "fleet": {"cluster_labels": {"fleet": draw(st.sampled_from(["shops", "plants"]))}},
+            "rollout": {"max_unavailable_percent": draw(st.integers(1, 100))},
+        }
     runnable = [w for w in workloads if out[w]["type"] in RUNNABLE]
     if draw(st.booleans()):
         out[next(names)] = {

@@ -395,6 +395,25 @@ CASES = [
         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 2}")),
         "api",
     ),
+    # lineage: the endpoint reads only `models` (internal), but the model was trained on confidential data
+    Case(
+        "MLC-GOV-070",
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", "node_pool: conf", reads="[src]", writes="[models]")
+            + serving("api", "node_pool: cpu  # <-"),
+            top="compliance: {confidential_computing: [confidential]}",
+            pools=POOLS + "\n    conf: {instance_type: m6a.2xlarge, min: 1, max: 3, confidential: true}",
+        ),
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", "node_pool: conf", reads="[src]", writes="[models]")
+            + serving("api", "node_pool: conf"),
+            top="compliance: {confidential_computing: [confidential]}",
+            pools=POOLS + "\n    conf: {instance_type: m6a.2xlarge, min: 1, max: 3, confidential: true}",
+        ),
+        "api",
+    ),
 ]
 
 

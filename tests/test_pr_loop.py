@@ -246,7 +246,7 @@ def test_dot_carries_the_roles_and_classifications_mermaid_shows(capsys) -> None
     for name, level in sensitive.items():
         assert any(f'"{name}<br/><i>' in m and f'</i><br/>{level}"' in m for m in mermaid.splitlines()), name
     roles = {line.split('"')[1]: line.split('class="')[1].split('"')[0] for line in dot.splitlines() if 'class="' in line}
-    for role in ("store", "job", "endpoint", "ops"):
+    for role in ("store", "run", "endpoint", "ops"):
         members = sorted(n for n, r in roles.items() if r == role)
         assert f"  class {','.join('n_' + n.replace('-', '_') for n in members)} {role}" in mermaid
 

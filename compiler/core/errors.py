@@ -287,6 +287,29 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "reference secrets through the secret manager.",
     ),
     (
+        "MLC-E057",
+        "tuning trials exceed GPU capacity",
+        "A tuning job runs `parallel_trials` trials at once, each on the trial job's `nodes` pods of `gpus.count` GPUs. "
+        "The node pools the trial can use (its `node_pool`, else every pool with enough GPUs of its model) hold fewer "
+        "such pods at their `max` size: trials would wait Pending while their deadline runs.",
+        "Lower `parallel_trials` to the number the message suggests, or raise the pool's `max`.",
+    ),
+    (
+        "MLC-E058",
+        "tuning job cannot be planned",
+        "A tuning job needs a run-time bound per trial (`hours_per_trial`, or `max_runtime_hours` on the trial job), "
+        "parameter ranges with min < max (min > 0 on a log scale, integers for int parameters), no more parallel than "
+        "total trials, and a trial Katib can run (a pytorch training job: a Job or a PyTorchJob).",
+        "Fix the field the message points at.",
+    ),
+    (
+        "MLC-E059",
+        "node pool cannot be confidential",
+        "`confidential: true` needs an instance type that runs as a confidential VM: AMD SEV-SNP families on AWS "
+        "(m6a, c6a, r6a), Confidential GKE Nodes machine families on GCP (n2d, c2d, c3).",
+        "Choose an instance type of a family the message lists, or remove `confidential`.",
+    ),
+    (
         "MLC-E060",
         "unknown price",
         "An instance type, GPU or database class is not in the pricing data, so the cost and the budget cannot be checked.",

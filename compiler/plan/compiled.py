@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.analysis.graph import DependencyGraph
+from compiler.analysis.graph import WRITE_KINDS, DependencyGraph
 from compiler.model.environment import Environment
 from compiler.model.kinds import Trait
 from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
@@ -100,7 +100,7 @@ def edge_access(graph: DependencyGraph, workload: str) -> tuple[Access, ...]:
     for edge in graph.edges:
         if edge.kind in ("reads", "model") and edge.target == workload:
             store = env.components[edge.source]
-        elif edge.kind in ("writes", "checkpoint") and edge.source == workload:
+        elif edge.kind in WRITE_KINDS and edge.source == workload:
             store = env.components[edge.target]
         else:
             continue
@@ -112,18 +112,23 @@ def edge_access(graph: DependencyGraph, workload: str) -> tuple[Access, ...]:
             out.add(Access(store.name, "writes", write=True, delete=deletes, catalog="write" if cataloged else ""))
         elif edge.kind == "model":
             out.update(Access(store.name, "model", prefix=path) for path in _model_paths(comp.spec))
-        else:  # checkpoint: saved, read back to resume, old ones rotated out
+        elif edge.kind == "checkpoint":  # saved, read back to resume, old ones rotated out
             out.add(Access(store.name, "checkpoint", prefix=checkpoint_prefix(workload), write=True, delete=True))
+        elif edge.kind == "backend":  # a tracking server owns its store: runs' artifacts are deleted with the runs
+            out.add(Access(store.name, "backend", write=True, delete=True))
+        else:  # logs: an MLflow client uploads its run's artifacts and reads them back
+            out.add(Access(store.name, "logs", write=True))
     return tuple(sorted(out, key=lambda a: (a.store, a.edge, a.prefix)))
 
 
 def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, ...] = ()) -> dict[str, WorkloadGrants]:
     """Grants of every workload (one Access per declared edge), and of every monitor workload
-    (read-only: its one store, under its dataset path)."""
+    (read-only: its one store, under its dataset path). A kind running as another component
+    (a tuning job's trials run as the training job) has no identity of its own."""
     grants = {
         c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name), edge_access(graph, c.name))
         for c in graph.env.components.values()
-        if c.is_workload
+        if c.is_workload and c.kind.runs_as(c) is None
     }
     for monitor in monitors:
         access = (Access(monitor.store, "reads", prefix=monitor.path.strip("/")),)

@@ -151,6 +151,7 @@ class Estimator:
             raise CostErrors([UnknownPriceError("/cloud/provider", f'no pricing data for cloud provider "{self.provider}"')])
         self.prices: ProviderPrices = prices
         self.pools: dict[str, Any] = env.spec["cluster"]["node_pools"]
+        self.components = env.components
 
     def error(self, ptr: str, message: str) -> None:
         self.errors.setdefault(ptr, UnknownPriceError(ptr, message))
@@ -260,6 +261,24 @@ class Estimator:
         name, c = component.name, component.spec
         replicas = int(c["replicas"]["min"])
         return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
+
+    def service(self, component: Component) -> tuple[float, str] | None:
+        """An always-on service with a fixed replica count (a tracking server)."""
+        name, c = component.name, component.spec
+        replicas = int(c["replicas"])
+        return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
+
+    def tuning(self, component: Component) -> tuple[float, str] | None:
+        """runs_per_month x max_trials x the trial job's cost for one trial of hours_per_trial
+        (default: the trial's max_runtime_hours; the validation stage requires one of them)."""
+        c = component.spec
+        trial = self.components[str(c["trial"])]
+        hours = float(c.get("hours_per_trial") or trial.spec.get("max_runtime_hours") or 0)
+        one = self.training(type(trial)(trial.name, trial.type, {**trial.spec, "hours_per_month": hours}))
+        if one is None:
+            return None
+        trials, runs = int(c["max_trials"]), float(c["runs_per_month"])
+        return runs * trials * one[0], f"{_num(runs)} run(s) x {trials} trials x ({one[1]})"
 
     def batch(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec

@@ -307,6 +307,17 @@ CATALOG: tuple[Rule, ...] = (
         "personal data (residency, retention) cannot run.",
         "Add `compliance: {allowed_regions: [...], frameworks: [gdpr]}` (or the frameworks that apply).",
     ),
+    _r(
+        "MLC-GOV-070",
+        "error",
+        "Workloads touching data of the classes in compliance.confidential_computing run on confidential node pools",
+        "Confidential VMs (AMD SEV-SNP, Intel TDX, Confidential GKE Nodes) keep data encrypted in memory, out of "
+        "reach of the host and the cloud operator. The requirement follows lineage: a job reading a store, an "
+        "endpoint serving a model trained on pii data, a tracking server storing its runs all touch that data. "
+        "Edge fleets run outside the environment's cluster and cannot meet it.",
+        "Set `node_pool:` to a pool with `confidential: true` (an AMD SEV-SNP / Confidential GKE Nodes instance "
+        "type), or stop the flow of that class into the workload.",
+    ),
     # ------------------------------------------------------------------ REL: reliability
     _r(
         "MLC-REL-001",

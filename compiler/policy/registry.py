@@ -44,6 +44,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-GOV-004", gov.classification_below_lineage),
     ("MLC-GOV-005", gov.pii_without_expiry),
     ("MLC-GOV-006", gov.pii_without_compliance),
+    ("MLC-GOV-070", gov.confidential_computing),
     ("MLC-REL-001", rel.spot_training_without_checkpoint),
     ("MLC-REL-002", rel.checkpoints_outlive_run),
     ("MLC-REL-003", rel.serving_without_slo),

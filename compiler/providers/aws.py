@@ -36,6 +36,10 @@ class Aws(Provider):
     store_scheme = "s3"
     store_schemes_read = ("s3", "s3a")
     catalog_name_limit = 255  # Glue database
+    # AMD SEV-SNP: EC2 supports it on M6a, C6a and R6a (EC2 user guide, "AMD SEV-SNP"); the
+    # node group's launch template turns it on (cpu_options.amd_sev_snp = enabled)
+    confidential_families = ("m6a", "c6a", "r6a")
+    confidential_technology = "AMD SEV-SNP"
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"eks.amazonaws.com/role-arn": role_arn(env, component)}

@@ -36,6 +36,10 @@ class Provider:
     store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
     store_schemes_read: ClassVar[tuple[str, ...]] = ()  # schemes a spec may use to name a store (s3, s3a)
     catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
+    #: instance families that run as confidential VMs (node_pools.<name>.confidential: true),
+    #: and how the provider calls the technology, for messages
+    confidential_families: ClassVar[tuple[str, ...]] = ()
+    confidential_technology: ClassVar[str] = "confidential VMs"
 
     def unsupported(self, target: str, what: str) -> NotSupportedError:
         return NotSupportedError(self.name, target, what)
@@ -68,6 +72,11 @@ class Provider:
         """Facts of an instance/machine type from the pricing data (None when unknown)."""
         prices = self.prices()
         return prices.instances.get(instance_type) if prices else None
+
+    def confidential_capable(self, instance_type: str) -> bool:
+        """Whether node pools of this instance type can run as confidential VMs."""
+        family = instance_type.split(".", 1)[0] if "." in instance_type else instance_type.split("-", 1)[0]
+        return family in self.confidential_families
 
     # --- Terraform
     def terraform(self) -> TerraformEmitter:

@@ -43,6 +43,11 @@ class Gcp(Provider):
     store_schemes_read = ("gs",)
     catalog_name_limit = 1024  # BigQuery dataset
 
+    # Confidential GKE Nodes: AMD SEV on N2D and C2D, SEV-SNP on N2D, Intel TDX on C3
+    # (GKE docs, "Encrypt workload data in-use with Confidential GKE Nodes")
+    confidential_families = ("n2d", "c2d", "c3")
+    confidential_technology = "Confidential GKE Nodes"
+
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"iam.gke.io/gcp-service-account": service_account_email(env, component)}
 

@@ -184,3 +184,31 @@ def argocd_application(env: Environment) -> str:
 def argocd_workflows_application(env: Environment) -> str:
     """Application syncing out/<env>/argo."""
     return bounded(f"{env.name}-workflows", 63)
+
+
+# --- lifecycle kinds (tracking servers, edge fleets) ----------------------------------------
+TRACKING_PORT = 5000  # MLflow's default port
+
+
+def tracking_uri(env: Environment, server: Component) -> str:
+    """MLFLOW_TRACKING_URI of the workloads logging to `server` (its Service in the namespace)."""
+    return f"http://{bounded(server.name, 63)}.{env.namespace}.svc.cluster.local:{TRACKING_PORT}"
+
+
+def tracking_db_secret(env: Environment, server: Component) -> str:
+    """Secret-manager entry holding a tracking server's database login (username, password, host)."""
+    return f"mlc/{env.name}/{server.name}/database"
+
+
+def tracking_db_k8s_secret(server: Component) -> str:
+    return bounded(f"{server.name}-backend", 63)
+
+
+def edge_namespace(component: Component) -> str:
+    """Namespace of an edge deployment on its fleet's clusters."""
+    fleet = component.spec.get("fleet") or {}
+    return str(fleet.get("namespace") or bounded(f"edge-{component.name}", 63))
+
+
+def edge_application_set(env: Environment, component: Component) -> str:
+    return bounded(f"{env.name}-{component.name}", 63)

@@ -40,6 +40,10 @@ class Trait(Enum):
     WRITES_WITH_DELETES = "writes-with-deletes"  # its writer library deletes (Spark committers, overwrite mode)
     TABLE_FORMAT = "table-format"  # Delta/Iceberg tables: writers expire files, catalogue tables
     TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
+    TRACKS_EXPERIMENTS = "tracks-experiments"  # an experiment-tracking server workloads log runs to (`tracking:`)
+    # its pods are not pods of its own in the environment's namespace (tuning trials run as the
+    # trial job; edge servers run on other clusters): no ServiceAccount or NetworkPolicy of its own
+    FOREIGN_PODS = "foreign-pods"
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,11 @@ class Kind:
     def distributed(self, component: Component) -> bool:
         """Whether the component runs as several cooperating pods (they talk to each other)."""
         return False
+
+    def runs_as(self, component: Component) -> str | None:
+        """The component whose pods, identity and grants this one's runs use (a tuning job's
+        trial), or None when it runs as itself."""
+        return None
 
     def scheduled_by_argo(self, component: Component) -> bool:
         """Whether a schedule on the component is run by an Argo CronWorkflow (argo/) rather

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.providers.registry import provider_of
@@ -95,8 +96,8 @@ def emit_base(compiled: Compiled) -> list[dict[str, Any]]:
     """Namespace, quota, limits, and per-workload ServiceAccount + ExternalSecret."""
     objects = [namespace(compiled), resource_quota(compiled), limit_range(compiled)]
     for component in compiled.env.components.values():
-        if not component.is_workload:
-            continue
+        if not component.is_workload or component.has(Trait.FOREIGN_PODS):
+            continue  # tuning trials run as their trial job; edge servers on other clusters
         objects.append(service_account(compiled, component))
         secret = external_secret(compiled, component)
         if secret is not None:

@@ -57,7 +57,10 @@ def monitored(compiled: Compiled, name: str) -> bool:
 
 
 def extra_env(compiled: Compiled, component: Component) -> dict[str, str]:
-    """Where the workload finds its model / puts its checkpoints (bucket URIs)."""
+    """Where the workload finds its model / puts its checkpoints (bucket URIs), and the
+    tracking server it logs to (MLFLOW_TRACKING_URI)."""
+    from compiler.targets.kubernetes.lifecycle import tracking_server_of
+
     env = compiled.env
     out: dict[str, str] = {}
     model = component.get("model")
@@ -66,6 +69,9 @@ def extra_env(compiled: Compiled, component: Component) -> dict[str, str]:
     target = component.get("checkpoint_to")
     if target in env.components:
         out["CHECKPOINT_URI"] = naming.store_uri(env, env.components[target], checkpoint_prefix(component.name))
+    server = tracking_server_of(compiled, component.name)
+    if server is not None:
+        out["MLFLOW_TRACKING_URI"] = naming.tracking_uri(env, server)
     return out
 
 
@@ -249,9 +255,14 @@ def build_run_object(compiled: Compiled, component: Component) -> dict[str, Any]
 
 
 def runs_standalone(compiled: Compiled, component: Component) -> bool:
-    """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo)."""
+    """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo,
+    and not only the trial template of a tuning job)."""
+    from compiler.targets.kubernetes.lifecycle import tuning_jobs_of
+
     if compiled.graph.pipelines_running(component.name):
         return False
+    if tuning_jobs_of(compiled, component.name) and not component.get("schedule"):
+        return False  # its runs are the tuning job's trials
     if component.get("schedule") and component.kind.scheduled_by_argo(component):
         return False  # an Argo CronWorkflow (argo/): PyTorchJob has no cron form, batch scoring is Argo's
     return True
@@ -291,3 +302,6 @@ def emit_run_objects(compiled: Compiled, component: Component) -> list[dict[str,
         notes[SYNC_OPTIONS] = JOB_SYNC_OPTIONS
     meta = c.metadata(compiled, run["kind"], component.name, component, annotations=notes)
     return [c.k8s_object(run["apiVersion"], run["kind"], meta, spec=run["spec"])]
+
+
+run_metadata = _run_metadata  # shared with kubernetes/lifecycle.py (RayJob)

@@ -29,6 +29,7 @@ from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
+from compiler.targets.terraform.aws_edge import edge_identity_file
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -113,6 +114,21 @@ def node_taints(gpus: int, spot: bool) -> list[dict[str, str]]:
     return taints
 
 
+def confidential_launch_template(ctx: AwsContext, pool_name: str, pool: dict[str, Any]) -> dict[str, Any]:
+    """Launch template of a confidential node group: AMD SEV-SNP on, the root volume
+    (encrypted) and IMDSv2 only; EKS fills in the AMI and user data of the managed group."""
+    return {
+        "name": naming.bounded(f"mlc-{ctx.env.name}-{pool_name}", 128),
+        "description": f"mlc {ctx.env.name}: confidential (AMD SEV-SNP) nodes of pool {pool_name}",
+        "cpu_options": {"amd_sev_snp": "enabled"},
+        "block_device_mappings": [
+            {"device_name": "/dev/xvda", "ebs": {"volume_size": pool["disk_gb"], "volume_type": "gp3", "encrypted": "true"}}
+        ],
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+        "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
+    }
+
+
 def cluster_file(ctx: AwsContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
@@ -135,6 +151,13 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             # the cluster autoscaler owns the current size; Terraform sets only the bounds
             "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
         }
+        if pool.get("confidential"):  # AMD SEV-SNP is a launch-template CPU option; the disk moves there too
+            del body["disk_size"]
+            f.resource("aws_launch_template", rname(pool_name), confidential_launch_template(ctx, pool_name, pool))
+            body["launch_template"] = {
+                "id": ref("aws_launch_template", rname(pool_name), "id"),
+                "version": ref("aws_launch_template", rname(pool_name), "latest_version"),
+            }
         taints = node_taints(gpus, spot)
         if taints:
             body["taint"] = taints
@@ -288,6 +311,10 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "job": identity_file,
+            "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
+            "tracking_server": identity_file,
+            "edge_deployment": edge_identity_file,
         },
     )
 

@@ -107,6 +107,8 @@ def cluster_file(ctx: GcpContext) -> TfFile:
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
         }
+        if pool.get("confidential"):  # Confidential GKE Nodes (AMD SEV on n2d/c2d, Intel TDX on c3)
+            node_config["confidential_nodes"] = {"enabled": True}
         if spot:
             node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
         accelerators = guest_accelerators(machine_type, *ctx.compiled.pool_gpus(pool_name))
@@ -183,6 +185,11 @@ def audit_file(ctx: GcpContext) -> TfFile:
     return f
 
 
+def edge_not_supported(ctx: GcpContext, component: Component) -> TfFile:
+    """Edge fleets need a workload identity federation pool for the fleet's issuer; not built yet."""
+    raise gcp.PROVIDER.unsupported("terraform", "edge_deployment: no identity for edge fleets on GCP yet")
+
+
 # --- the emitter --------------------------------------------------------------------------
 class GcpTerraform(TerraformEmitter[GcpContext]):
     components = DispatchTable(
@@ -197,6 +204,10 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "job": identity_file,
+            "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
+            "tracking_server": identity_file,
+            "edge_deployment": edge_not_supported,
         },
     )
 
