@@ -64,8 +64,8 @@ def owner_of(name: str, prefix: str) -> int | None:
     """The owner pid recorded in `name` (made by `owned_name`), or None."""
     if not name.startswith(prefix):
         return None
-    head = name[len(prefix) :].split("-", 1)[0]
-    return int(head) if head.isdigit() else None
+    head, sep, rest = name[len(prefix) :].partition("-")
+    return int(head) if sep and rest and head.isdigit() and head.isascii() else None
 
 
 def owned_tempdir(prefix: str) -> str:
