@@ -45,14 +45,20 @@ def hide_environment() -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True when a process with this id exists (also when it belongs to another user)."""
+    """True when a process with this id runs (also when it belongs to another user)."""
     if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
     except OSError as exc:
-        return exc.errno == errno.EPERM
-    return True
+        if exc.errno != errno.EPERM:
+            return False
+    try:  # a zombie (dead, not yet reaped: e.g. a killed run's worker in a container) is gone
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rpartition(b")")[2].split()[:1]
+        return state not in ([b"Z"], [b"X"])
+    except OSError:
+        return True
 
 
 def owned_name(prefix: str, pid: int | None = None) -> str:

@@ -44,6 +44,14 @@ def compile_in_memory(project: Project, today: date) -> dict[str, EnvOutcome]:
     return {o.env: o for o in run_many(project, names, today, "memory")}
 
 
+def _lines(data: bytes | None) -> list[str]:
+    """Lines split on "\n" only: str.splitlines() also splits on U+2028, U+0085, \r, ...,
+    which would make a diff line out of part of a value."""
+    text = (data or b"").decode("utf-8", "replace")
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def _finding_key(finding: Any) -> tuple[str, str | None, str]:
     return (finding.rule, finding.component, finding.message)
 
@@ -65,8 +73,8 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             (d.added if old is None else d.removed if new is None else d.changed).append(path)
             patch = list(
                 difflib.unified_diff(
-                    (old or b"").decode().splitlines(),
-                    (new or b"").decode().splitlines(),
+                    _lines(old),
+                    _lines(new),
                     f"a/out/{env}/{path}",
                     f"b/out/{env}/{path}",
                     lineterm="",
@@ -132,25 +140,34 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
 
 
 def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
-    out = [f"### mlc: compiled output against `{ref}`", ""]
+    """A pull-request comment. Every string from the specs or policies is escaped
+    (compiler.output.markdown); diff fences are longer than any backtick run they hold."""
+    from compiler.output import markdown as md
+
+    out = [f"### mlc: compiled output against {md.code(ref)}", ""]
     if not diffs:
         return "\n".join(out + ["No change to compiled output."]) + "\n"
     out += ["| environment | added | changed | removed | monthly cost |", "|---|---:|---:|---:|---|"]
-    out += [f"| `{d.env}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {_delta(d)} |" for d in diffs]
+    out += [
+        f"| {md.code(d.env, table=True)} | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {md.text(_delta(d))} |" for d in diffs
+    ]
     for d in diffs:
-        out += ["", f"#### `{d.env}`"]
+        out += ["", f"#### {md.code(d.env)}"]
         if d.note:
-            out.append(f"> {d.note.rstrip('; ')}")
+            out.append(f"> {md.text(d.note.rstrip('; '))}")
         for component, verbs in _by_component(d).items():
             summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
-            out.append(f"- **{component}**: {summary}")
+            out.append(f"- **{md.text(component)}**: {summary}")
         for f in d.new_findings:
-            out.append(f"- :warning: new `{f.rule}` ({f.severity}) on `{f.component or d.env}`: {f.message}")
+            out.append(
+                f"- :warning: new {md.code(f.rule)} ({md.text(f.severity)}) on {md.code(f.component or d.env)}: {md.text(f.message)}"
+            )
         for f in d.resolved_findings:
-            out.append(f"- :white_check_mark: resolved `{f.rule}` on `{f.component or d.env}`")
+            out.append(f"- :white_check_mark: resolved {md.code(f.rule)} on {md.code(f.component or d.env)}")
         patches = [line for p in d.added + d.changed + d.removed for line in d.patches.get(p, [])]
         if patches:
-            out += ["", "<details><summary>diff</summary>", "", "```diff", *patches, "```", "", "</details>"]
+            opening, closing = md.fence(patches, "diff")
+            out += ["", "<details><summary>diff</summary>", "", opening, *patches, closing, "", "</details>"]
     return "\n".join(out) + "\n"
 
 
