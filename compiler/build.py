@@ -88,7 +88,8 @@ class BuildResult:
 
 def compile_one(project: Project, env_name: str, today: date, mode: str, token: str) -> EnvOutcome:
     """Compile one environment. mode: 'write' (stage it), 'check' (diff with out/),
-    'memory' (keep the bytes), 'policy' (findings only).
+    'memory' (keep the bytes), 'policy' (findings only), 'validate' (every input check of
+    a compile, emission included, even when findings would block it; nothing is kept).
 
     An abstract environment is only validated. Input problems land in `diagnostics`.
     """
@@ -115,9 +116,15 @@ def compile_one(project: Project, env_name: str, today: date, mode: str, token: 
     outcome.findings = findings
     outcome.cost = compiled.cost
     outcome.blocked = any(f.blocking for f in findings)
-    if mode == "policy" or outcome.blocked:
+    if mode == "policy" or (outcome.blocked and mode != "validate"):
         return outcome
-    artifacts = emit_environment(compiled, findings)
+    try:
+        artifacts = emit_environment(compiled, findings)  # emitters check too (MLC-E052 object names)
+    except InputError as exc:
+        outcome.diagnostics = exc.diagnostics
+        return outcome
+    if mode == "validate":
+        return outcome
     files = serialise(artifacts)
     outcome.written = sorted(files)
     if mode == "memory":

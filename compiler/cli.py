@@ -24,7 +24,19 @@ def _project(args: argparse.Namespace) -> Any:
     project = Project.at(Path(args.project), Path(args.out) if args.out else None)
     if not project.env_dir.is_dir():
         raise UsageError(f"{args.project} is not an mlc project: it has no environments/ folder (mlc init DIR creates one)")
+    from compiler.core.diagnostics import printable
+
+    for rel in project.ignored():
+        if rel not in _WARNED:
+            _WARNED.add(rel)
+            what = (
+                "a folder (environments are not read from subfolders)" if rel.endswith("/") else "not an environment file (*.yaml, *.yml)"
+            )
+            print(f"warning: {printable(rel)} is ignored: {what}", file=sys.stderr)
     return project
+
+
+_WARNED: set[str] = set()  # ignored files reported by this process
 
 
 def _today(args: argparse.Namespace) -> date:
@@ -48,27 +60,18 @@ def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None, 
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Every input check `mlc compile` makes (the same code: build.compile_one), nothing written."""
+    from compiler.build import _names, run_many
     from compiler.core.diagnostics import InputError
-    from compiler.pipeline import plan_environment
-    from compiler.policy.engine import all_rules, validate_waivers
 
     project = _project(args)
-    policies = project.policies_dir if project.policies_dir.is_dir() else None
-    names = args.envs or None
-    envs = project.load_environments(names)
-    if not names:  # abstract parents are validated too
-        for name, path in project.env_files().items():
-            project.document(name, path)
-    problems = []
-    for env in envs:
-        try:
-            plan_environment(env)
-            problems += validate_waivers(env, {rule.id for rule in all_rules(policies)})
-        except InputError as exc:
-            problems += exc.diagnostics
+    names = _names(project, args.envs or None)
+    outcomes = run_many(project, names, _today(args), "validate", getattr(args, "jobs", None))
+    problems = sorted({d for o in outcomes for d in o.diagnostics})
     if problems:
         raise InputError(problems)
-    print(f"{len(envs)} environment(s) valid: {', '.join(e.name for e in envs)}")
+    concrete = [o.env for o in outcomes if o.cost is not None]
+    print(f"{len(concrete)} environment(s) valid: {', '.join(concrete)}")
     return EXIT_OK
 
 

@@ -50,10 +50,13 @@ def compiler_fingerprint() -> str:
 def _hash_tree(digest: Any, directory: Path, suffixes: tuple[str, ...]) -> None:
     if not directory.is_dir():
         return
+    from compiler.frontend.loader import MAX_FILE_BYTES
+
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix in suffixes:
             digest.update(path.relative_to(directory).as_posix().encode())
-            digest.update(path.read_bytes())
+            with open(path, "rb") as handle:  # bounded: a larger file fails the compile (MLC-E001)
+                digest.update(handle.read(MAX_FILE_BYTES + 1))
 
 
 @dataclass

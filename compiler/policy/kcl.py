@@ -67,6 +67,7 @@ class PolicyFile:
     path: Path
     display: str  # project-relative path shown in messages, e.g. policies/owner.k
     text: str
+    problem: tuple[str, str] | None = None  # (code, message): not read (too large, not UTF-8)
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,31 @@ class KclResult:
 
 
 def policy_files(policies_dir: Path | None) -> list[PolicyFile]:
-    """Built-in .k files, then the project's policies/*.k (sorted; symlinks are not followed)."""
+    """Built-in .k files, then the project's policies/*.k (sorted; symlinks are not followed).
+    A project file larger than MAX_FILE_BYTES or not UTF-8 is kept with `problem` set (and
+    no text): `evaluate` reports it (MLC-E001 / MLC-E002) instead of running it."""
     files = [PolicyFile(p, f"{BUILTIN_DISPLAY}/{p.name}", p.read_text(encoding="utf-8")) for p in sorted(BUILTIN_DIR.glob("*.k"))]
     if policies_dir is not None and policies_dir.is_dir():
         for p in sorted(policies_dir.glob("*.k")):
             if p.is_file() and not p.is_symlink():
-                files.append(PolicyFile(p, f"{policies_dir.name}/{p.name}", p.read_text(encoding="utf-8")))
+                files.append(_read_policy(p, f"{policies_dir.name}/{p.name}"))
     return files
+
+
+def _read_policy(path: Path, display: str) -> PolicyFile:
+    from compiler.frontend.loader import MAX_FILE_BYTES
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return PolicyFile(path, display, "", ("MLC-E001", f"cannot read policy file: {exc.strerror}"))
+    if len(raw) > MAX_FILE_BYTES:
+        return PolicyFile(path, display, "", ("MLC-E001", f"policy file is larger than the limit of {MAX_FILE_BYTES} bytes"))
+    try:
+        return PolicyFile(path, display, raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return PolicyFile(path, display, "", ("MLC-E002", f"policy file is not valid UTF-8 (byte {exc.start})"))
 
 
 def empty_plan() -> dict[str, Any]:
@@ -293,7 +312,9 @@ def evaluate(files: list[PolicyFile], plan: dict[str, Any], reserved: dict[str, 
     for f in files:
         missing = [name for name, pattern in _DEFINES.items() if not pattern.search(f.text)]
         known = _BROKEN.get((f.display, f.text))
-        if known is not None:
+        if f.problem is not None:
+            diagnostics.append(Diagnostic(Location(f.display, 1, 1), *f.problem))
+        elif known is not None:
             diagnostics.append(known)
         elif missing:
             diagnostics.append(
