@@ -142,6 +142,7 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
 def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
     """A pull-request comment. Every string from the specs or policies is escaped
     (compiler.output.markdown); diff fences are longer than any backtick run they hold."""
+    from compiler.core.diagnostics import printable
     from compiler.output import markdown as md
 
     out = [f"### mlc: compiled output against {md.code(ref)}", ""]
@@ -164,7 +165,9 @@ def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
             )
         for f in d.resolved_findings:
             out.append(f"- :white_check_mark: resolved {md.code(f.rule)} on {md.code(f.component or d.env)}")
-        patches = [line for p in d.added + d.changed + d.removed for line in d.patches.get(p, [])]
+        # control, format and separator characters as visible escapes: CommonMark would turn
+        # a NUL into U+FFFD and a CR into a line break inside the block
+        patches = [printable(line) for p in d.added + d.changed + d.removed for line in d.patches.get(p, [])]
         if patches:
             opening, closing = md.fence(patches, "diff")
             out += ["", "<details><summary>diff</summary>", "", opening, *patches, closing, "", "</details>"]
