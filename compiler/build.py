@@ -217,19 +217,24 @@ def run_many(
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                chunk = pending.pop(future)
+                pending.pop(future)
                 try:
                     outcomes.extend(future.result())
                 except BrokenProcessPool:
+                    compiled = {o.env for o in outcomes}
+                    unfinished = [n for n in names if n not in compiled]
+                    shown = ", ".join(unfinished[:5]) + (", ..." if len(unfinished) > 5 else "")
                     raise WorkerDied(
-                        f"a worker process died while compiling {', '.join(chunk[:3])}{' ...' if len(chunk) > 3 else ''} "
-                        "(killed, or out of memory)"
+                        f"a worker process died (killed, or out of memory) before these environments were compiled: {shown}"
                     ) from None
                 if progress:
                     progress(len(outcomes), len(names))
-        pool.shutdown(wait=True)  # workers exit normally, so their exit handlers (multiprocessing finalizers) run
-    finally:
+    except BaseException:  # a dead worker, an interrupt, an error: stop the others now, never wait for them
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)  # workers exit normally, so their exit handlers (multiprocessing finalizers) run
     return sorted(outcomes, key=lambda o: o.env)
 
 
