@@ -37,6 +37,7 @@ class Mode(Enum):
     CHECK = "check"  # compare with out/ (mlc compile --check)
     MEMORY = "memory"  # keep the bytes (fuzzing, tests)
     POLICY = "policy"  # findings only: nothing is emitted (mlc check)
+    VALIDATE = "validate"  # every input check of a compile, emission included, even when findings block it
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
@@ -151,7 +152,7 @@ def compile_environment(
     findings = run_policies(compiled, policies, today, overrides)
     blocked = any(f.blocking for f in findings)
     artifacts = None
-    if not blocked and mode is not Mode.POLICY:
+    if (not blocked or mode is Mode.VALIDATE) and mode is not Mode.POLICY:
         artifacts = emit_environment(compiled, findings)
         if overrides is not None:
             patched = override_environment(compiled, root, findings)

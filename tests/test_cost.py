@@ -473,7 +473,7 @@ def test_delta_dict_and_type_change():
     assert d["total"] == {"base_usd": 734.38, "head_usd": 734.38, "delta_usd": 0.0}
     (c,) = d["environments"][0]["components"]
     assert (c["status"], c["base_type"], c["type"]) == ("changed", "g5.xlarge", "g6.xlarge")
-    assert "| gpu | node_pool | g5.xlarge → g6.xlarge | $734.38 | $734.38 | $0.00 |" in render_delta_markdown(base, head)
+    assert "| gpu | node_pool | g5\\.xlarge → g6\\.xlarge | $734.38 | $734.38 | $0.00 |" in render_delta_markdown(base, head)
     assert "Monthly cost will not change ($734.38 → $734.38)." in render_delta_markdown(base, head)
     assert json.loads(json.dumps(d)) == d
 

@@ -40,7 +40,8 @@ def test_a_change_that_blocks_an_environment_is_shown_as_blocked_not_deleted(tmp
     assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY, "--format", "markdown"]) == 1
     markdown = capsys.readouterr().out
     assert "| `env00` | **blocked** | – | $0.00 ($281.27) | 2 / 0 | 0 |" in markdown.splitlines()
-    assert "- :no_entry: blocking `MLC-SEC-002` on `data` (environments/env00.yaml:6:39): public store holds pii data" in markdown
+    # the location and message are escaped like every string that reaches Markdown
+    assert "- :no_entry: blocking `MLC-SEC-002` on `data` (environments/env00\\.yaml\\:6\\:39): public store holds pii data" in markdown
 
 
 def test_diff_exits_2_when_the_head_side_does_not_compile(tmp_path: Path, capsys) -> None:
