@@ -14,6 +14,7 @@ from typing import Any
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
 from compiler.pipeline import Mode
+from compiler.plan.cost import money
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
 
@@ -36,7 +37,8 @@ class EnvDiff:
     def empty(self) -> bool:
         return (
             not (self.added or self.changed or self.removed or self.new_findings or self.resolved_findings or self.note)
-            and self.cost_before == self.cost_after
+            and (self.cost_before is None) == (self.cost_after is None)
+            and (self.cost_before is None or money(self.cost_before) == money(self.cost_after or 0.0))
         )
 
 
@@ -93,14 +95,16 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
 
 
 def _money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+    return "—" if value is None else f"${money(value):,}"
 
 
 def _delta(d: EnvDiff) -> str:
+    """Before → after (change), in cents rounded half up exactly as `mlc cost` rounds them, the
+    change being the difference of the rounded amounts (so both commands agree to the cent)."""
     if d.cost_before is None or d.cost_after is None:
         return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
-    change = d.cost_after - d.cost_before
-    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({'+' if change >= 0 else '-'}${abs(change):,.2f})"
+    change = money(d.cost_after) - money(d.cost_before)
+    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({'+' if change >= 0 else '-'}${abs(change):,})"
 
 
 def _by_component(d: EnvDiff) -> dict[str, dict[str, list[str]]]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Trait
 from compiler.model.kinds.stores import CHECKPOINT, READS, WRITES
+from compiler.model.resources import PodGroup, container_pods
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
@@ -21,6 +22,10 @@ class TrainingJob(Kind):
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         return est.training(component)
+
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        spec = component.spec
+        return (container_pods(spec, "pod", int(spec["nodes"]), spot=bool(spec["spot"])),)  # one pod per node
 
     def distributed(self, component: Component) -> bool:
         return int(component.spec["nodes"]) > 1
