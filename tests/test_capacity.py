@@ -99,6 +99,7 @@ def test_fitting_workloads_compile_and_capacity_is_reported(tmp_path):
         "min": 0,
         "max": 2,
         "spot": False,
+        "zones": [],  # AWS node groups take their subnets (zones) from a variable
     }
     assert cap.pools["cpu"].to_dict()["gpu_model"] == ""  # never None in plan.json
     ((pods,),) = [cap.of("train")]
