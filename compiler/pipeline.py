@@ -72,14 +72,14 @@ def validate_environment(env: Environment) -> DependencyGraph:
 def plan_environment(env: Environment) -> Compiled:
     """Validated graph, grants, cost, instance facts and advice of one resolved environment
     (InputError on any input problem, unknown prices included)."""
-    from compiler.plan.cost import CostErrors
+    from compiler.plan.compiled import PlanErrors
     from compiler.providers import NotSupportedError
 
     graph = validate_environment(env)
     try:
         return plan(env, graph)
-    except CostErrors as errors:
-        raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
+    except PlanErrors as errors:
+        raise InputError([Diagnostic(env.locate(p.pointer), p.code, p.message) for p in errors.problems]) from None
     except NotSupportedError as exc:
         raise unsupported(env, exc) from None
 

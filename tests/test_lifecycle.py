@@ -185,8 +185,11 @@ def test_confidential_pools_in_terraform(tmp_path: Path) -> None:
     assert template["block_device_mappings"][0]["ebs"]["volume_size"] == 100
     group = cluster["resource"]["aws_eks_node_group"]["conf"]
     assert group["launch_template"] == {"id": "${aws_launch_template.conf.id}", "version": "${aws_launch_template.conf.latest_version}"}
-    assert "disk_size" not in group and cluster["resource"]["aws_eks_node_group"]["cpu"]["disk_size"] == 100
-    assert set(cluster["resource"]["aws_launch_template"]) == {"conf"}
+    # every pool has a launch template (it tags instances and volumes for the budget); only the
+    # confidential one turns SEV-SNP on, and no node group sets disk_size beside its template
+    assert all("disk_size" not in g for g in cluster["resource"]["aws_eks_node_group"].values())
+    assert set(cluster["resource"]["aws_launch_template"]) == set(cluster["resource"]["aws_eks_node_group"])
+    assert "cpu_options" not in cluster["resource"]["aws_launch_template"]["cpu"]
     assert v.validate_terraform_json(cluster, "aws") == []
 
 

@@ -129,11 +129,10 @@ def test_cost_base_honours_format_and_agrees_with_diff_to_the_cent(tmp_path: Pat
     assert not table.startswith("###") and "|" not in table
     lines = table.splitlines()
     assert lines[0].split() == ["ITEM", "KIND", "TYPE", "BASE", "USD", "HEAD", "USD", "CHANGE"]
-    total = lines[-1].split()
-    assert total[0] == "TOTAL"
+    total = next(line for line in lines if line.startswith("TOTAL")).split()  # notes may follow it
     base_total, head_total = total[1], total[2]
     assert main(["cost", "--project", str(root), "env00", "--today", TODAY]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].split()[1] == head_total
+    assert next(line for line in capsys.readouterr().out.splitlines() if line.startswith("TOTAL")).split()[1] == head_total
     assert main(["diff", "--project", str(root), "--base", "HEAD", "--today", TODAY]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert f"cost ${base_total} → ${head_total} " in first

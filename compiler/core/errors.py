@@ -316,6 +316,35 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Use a type listed in compiler/data/pricing.yaml (the message suggests the nearest), or add its price with a source.",
     ),
     (
+        "MLC-E061",
+        "pod does not fit a node of its pool",
+        "A workload's pod asks for more CPU, memory or GPUs than one node of the pool it is scheduled on can give "
+        "(allocatable: the instance's capacity less what the kubelet reserves, see docs/cost-model.md), so it stays "
+        "Pending forever. Checked for pods pinned by `node_pool` and for GPU pods (placed on the pools with their GPU).",
+        "Lower the request at the reported line, or use a pool with a larger instance type.",
+    ),
+    (
+        "MLC-E062",
+        "GPU model not offered by the pool",
+        "`gpus.type` names a GPU model the instance type of the chosen `node_pool` does not carry (e.g. nvidia-a100 "
+        "on an A10G pool): the pod could never be scheduled there.",
+        "Ask for the pool's GPU model, or choose a pool whose instance type has the wanted GPU.",
+    ),
+    (
+        "MLC-E063",
+        "no node pool can run the workload",
+        "The workload asks for GPUs but its `node_pool` has none, or no node pool of the environment has the GPU model "
+        "it asks for; the namespace GPU quota (the pools' GPUs) would also refuse it.",
+        "Add a node pool with that GPU (cluster.node_pools), or point `node_pool` at one.",
+    ),
+    (
+        "MLC-E064",
+        "machine type not offered in the region",
+        "Accelerator-optimised machine types exist only in some zones; the zone table in compiler/data/pricing.yaml "
+        "(machine_zones) lists none in the environment's region for the node pool's type, so GKE could not create its nodes.",
+        "Choose a machine type offered in the region, or a region that offers it; correct the zone table if it is out of date.",
+    ),
+    (
         "MLC-E070",
         "too many environments or components",
         "The project exceeds a size limit (see the README's Limits table), which protects CI from runaway input.",

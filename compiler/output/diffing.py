@@ -16,6 +16,7 @@ from typing import Any
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
 from compiler.pipeline import Mode
+from compiler.plan.cost import money
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
 
@@ -57,7 +58,8 @@ class EnvDiff:
     def empty(self) -> bool:
         return (
             not (self.added or self.changed or self.removed or self.new_findings or self.resolved_findings or self.note)
-            and self.cost_before == self.cost_after
+            and (self.cost_before is None) == (self.cost_after is None)
+            and self.cost_before == self.cost_after  # both already rounded to the cent, as mlc cost rounds
         )
 
 
@@ -128,7 +130,6 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
 
 def _total(outcome: EnvOutcome | None) -> Decimal | None:
     """The monthly total rounded exactly as `mlc cost` rounds it (half up, to the cent)."""
-    from compiler.plan.cost import money
 
     if outcome is None or outcome.cost is None:
         return None
@@ -140,6 +141,8 @@ def _money(value: Decimal | None) -> str:
 
 
 def _delta(d: EnvDiff) -> str:
+    """Before → after (change), in cents rounded half up exactly as `mlc cost` rounds them, the
+    change being the difference of the rounded amounts (so both commands agree to the cent)."""
     if d.cost_before is None or d.cost_after is None:
         return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
     change = d.cost_after - d.cost_before

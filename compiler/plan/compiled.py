@@ -14,7 +14,8 @@ from compiler.analysis.graph import WRITE_KINDS, DependencyGraph
 from compiler.model.environment import Environment
 from compiler.model.kinds import Trait
 from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
-from compiler.plan.cost import CostEstimate, estimate
+from compiler.plan.capacity import Capacity, Problem, build_capacity, capacity_problems
+from compiler.plan.cost import CostErrors, CostEstimate, estimate
 from compiler.plan.monitors import MonitorWorkload, derive_monitor_workloads
 from compiler.plan.pricing import InstanceType, load_pricing
 
@@ -146,6 +147,7 @@ class Compiled:
     gpu_models: dict[str, tuple[str, ...]]  # spec GPU type (nvidia-a100) -> catalogue models
     budget: BudgetStatus
     suggestions: tuple[Suggestion, ...]
+    capacity: Capacity
     monitors: tuple[MonitorWorkload, ...] = ()  # pods mlc adds for monitoring components (plan.monitors)
 
     @property
@@ -165,16 +167,34 @@ class Compiled:
         return lineage[name].effective
 
 
+class PlanErrors(Exception):
+    """Every input problem the plan stage finds (unknown prices MLC-E060, capacity MLC-E061..63)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.pointer, p.code))
+        super().__init__("\n".join(f"{p.pointer}: {p.code}: {p.message}" for p in self.problems))
+
+
 def plan(env: Environment, graph: DependencyGraph) -> Compiled:
-    """Grants, cost, instance facts, budget and suggestions of a validated environment
-    (CostErrors on unknown prices)."""
+    """Grants, capacity, cost, instance facts, budget and suggestions of a validated environment
+    (PlanErrors on unknown prices and on pods that cannot be scheduled)."""
     from compiler.providers.registry import provider_of
 
     pricing = load_pricing()
-    cost = estimate(env, pricing)
     provider = provider_of(env)
-    pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
+    problems: list[Problem] = []
+    prices = provider.prices()
     monitors, _ = derive_monitor_workloads(env, graph)
+    capacity = build_capacity(env, prices, pricing.gpu_models) if prices is not None else Capacity({}, (), pricing.gpu_models)
+    problems += capacity_problems(env, capacity)
+    try:
+        cost = estimate(env, pricing, capacity, monitors)
+    except CostErrors as errors:
+        problems += [Problem(e.pointer, "MLC-E060", e.message) for e in errors.errors]
+        raise PlanErrors(problems) from None
+    if problems:
+        raise PlanErrors(problems)
+    pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
     return Compiled(
         env=env,
         graph=graph,
@@ -184,6 +204,7 @@ def plan(env: Environment, graph: DependencyGraph) -> Compiled:
         gpu_models=pricing.gpu_models,
         budget=check_budget(env, cost),
         suggestions=suggestions(env, cost, pricing),
+        capacity=capacity,
         monitors=monitors,
     )
 
@@ -223,5 +244,6 @@ def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
         },
         "budget": env.spec.get("budget"),
         "cost": compiled.cost.to_dict(),
+        "capacity": compiled.capacity.to_dict(),
         "findings": [f.to_dict() for f in findings],
     }

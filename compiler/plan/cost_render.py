@@ -40,7 +40,8 @@ def render_table(estimate: CostEstimate) -> str:
         return "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3]), r[4]]).rstrip()
 
     rule = "-" * (sum(widths) + 6)
-    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total)]) + "\n"
+    notes = [f"note: {n}" for n in estimate.notes]
+    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total), *notes]) + "\n"
 
 
 def _cell(text: str) -> str:
@@ -56,6 +57,8 @@ def render_markdown(estimate: CostEstimate) -> str:
     for i in estimate.items:
         out.append(f"| {_cell(i.component)} | {_cell(i.kind)} | {_cell(i.type)} | {_usd(i.rounded)} | {_cell(i.detail)} |")
     out.append(f"| **Total** | | | **{_usd(money(estimate.total_usd))}** | |")
+    if estimate.notes:
+        out += ["", *(f"_Note: {_cell(n)}_" for n in estimate.notes)]
     return "\n".join(out) + "\n"
 
 

@@ -419,6 +419,18 @@ CATALOG: tuple[Rule, ...] = (
         "A monitoring component without `alerts` only collects metrics: nobody is told when the endpoint breaks its SLO.",
         "Add `alerts: {latency_p99_ms: ..., error_rate: ...}` to the monitoring component.",
     ),
+    _r(
+        "MLC-REL-050",
+        "error",
+        "Node pools and the GPU quota hold the largest job next to the always-on pods",
+        "Serving replicas and canaries hold their nodes and GPUs all month. When a pool at its max size "
+        "(or the namespace GPU ResourceQuota, the sum of every pool's max x GPUs per node) cannot hold "
+        "the largest run of a job on top of them, part of the job stays Pending: a distributed job "
+        "waits at rendezvous until its deadline, and the GPU-hours of the pods that did start are paid "
+        "for nothing.",
+        "Raise the pool's `max` to the number of nodes the message names, move the job or the endpoint "
+        "to another pool, or make the job smaller.",
+    ),
     # ------------------------------------------------------------------ overrides (checks_overrides.py)
     _r(
         "MLC-SEC-050",

@@ -58,6 +58,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-REL-011", rel.prod_serving_on_spot),
     ("MLC-REL-012", rel.high_availability_single_replica),
     ("MLC-REL-013", rel.monitoring_without_alerts),
+    ("MLC-REL-050", rel.capacity_headroom),
 )
 
 # rules whose findings come from the waiver pass (waivers.py), not from a check

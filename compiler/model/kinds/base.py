@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
+    from compiler.model.resources import PodGroup
     from compiler.plan.cost import Estimator
 
 Priced = tuple[float, str]  # (monthly USD, unrounded; how it was computed)
@@ -111,6 +112,11 @@ class Kind:
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         """Monthly cost of one component, or None after reporting an unknown price to `est`."""
         raise NotImplementedError(f"kind {self.name} has no cost function")
+
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        """The pods one run (or, for long-running kinds, the always-on minimum) of the component
+        requests: what the capacity model places on node pools. None for kinds without pods."""
+        return ()
 
     def distributed(self, component: Component) -> bool:
         """Whether the component runs as several cooperating pods (they talk to each other)."""

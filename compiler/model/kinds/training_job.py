@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Trait
 from compiler.model.kinds.stores import CHECKPOINT, READS, TRACKING, WRITES
+from compiler.model.resources import PodGroup, container_pods
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
@@ -22,6 +23,10 @@ class TrainingJob(Kind):
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         return est.training(component)
+
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        spec = component.spec
+        return (container_pods(spec, "pod", int(spec["nodes"]), spot=bool(spec["spot"])),)  # one pod per node
 
     def distributed(self, component: Component) -> bool:
         # a Ray head talks to its workers and the operator submits the job to the head's dashboard

@@ -47,7 +47,7 @@ def namespace(compiled: Compiled) -> dict[str, Any]:
 
 def gpu_capacity(compiled: Compiled) -> int:
     """GPUs the node pools can hold at their max size: sum of max x GPUs per instance."""
-    return sum(int(pool["max"]) * compiled.pool_gpus(name)[0] for name, pool in c.node_pools(compiled.env).items())
+    return compiled.capacity.gpu_quota
 
 
 def resource_quota(compiled: Compiled) -> dict[str, Any]:

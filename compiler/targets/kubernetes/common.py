@@ -21,6 +21,7 @@ from typing import Any
 
 from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Trait
+from compiler.model.resources import DEFAULT_RESOURCES, memory_bytes
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 
@@ -39,7 +40,6 @@ KIND_WAVES: dict[str, int] = {
 }
 
 RUN_AS = 10001
-DEFAULT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 TMP_VOLUME = "tmp"
 SHM_VOLUME = "dshm"
 #: The root filesystem is read-only and uid 10001 has no passwd entry (HOME would be "/"):
@@ -181,15 +181,6 @@ def needs_shm(component: Component) -> bool:
     return component.has(Trait.TRAINS_MODELS) or gpu_count(component) > 0
 
 
-def memory_bytes(quantity: str) -> int:
-    """Bytes of a Kubernetes memory quantity (512Mi, 4Gi, 1G, 1000)."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-    for suffix, factor in units.items():
-        if quantity.endswith(suffix):
-            return int(float(quantity[: -len(suffix)]) * factor)
-    return int(float(quantity))
-
-
 def shm_size(component: Component) -> str:
     """sizeLimit of /dev/shm: half the container's memory (tmpfs pages count against the
     memory limit, so the other half stays for the process), in MiB."""
@@ -248,14 +239,9 @@ def node_pools(env: Environment) -> dict[str, dict[str, Any]]:
 
 
 def gpu_pools(compiled: Compiled, gpu_type: str, count: int) -> list[str]:
-    """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type`."""
-    models = compiled.gpu_models.get(gpu_type, ())
-    found = []
-    for name in node_pools(compiled.env):
-        gpus, model = compiled.pool_gpus(name)
-        if model in models and gpus >= count:
-            found.append(name)
-    return found
+    """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type` (the
+    capacity model's placement, so scheduling, capacity checks and cost agree)."""
+    return compiled.capacity.gpu_pools(gpu_type, count)
 
 
 def gpu_toleration() -> dict[str, Any]:

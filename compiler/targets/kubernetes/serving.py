@@ -31,10 +31,10 @@ Deployment (custom `image`): the image contract is: serve HTTP on `port` (defaul
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds.serving import canary_pods
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
@@ -156,10 +156,8 @@ def canary_name(component: Component) -> str:
 
 
 def canary_replicas(component: Component) -> int:
-    """Pods for the canary so that it gets about `traffic_percent` of the stable min pods' traffic."""
-    low, _ = _replicas(component)
-    percent = int(component.get("canary")["traffic_percent"])
-    return max(1, math.ceil(max(low, 1) * percent / (100 - percent)))
+    """Pods of the canary Deployment (the serving kind decides, so cost and capacity agree)."""
+    return canary_pods(component)
 
 
 def service(compiled: Compiled, component: Component) -> dict[str, Any]:

@@ -114,25 +114,45 @@ def node_taints(gpus: int, spot: bool) -> list[dict[str, str]]:
     return taints
 
 
-def confidential_launch_template(ctx: AwsContext, pool_name: str, pool: dict[str, Any]) -> dict[str, Any]:
-    """Launch template of a confidential node group: AMD SEV-SNP on, the root volume
-    (encrypted) and IMDSv2 only; EKS fills in the AMI and user data of the managed group."""
-    return {
-        "name": naming.bounded(f"mlc-{ctx.env.name}-{pool_name}", 128),
-        "description": f"mlc {ctx.env.name}: confidential (AMD SEV-SNP) nodes of pool {pool_name}",
-        "cpu_options": {"amd_sev_snp": "enabled"},
-        "block_device_mappings": [
-            {"device_name": "/dev/xvda", "ebs": {"volume_size": pool["disk_gb"], "volume_type": "gp3", "encrypted": "true"}}
-        ],
-        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
-        "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
-    }
+ROOT_DEVICE = "/dev/xvda"  # root volume of the EKS-optimised AL2023 AMIs
+
+
+def compute_tags(ctx: AwsContext, pool_name: str) -> dict[str, str]:
+    """Tags of a pool's instances and volumes: the provider's default tags (incl. the
+    `mlc:environment` tag the budget filters on) and the pool's own. Neither default_tags nor
+    node-group tags reach the EC2 instances; the launch template's tag_specifications do."""
+    return dict(sorted({**ctx.default_tags(), **ctx.tags(None, **{"mlc:node-pool": pool_name})}.items()))
+
+
+def launch_template(f: TfFile, ctx: AwsContext, pool_name: str, pool: dict[str, Any]) -> None:
+    tags = compute_tags(ctx, pool_name)
+    f.resource(
+        "aws_launch_template",
+        rname(pool_name),
+        {
+            "name": naming.bounded(f"mlc-{ctx.env.name}-{pool_name}", 128),
+            "update_default_version": True,
+            "block_device_mappings": [
+                {
+                    "device_name": ROOT_DEVICE,
+                    "ebs": {"volume_size": pool["disk_gb"], "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+                }
+            ],
+            # IMDSv2 only; hop limit 2 as EKS sets it for its own templates
+            "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
+            # a confidential pool: AMD SEV-SNP is a CPU option of the launch template
+            **({"cpu_options": {"amd_sev_snp": "enabled"}} if pool.get("confidential") else {}),
+            "tag_specifications": [{"resource_type": "instance", "tags": tags}, {"resource_type": "volume", "tags": tags}],
+            "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
+        },
+    )
 
 
 def cluster_file(ctx: AwsContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
+        launch_template(f, ctx, pool_name, pool)
         instance_type, spot = str(pool["instance_type"]), bool(pool["spot"])
         gpus, _ = ctx.compiled.pool_gpus(pool_name)
         body: dict[str, Any] = {
@@ -143,7 +163,10 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             "instance_types": [instance_type],
             "capacity_type": "SPOT" if spot else "ON_DEMAND",
             "ami_type": ami_type(instance_type, gpus),
-            "disk_size": pool["disk_gb"],
+            "launch_template": {
+                "id": ref("aws_launch_template", rname(pool_name), "id"),
+                "version": ref("aws_launch_template", rname(pool_name), "latest_version"),
+            },
             "scaling_config": {"min_size": pool["min"], "max_size": pool["max"], "desired_size": pool["min"]},
             "update_config": {"max_unavailable": 1},
             "labels": {naming.NODE_POOL_LABEL: pool_name},
@@ -151,13 +174,6 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             # the cluster autoscaler owns the current size; Terraform sets only the bounds
             "lifecycle": {"ignore_changes": ["scaling_config[0].desired_size"]},
         }
-        if pool.get("confidential"):  # AMD SEV-SNP is a launch-template CPU option; the disk moves there too
-            del body["disk_size"]
-            f.resource("aws_launch_template", rname(pool_name), confidential_launch_template(ctx, pool_name, pool))
-            body["launch_template"] = {
-                "id": ref("aws_launch_template", rname(pool_name), "id"),
-                "version": ref("aws_launch_template", rname(pool_name), "latest_version"),
-            }
         taints = node_taints(gpus, spot)
         if taints:
             body["taint"] = taints

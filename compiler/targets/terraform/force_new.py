@@ -64,6 +64,7 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "google_storage_bucket": ("name", "location", "project"),
     "google_storage_bucket_iam_member": ("bucket", *_GCP_IAM_MEMBER),
     "aws_launch_template": ("name", "name_prefix"),
+    "google_project_service": ("service", "project"),
     "google_bigquery_dataset_iam_member": ("dataset_id", "project", *_GCP_IAM_MEMBER),
     "google_kms_key_ring": ("name", "location", "project"),
     "google_kms_crypto_key": ("name", "key_ring", "purpose", "skip_initial_version_creation", "import_only"),

@@ -86,6 +86,20 @@ def guest_accelerators(machine_type: str, count: int, model: str | None) -> list
     return [{"type": ACCELERATORS[model], "count": count, "gpu_driver_installation_config": {"gpu_driver_version": "DEFAULT"}}]
 
 
+def compute_labels(ctx: GcpContext, pool_name: str) -> dict[str, str]:
+    """Labels of a pool's VMs and boot disks: the environment's default labels (incl. the
+    `mlc-environment` label the budget filters on) and the pool's own."""
+    return dict(sorted({**ctx.default_labels(), **ctx.labels(None, **{"mlc-node-pool": pool_name})}.items()))
+
+
+def zones_of(ctx: GcpContext, pool_name: str) -> dict[str, Any]:
+    """node_locations of a pool whose machine family only some zones offer (the capacity model's
+    zone table); nothing for the others (GKE then uses every zone of the region)."""
+    pool = ctx.compiled.capacity.pools.get(pool_name)
+    zones = pool.zones if pool is not None else None
+    return {"node_locations": list(zones)} if zones else {}
+
+
 def cluster_file(ctx: GcpContext) -> TfFile:
     """GKE node pools. GPU nodes get GKE's own nvidia.com/gpu=present:NoSchedule taint
     (naming.GPU_TAINT_KEY), so only the spot taint is set here."""
@@ -102,7 +116,8 @@ def cluster_file(ctx: GcpContext) -> TfFile:
             "service_account": ctx.var("node_service_account"),
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
             "labels": {naming.NODE_POOL_LABEL: pool_name},
-            "resource_labels": ctx.labels(None, **{"mlc-node-pool": pool_name}),
+            # on the VMs and their disks (provider default_labels do not reach them): the budget filters on these
+            "resource_labels": compute_labels(ctx, pool_name),
             "metadata": {"disable-legacy-endpoints": "true"},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
@@ -121,6 +136,7 @@ def cluster_file(ctx: GcpContext) -> TfFile:
                 "name": naming.bounded(f"{env.name}-{pool_name}", 40),
                 "cluster": env.spec["cluster"]["name"],
                 "location": ctx.region,
+                **zones_of(ctx, pool_name),
                 "autoscaling": {
                     "total_min_node_count": pool["min"],
                     "total_max_node_count": pool["max"],
