@@ -43,10 +43,12 @@ def test_out_equals_a_fresh_compile_of_the_examples() -> None:
     assert sorted(p.name for p in (REPO / "out").iterdir() if p.is_dir()) == names
 
 
-def test_examples_cover_every_component_type_and_both_clouds() -> None:
+def test_examples_cover_every_component_type_and_every_cloud() -> None:
     from compiler.model import kinds
 
     envs = Project.at(REPO).load_environments()
     assert {c.type for e in envs for c in e.components.values()} == set(kinds.names())
-    assert {e.provider for e in envs} == {"aws", "gcp"}
+    assert {e.provider for e in envs} == {"aws", "gcp", "azure"}
+    azure = [e for e in envs if e.provider == "azure"]
+    assert {c.type for e in azure for c in e.components.values()} == set(kinds.names())
     assert Project.at(REPO).is_abstract("base")

@@ -1,4 +1,4 @@
-"""What a cloud provider is to the compiler: one class per provider (providers/aws.py, gcp.py).
+"""What a cloud provider is to the compiler: one class per provider (providers/aws.py, gcp.py, azure.py).
 
 Everything that differs between clouds sits behind this class: the workload identity the
 Kubernetes ServiceAccount is annotated with (and its name, shared with Terraform), store
@@ -35,6 +35,9 @@ class Provider:
     pricing_key: ClassVar[str | None] = None  # section of compiler/data/pricing.yaml
     store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
     catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
+    # (key, value) of the NoSchedule taint on spot nodes that workloads on spot tolerate;
+    # None: mlc's own taint (naming.SPOT_TAINT_KEY), which the Terraform node pools set
+    spot_taint: ClassVar[tuple[str, str] | None] = None
 
     def unsupported(self, target: str, what: str) -> NotSupportedError:
         return NotSupportedError(self.name, target, what)
@@ -44,14 +47,21 @@ class Provider:
         """Annotation binding a workload's ServiceAccount to its cloud identity."""
         raise self.unsupported("kubernetes", "no workload identity")
 
+    def pod_labels(self, env: Environment, component: Component) -> dict[str, str]:
+        """Labels a workload's pods need for its cloud identity (none unless a provider says so)."""
+        return {}
+
     def secret_store(self, env: Environment) -> str:
         """ClusterSecretStore (External Secrets Operator) of the provider's secret manager."""
         raise self.unsupported("kubernetes", "no secret store")
 
-    def store_uri(self, bucket: str, path: str = "") -> str:
+    def store_uri(self, env: Environment, store: Component, path: str = "") -> str:
+        """<scheme>://<bucket>[/path] of a bucket-backed store (naming.bucket_name)."""
         if self.store_scheme is None:
             raise self.unsupported("kubernetes", "no object-store URI scheme")
-        uri = f"{self.store_scheme}://{bucket}"
+        from compiler.providers.naming import bucket_name
+
+        uri = f"{self.store_scheme}://{bucket_name(env, store)}"
         return f"{uri}/{path.strip('/')}" if path.strip("/") else uri
 
     # --- pricing and the instance catalogue

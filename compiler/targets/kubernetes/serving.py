@@ -83,7 +83,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
         predictor["canaryTrafficPercent"] = int(canary["traffic_percent"])
     predictor["serviceAccountName"] = naming.service_account(component)
     predictor["automountServiceAccountToken"] = False
-    predictor["labels"] = naming.k8s_labels(env, component)
+    predictor["labels"] = naming.pod_labels(env, component)
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
@@ -98,7 +98,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     env = compiled.env
     image = component.get("image")
     port = int(component.spec["port"])
-    pod_labels = {**naming.k8s_labels(env, component), TRACK_LABEL: track}
+    pod_labels = {**naming.pod_labels(env, component), TRACK_LABEL: track}
     extra = {"MODEL_URI": _model_uri(compiled, component, path)}
     server: dict[str, Any] = {"name": "server", "image": image, "imagePullPolicy": c.image_pull_policy(image)}
     server["ports"] = [

@@ -83,7 +83,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
 
 def pod_template(compiled: Compiled, component: Component, containers: list[dict[str, Any]], restart_policy: str) -> dict[str, Any]:
     return {
-        "metadata": {"labels": naming.k8s_labels(compiled.env, component)},
+        "metadata": {"labels": naming.pod_labels(compiled.env, component)},
         "spec": pod_spec(compiled, component, containers, restart_policy),
     }
 
@@ -162,7 +162,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["coreLimit"] = str(cores)
     pod["memory"] = c.spark_memory(memory)
     pod["serviceAccount"] = naming.service_account(component)
-    pod["labels"] = naming.k8s_labels(compiled.env, component)
+    pod["labels"] = naming.pod_labels(compiled.env, component)
     env = c.env_vars(component)
     if env:
         pod["env"] = env
