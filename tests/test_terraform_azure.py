@@ -286,3 +286,44 @@ def test_names_follow_azure_rules(prod, tmp_path_factory):
     names = {p: azure.aks_pool_name(odd, p) for p in pools}
     assert len(set(names.values())) == 4
     assert all(1 <= len(n) <= 12 and n.isalnum() and n[0].isalpha() for n in names.values()), names
+
+
+def test_override_checks_know_azure_weakenings(prod):
+    from compiler.policy.checks_overrides import PUBLIC, WILDCARD, terraform_facts
+
+    # what mlc emits for prod-azure has no weakness the override rules look for
+    for address, body in resources(files_of(emit(prod))).items():
+        assert terraform_facts(address.split(".", 1)[0], body) == {PUBLIC: set(), WILDCARD: set()}, address
+    account = terraform_facts("azurerm_storage_account", {"allow_nested_items_to_be_public": False, "shared_access_key_enabled": True})
+    assert account[PUBLIC] == {"shared_access_key_enabled is not false (account keys and SAS tokens bypass Entra ID)"}
+    assert terraform_facts("azurerm_storage_container", {"container_access_type": "container"})[PUBLIC] == {
+        "container_access_type is container"
+    }
+    wide = terraform_facts(
+        "azurerm_role_assignment", {"role_definition_name": "Contributor", "scope": f"/subscriptions/{SUB}/resourceGroups/ml"}
+    )
+    assert wide[WILDCARD] == {
+        "assigns the broad role Contributor",
+        f"is scoped to /subscriptions/{SUB}/resourceGroups/ml (a subscription or resource group, not one container)",
+    }
+    assert terraform_facts(
+        "azurerm_role_assignment", {"role_definition_name": "Storage Blob Data Reader", "scope": f"/subscriptions/{SUB}"}
+    )[WILDCARD] == {f"is scoped to /subscriptions/{SUB} (a subscription or resource group, not one container)"}
+
+
+def test_documented_cluster_secret_store_is_valid():
+    import yaml
+
+    from tests.helpers import REPO
+
+    text = (REPO / "docs" / "azure.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\napiVersion: external-secrets.io/v1\n", 1)[1].split("```", 1)[0]
+    store = yaml.safe_load(
+        "apiVersion: external-secrets.io/v1\n" + block.replace("https://<key_vault_uri output>", "https://kv.vault.azure.net")
+    )
+    assert store["metadata"]["name"] == naming.secret_store(load_prod_env())
+    assert validate_k8s_object(store) == []
+
+
+def load_prod_env():
+    return next(e for e in example_environments() if e.name == "prod-azure")
