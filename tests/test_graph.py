@@ -152,6 +152,9 @@ EXPECTED_LINEAGE = {
     "ranker-monitoring": ("internal", ("ranker-monitoring",)),
     "nightly": ("internal", ("nightly",)),
     "ranker-fallback": ("pii", ("models", "ranker-fallback")),
+    # prod-azure only
+    "audit-db": ("pii", ("audit-db",)),
+    "model-audit": ("pii", ("audit-db", "model-audit")),
 }
 EXPECTED_GCP_LINEAGE = {
     name: ("internal", (name,))

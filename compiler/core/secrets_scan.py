@@ -84,7 +84,13 @@ def _made_of_words(token: str) -> bool:
 _AZURE_SIZE = re.compile(r"(?:[A-Z]{1,2}_)?(?:Standard|Basic)_[A-Z][A-Za-z0-9]{0,20}(?:_[A-Za-z0-9]{1,12}){0,3}\Z")
 
 
+# an Azure resource id (/subscriptions/<guid>/resourceGroups/<rg>/providers/...): a path of names
+_AZURE_RESOURCE_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}(/[A-Za-z0-9._()-]+)*\Z")
+
+
 def _high_entropy_token(text: str) -> bool:
+    if _AZURE_RESOURCE_ID.match(text):
+        return False
     for token in _TOKEN.findall(text):
         if _HEX_DIGEST.match(token) or "/" in token.strip("/") and token.count("/") > 2 or _made_of_words(token):
             continue  # image digests, paths and CamelCase identifiers are not secrets
