@@ -1240,7 +1240,7 @@ def validate_manifest_file(path: str | os.PathLike[str]) -> list[str]:
 def validate_output_dir(env_dir: str | os.PathLike[str], provider: str | None = None) -> list[str]:
     """Validate a compiled ``out/<env>/`` tree: kubernetes/, argo/, argocd/ manifests and
     terraform/*.tf.json (as one module). ``provider`` defaults to whatever the resource type
-    prefixes say (aws_* or google_*)."""
+    prefixes say (aws_*, google_* or azurerm_*)."""
     root = Path(env_dir)
     errs: list[str] = []
     for sub in ("kubernetes", "argo", "argocd"):
@@ -1267,6 +1267,6 @@ def validate_output_dir(env_dir: str | os.PathLike[str], provider: str | None = 
                     for t in (doc.get("resource") or {})
                     if isinstance(doc.get("resource"), dict)
                 )
-                prov = "google" if "google_" in types and "aws_" not in types else "aws"
+                prov = "azurerm" if "azurerm_" in types else "google" if "google_" in types and "aws_" not in types else "aws"
             errs.extend(f"{tf_dir}/{e}" for e in validate_terraform_module(files, prov))
     return errs
