@@ -147,9 +147,16 @@ def env_vars(draw: Any) -> dict[str, Any]:
 @st.composite
 def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, Any]:
     """A complete, valid environment document (plain data) named `name`."""
-    provider = provider or draw(st.sampled_from(["aws", "gcp"]))
+    provider = provider or draw(st.sampled_from(["aws", "gcp", "azure"]))
     if provider == "aws":
         cloud = {"provider": "aws", "region": draw(st.sampled_from(["eu-west-1", "eu-central-1", "us-east-1"])), "account": "123456789012"}
+    elif provider == "azure":
+        cloud = {
+            "provider": "azure",
+            "region": draw(st.sampled_from(["westeurope", "swedencentral", "brazilsouth", "qatarcentral"])),
+            "subscription": "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+            "resource_group": draw(st.sampled_from(["ml-prod", "rg_ML.data(1)"])),
+        }
     else:
         cloud = {"provider": "gcp", "region": draw(st.sampled_from(["europe-west4", "us-central1"])), "account": "ml-research-4711"}
     pools: dict[str, Any] = {
@@ -176,7 +183,7 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
         "gitops": {"repo": "https://git.example.com/ml/platform.git", "revision": draw(st.sampled_from(["main", "release/1.2", "v1.0.0"]))},
         "budget": {"monthly_usd": 10_000_000, "warn_ratio": 0.99},
         "compliance": {
-            "allowed_regions": [cloud["region"]],
+            "allowed_regions": [cloud["region"], *draw(st.lists(st.sampled_from(["northeurope", "swedensouth", "us-east-2"]), max_size=1))],
             "frameworks": draw(st.lists(st.sampled_from(["gdpr", "soc2", "hipaa"]), unique=True, max_size=2)),
         },
         "access": [

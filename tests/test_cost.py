@@ -373,8 +373,8 @@ def test_a_provider_without_pricing_data_is_an_unknown_price_at_cloud_provider()
 def test_an_unregistered_provider_is_not_supported():
     from compiler.providers import NotSupportedError
 
-    with pytest.raises(NotSupportedError, match='cloud provider "azure" is not supported'):
-        estimate(env(provider="azure"), PRICING)
+    with pytest.raises(NotSupportedError, match='cloud provider "oracle" is not supported'):
+        estimate(env(provider="oracle"), PRICING)
 
 
 # ---------------------------------------------------------------------------- suggestions, budget
@@ -502,7 +502,7 @@ def test_render_table_and_markdown():
 
 
 def _sections(doc: dict):
-    for provider in ("aws", "gcp"):
+    for provider in ("aws", "gcp", "azure"):
         for name in ("instances", "spot_discounts", "databases", "object_storage"):
             yield f"{provider}.{name}", doc[provider][name], doc[provider][name]["rows"]
         yield f"{provider}.database_storage", doc[provider]["database_storage"], [doc[provider]["database_storage"]]

@@ -158,6 +158,9 @@ EXPECTED_LINEAGE = {
     "notify-failure": ("internal", ("notify-failure",)),
     "ranker-edge": ("pii", ("models", "ranker-edge")),
     "tune-ranker": ("internal", ("tune-ranker",)),  # its trials run as train-ranker
+    # prod-azure only
+    "audit-db": ("pii", ("audit-db",)),
+    "model-audit": ("pii", ("audit-db", "model-audit")),
 }
 EXPECTED_GCP_LINEAGE = {
     name: ("internal", (name,))

@@ -657,7 +657,7 @@ def test_terraform_module_cross_file_checks():
 
 def test_terraform_unknown_provider_argument():
     with pytest.raises(ValueError):
-        v.validate_terraform_json({}, "azure")
+        v.validate_terraform_json({}, "oracle")
 
 
 # ---------------------------------------------------------------------------------------

@@ -98,6 +98,13 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Replace the link with a copy of the file, or use `extends` to share a parent.",
     ),
     (
+        "MLC-E013",
+        "two files for one environment",
+        "Two files in environments/ name the same environment (prod.yaml beside prod.yml or PROD.yaml); mlc "
+        "would have to pick one silently.",
+        "Keep one file per environment, named <name>.yaml in lower case; delete or rename the other.",
+    ),
+    (
         "MLC-E020",
         "unknown field",
         "The field is not part of the spec (schemas/environment.schema.json); a misspelled key would otherwise be ignored.",

@@ -25,11 +25,12 @@ class InstanceType:
     memory_gib: float
     gpus: int
     gpu_model: str | None
+    family_name: str | None = None  # the row's `family` where the name does not show it (Azure sizes)
 
     @property
     def family(self) -> str:
-        """p4d.24xlarge -> p4d; a2-highgpu-1g -> a2."""
-        return re.split(r"[.-]", self.name, maxsplit=1)[0]
+        """p4d.24xlarge -> p4d; a2-highgpu-1g -> a2; Azure sizes: the row's `family`."""
+        return self.family_name or re.split(r"[.-]", self.name, maxsplit=1)[0]
 
 
 Tiers = tuple[tuple[float | None, float], ...]  # (size of the tier or None = the rest, fraction reserved)
@@ -137,7 +138,9 @@ class Pricing:
 
 def _provider_prices(doc: dict[str, Any]) -> ProviderPrices:
     instances = {
-        r["type"]: InstanceType(r["type"], float(r["hourly"]), float(r["vcpu"]), float(r["memory_gib"]), int(r["gpus"]), r.get("gpu_model"))
+        r["type"]: InstanceType(
+            r["type"], float(r["hourly"]), float(r["vcpu"]), float(r["memory_gib"]), int(r["gpus"]), r.get("gpu_model"), r.get("family")
+        )
         for r in doc["instances"]["rows"]
     }
     if doc["cpu_reference"] not in instances:

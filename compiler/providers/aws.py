@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compiler.model.environment import Component, Environment
 from compiler.providers.base import Provider
@@ -32,6 +32,15 @@ def db_iam_user(component: Component) -> str:
 
 class Aws(Provider):
     name = "aws"
+
+    def spark_store_conf(self) -> dict[str, str]:
+        # Hadoop 3.3's default S3A chain lacks web identity: IRSA's token would be ignored and
+        # S3A would fall back to the node's instance profile, which the network policy blocks
+        return {"spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"}
+
+    def external_secrets_provider(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {"aws": {"service": "SecretsManager", "region": settings["region"]}}
+
     pricing_key = "aws"
     store_scheme = "s3"
     store_schemes_read = ("s3", "s3a")

@@ -1,7 +1,7 @@
 """Names shared by emitters: one function per name, so Kubernetes service accounts, cloud
 identities, buckets and keys agree by construction. Every name is bounded and DNS-safe.
 Provider-specific names (IAM roles, service accounts, ...) live in the provider's module
-(compiler/providers/aws.py, gcp.py); what differs per provider here asks the provider.
+(compiler/providers/aws.py, gcp.py, azure.py); what differs per provider here asks the provider.
 """
 
 from __future__ import annotations
@@ -128,8 +128,20 @@ def workload_secret(component: Component) -> str:
 
 
 def store_uri(env: Environment, store: Component, path: str = "") -> str:
-    """<scheme>://bucket[/path] of a bucket-backed store (s3:// on AWS, gs:// on GCP)."""
-    return provider_of(env).store_uri(bucket_name(env, store), path)
+    """URI of a bucket-backed store (s3:// on AWS, gs:// on GCP, https://<account>.blob... on Azure)."""
+    return provider_of(env).store_uri(env, store, path)
+
+
+def pod_labels(env: Environment, component: Component) -> dict[str, str]:
+    """Labels of a workload's pods: k8s_labels plus what the provider's identity needs
+    (Azure Workload Identity: azure.workload.identity/use)."""
+    return dict(sorted({**k8s_labels(env, component), **provider_of(env).pod_labels(env, component)}.items()))
+
+
+def spot_taint(env: Environment) -> tuple[str, str]:
+    """(key, value) of the NoSchedule taint on the environment's spot nodes: mlc's own
+    mlc.dev/spot=true, or the one the provider puts there itself (AKS)."""
+    return provider_of(env).spot_taint or (SPOT_TAINT_KEY, SPOT_TAINT_VALUE)
 
 
 # --- Argo Workflows / Argo CD -----------------------------------------------------------

@@ -248,8 +248,9 @@ def gpu_toleration() -> dict[str, Any]:
     return {"key": naming.GPU_TAINT_KEY, "operator": "Exists", "effect": naming.TAINT_EFFECT}
 
 
-def spot_toleration() -> dict[str, Any]:
-    return {"key": naming.SPOT_TAINT_KEY, "operator": "Equal", "value": naming.SPOT_TAINT_VALUE, "effect": naming.TAINT_EFFECT}
+def spot_toleration(env: Environment) -> dict[str, Any]:
+    key, value = naming.spot_taint(env)
+    return {"key": key, "operator": "Equal", "value": value, "effect": naming.TAINT_EFFECT}
 
 
 def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | None = None) -> dict[str, Any]:
@@ -259,7 +260,8 @@ def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | N
       affinity) to the pools whose instances have the requested GPU model and count.
     * GPU requests or a GPU pool -> toleration of the nvidia.com/gpu taint.
     * `spot: true` (unless `allow_spot` is False) or a spot pool -> toleration of the spot taint:
-      the workload may run on spot capacity (spot nodes carry the mlc.dev/spot taint).
+      the workload may run on spot capacity (spot nodes carry the mlc.dev/spot taint, on AKS
+      kubernetes.azure.com/scalesetpriority=spot: naming.spot_taint).
     """
     pools = node_pools(compiled.env)
     wanted_spot = bool(component.get("spot")) if allow_spot is None else allow_spot
@@ -281,7 +283,7 @@ def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | N
     if gpus or pool_gpus:
         tolerations.append(gpu_toleration())
     if wanted_spot or any(pools.get(p, {}).get("spot") for p in chosen):
-        tolerations.append(spot_toleration())
+        tolerations.append(spot_toleration(compiled.env))
     if tolerations:
         out["tolerations"] = tolerations
     return out

@@ -72,8 +72,6 @@ QUEUE_PROXY_PORTS = (8012, 8013)
 KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
 DB_PORTS = {"postgres": 5432, "mysql": 3306}
 HTTPS = 443
-GKE_METADATA = ("169.254.169.254/32", 80)  # Workload Identity's metadata server (client side)
-GKE_METADATA_DPV2 = ("169.254.169.252/32", 988)  # gke-metadata-server behind Dataplane V2
 
 
 def _ports(*numbers: int, protocol: str = "TCP") -> list[dict[str, Any]]:
@@ -115,22 +113,13 @@ def _ip_rule(cidr: str, port: int) -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": cidr}}], "ports": _ports(port)}
 
 
-def _gke_identity() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        ("GKE metadata server (Workload Identity credentials)", _ip_rule(*GKE_METADATA)),
-        ("gke-metadata-server behind Dataplane V2", _ip_rule(*GKE_METADATA_DPV2)),
-    ]
-
-
-#: provider -> egress a workload identity needs beyond TCP 443 (see the module docstring)
-IDENTITY_EGRESS = {"aws": lambda: [], "gcp": _gke_identity}
-
-
 def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[str, dict[str, Any]]]:
     """(why, NetworkPolicy egress rule) for every dependency of a workload's pods, in order."""
     env = compiled.env
     out: list[tuple[str, dict[str, Any]]] = [("object stores, KMS, STS, Kubernetes API over TLS", {"ports": _ports(HTTPS)})]
-    out += IDENTITY_EGRESS[env.provider]()
+    from compiler.providers.registry import provider_of
+
+    out += [(why, _ip_rule(cidr, port)) for why, cidr, port in provider_of(env).identity_egress]
     stores = sorted(set(compiled.graph.reads(component.name)) | set(compiled.graph.writes(component.name)))
     db_ports = [DB_PORTS[env.components[s].spec["engine"]] for s in stores if env.components[s].has(Trait.DATABASE)]
     if db_ports:

@@ -97,7 +97,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
         predictor["canaryTrafficPercent"] = int(canary["traffic_percent"])
     predictor["serviceAccountName"] = naming.service_account(component)
     predictor["automountServiceAccountToken"] = False
-    predictor["labels"] = naming.k8s_labels(env, component)
+    predictor["labels"] = naming.pod_labels(env, component)
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
@@ -115,7 +115,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     env = compiled.env
     image = component.get("image")
     port = int(component.spec["port"])
-    pod_labels = {**naming.k8s_labels(env, component), TRACK_LABEL: track}
+    pod_labels = {**naming.pod_labels(env, component), TRACK_LABEL: track}
     extra = {"MODEL_URI": _model_uri(compiled, component, path)}
     detector = detector_of(compiled, component.name)
     if detector is not None:  # the image posts its requests there, as KServe's logger would

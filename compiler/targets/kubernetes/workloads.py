@@ -26,6 +26,7 @@ from typing import Any
 from compiler.model.environment import Component
 from compiler.plan.compiled import Compiled, checkpoint_prefix
 from compiler.providers import naming
+from compiler.providers.registry import provider_of
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
 
@@ -46,10 +47,6 @@ TIME_ZONE = "Etc/UTC"
 #: profile, which the network policy blocks. Name the SDK's web-identity provider explicitly.
 #: GCP: the GCS connector 3.x takes `fs.gs.auth.type`; APPLICATION_DEFAULT resolves the GKE
 #: metadata server, where Workload Identity serves the pod's service account.
-SPARK_STORE_CREDENTIALS = {
-    "aws": {"spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"},
-    "gcp": {"spark.hadoop.fs.gs.auth.type": "APPLICATION_DEFAULT"},
-}
 
 
 def monitored(compiled: Compiled, name: str) -> bool:
@@ -107,7 +104,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
 
 def pod_template(compiled: Compiled, component: Component, containers: list[dict[str, Any]], restart_policy: str) -> dict[str, Any]:
     return {
-        "metadata": {"labels": naming.k8s_labels(compiled.env, component)},
+        "metadata": {"labels": naming.pod_labels(compiled.env, component)},
         "spec": pod_spec(compiled, component, containers, restart_policy),
     }
 
@@ -186,7 +183,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["coreLimit"] = str(cores)
     pod["memory"] = c.spark_memory(memory)
     pod["serviceAccount"] = naming.service_account(component)
-    pod["labels"] = naming.k8s_labels(compiled.env, component)
+    pod["labels"] = naming.pod_labels(compiled.env, component)
     env = c.env_vars(compiled.env, component)
     if env:
         pod["env"] = env
@@ -204,7 +201,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
 
 def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     image = component.get("image")
-    conf: dict[str, str] = dict(SPARK_STORE_CREDENTIALS[compiled.env.provider])  # local dirs: Spark's own emptyDirs
+    conf: dict[str, str] = provider_of(compiled.env).spark_store_conf()  # local dirs: Spark's own emptyDirs
     if monitored(compiled, component.name):
         conf.update(
             {
