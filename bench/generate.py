@@ -291,7 +291,8 @@ def environment(
                 "spot": True,
                 "max_runtime_hours": rng.choice((6, 12, 24, 48)),
                 "hours_per_month": max(2, int(rng.choice((20, 40, 80)) * scale)),
-                "resources": {"cpu": rng.choice((4, 8)), "memory": rng.choice(("16Gi", "32Gi"))},
+                # fits one node of the smallest GPU pool (g6.xlarge: 3.92 CPU, 14.5 GiB allocatable)
+                "resources": {"cpu": rng.choice((2, 3)), "memory": rng.choice(("8Gi", "12Gi"))},
                 "env": {"WANDB_PROJECT": f"{team}-{model}", "WANDB_API_KEY": {"secret": f"{team}/wandb#api-key"}},
             },
             serve: {

@@ -138,8 +138,9 @@ def launch_template(f: TfFile, ctx: AwsContext, pool_name: str, pool: dict[str, 
                     "ebs": {"volume_size": pool["disk_gb"], "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
                 }
             ],
-            # IMDSv2 only; hop limit 2 as EKS sets it for its own templates
-            "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 2},
+            # IMDSv2 only, hop limit 1: pods (one hop further) cannot reach the node's credentials;
+            # they use their own IRSA role, and the network policy blocks the metadata address too
+            "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
             # a confidential pool: AMD SEV-SNP is a CPU option of the launch template
             **({"cpu_options": {"amd_sev_snp": "enabled"}} if pool.get("confidential") else {}),
             "tag_specifications": [{"resource_type": "instance", "tags": tags}, {"resource_type": "volume", "tags": tags}],

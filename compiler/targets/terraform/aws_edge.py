@@ -54,7 +54,7 @@ def edge_identity_file(ctx: AwsContext, component: Component) -> TfFile:
         name,
         {
             "name": aws.role_name(env, component),
-            "description": f"mlc {env.name}: edge fleet {component.name}, read-only on {store.name}/{prefix}",
+            "description": f"mlc {env.name}: edge fleet {component.name}, read-only on its model path in {store.name}",
             "assume_role_policy": trust,
             "max_session_duration": 3600,
             "tags": ctx.tags(component),
