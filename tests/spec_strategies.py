@@ -110,6 +110,8 @@ env_key = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,10}\Z").filter(
 )
 memory = st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi"])
 cpu = st.sampled_from([0.5, 1, 2, 4, "500m", "250m", "1.5"])
+gpu_pod_memory = st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi", "8Gi"])  # fits a 16 GiB GPU node
+gpu_pod_cpu = st.sampled_from([0.5, 1, 2, "500m", "1.5"])  # fits a 4 vCPU GPU node
 cron = st.sampled_from(["30 1 * * *", "0 */6 * * *", "@daily", "@hourly", "0 3 * * 1", "15 4 1 * *"])
 object_path = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._/=-]{0,20}\Z")
 
@@ -284,7 +286,9 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 hours_per_month=draw(st.integers(0, 100)),
             )
             if gpu_pool:
+                # pinned to the GPU pool: the pod must fit its smallest node (capacity model, MLC-E061)
                 body.update(gpus={"type": gpu_type, "count": 1}, node_pool="gpu")
+                body["resources"] = {"cpu": draw(gpu_pod_cpu), "memory": draw(gpu_pod_memory)}
             if buckets and draw(st.booleans()):
                 body["checkpoint_to"] = draw(st.sampled_from(buckets))
             body["framework"] = draw(st.sampled_from(["pytorch", "ray"]))

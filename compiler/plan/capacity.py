@@ -195,7 +195,7 @@ def capacity_problems(env: Environment, capacity: Capacity) -> list[Problem]:
         chosen = component.spec.get("node_pool")
         if chosen and (chosen not in declared or chosen not in capacity.pools):
             continue  # undefined pool (MLC-E041) or unknown instance type (MLC-E060)
-        who = f"{g.role} pod" + ("s" if g.count != 1 else "")
+        who = ("pod" if g.role == "pod" else f"{g.role} pod") + ("s" if g.count != 1 else "")
         if g.gpus and chosen:
             pool = capacity.pools[chosen]
             if not pool.gpus:
