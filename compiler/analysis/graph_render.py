@@ -22,13 +22,13 @@ RUN_ORDER_KINDS = ("after", "monitors", "step", "on_failure")
 # jobs rectangles, endpoints rounded, monitoring hexagons, orchestration subroutines.
 _MERMAID_SHAPE = {
     "store": ("[(", ")]"),
-    "job": ("[", "]"),
+    "run": ("[", "]"),
     "endpoint": ("([", "])"),
     "observer": ("{{", "}}"),
     "orchestrator": ("[[", "]]"),
 }
-_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
-_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
+_DOT_SHAPE = {"store": "cylinder", "run": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
+_CLASS = {"store": "store", "run": "run", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
 
 
 def _look(component: Component) -> str:
@@ -39,7 +39,7 @@ def _look(component: Component) -> str:
         return "observer"
     if category is Category.ORCHESTRATION:
         return "orchestrator"
-    return "endpoint" if component.has(Trait.LONG_RUNNING) else "job"
+    return "endpoint" if component.has(Trait.LONG_RUNNING) else "run"
 
 
 def _node_id(name: str) -> str:
@@ -49,7 +49,7 @@ def _node_id(name: str) -> str:
 # the role of a component, shared by both renderers: (class, fill, stroke)
 _ROLES = {
     "store": ("#e8f1fb", "#2b6cb0"),
-    "job": ("#fdf2e3", "#c05621"),
+    "run": ("#fdf2e3", "#c05621"),
     "endpoint": ("#e6f6ec", "#2f855a"),
     "ops": ("#f3e8fd", "#6b46c1"),
 }

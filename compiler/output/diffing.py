@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
 from compiler.pipeline import Mode
+from compiler.plan.cost import money
 
 if TYPE_CHECKING:
     from compiler.output.gitbase import BaseTree
@@ -60,7 +61,8 @@ class EnvDiff:
     def empty(self) -> bool:
         return (
             not (self.added or self.changed or self.removed or self.new_findings or self.resolved_findings or self.note)
-            and self.cost_before == self.cost_after
+            and (self.cost_before is None) == (self.cost_after is None)
+            and self.cost_before == self.cost_after  # both already rounded to the cent, as mlc cost rounds
         )
 
 
@@ -95,8 +97,8 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             (d.added if old is None else d.removed if new is None else d.changed).append(path)
             patch = list(
                 difflib.unified_diff(
-                    (old or b"").decode().splitlines(),
-                    (new or b"").decode().splitlines(),
+                    _lines(old),
+                    _lines(new),
                     f"a/out/{env}/{path}",
                     f"b/out/{env}/{path}",
                     lineterm="",
@@ -131,7 +133,6 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
 
 def _total(outcome: EnvOutcome | None) -> Decimal | None:
     """The monthly total rounded exactly as `mlc cost` rounds it (half up, to the cent)."""
-    from compiler.plan.cost import money
 
     if outcome is None or outcome.cost is None:
         return None
@@ -143,6 +144,8 @@ def _money(value: Decimal | None) -> str:
 
 
 def _delta(d: EnvDiff) -> str:
+    """Before → after (change), in cents rounded half up exactly as `mlc cost` rounds them, the
+    change being the difference of the rounded amounts (so both commands agree to the cent)."""
     if d.cost_before is None or d.cost_after is None:
         return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
     change = d.cost_after - d.cost_before
@@ -186,6 +189,14 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _lines(data: bytes | None) -> list[str]:
+    """Lines split on "\n" only: str.splitlines() also splits on U+2028, U+0085, \r, ...,
+    which would make a diff line out of part of a value."""
+    text = (data or b"").decode("utf-8", "replace")
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 COMMENT_LIMIT = 65_536  # characters GitHub accepts in one pull-request comment
 _FILE_WEIGHT = {"terraform": 0, "kubernetes": 1, "argo": 2, "argocd": 3}  # which diffs matter most
 
@@ -205,40 +216,54 @@ def _cost_cell(d: EnvDiff) -> str:
 
 
 def _summary_row(d: EnvDiff) -> str:
-    status = {"blocked": "**blocked**", "invalid": "**invalid**"}.get(d.status, d.status)
+    from compiler.output import markdown as md
+
+    status = {"blocked": "**blocked**", "invalid": "**invalid**"}.get(d.status, md.text(d.status))
     findings = f"{len(d.new_findings)} / {len(d.resolved_findings)}"
     replaced = f"**{len(d.replaced)}**" if d.replaced else "0"
-    return f"| `{d.env}` | {status} | {_counts(d)} | {_cost_cell(d)} | {findings} | {replaced} |"
+    return f"| {md.code(d.env, table=True)} | {status} | {_counts(d)} | {_cost_cell(d)} | {findings} | {replaced} |"
 
 
 def _env_section(d: EnvDiff) -> list[str]:
-    out = ["", f"#### `{d.env}`"]
+    """What needs attention in one environment. Every string from the specs or policies is
+    escaped (compiler.output.markdown): a spec value cannot add headings, links or fences."""
+    from compiler.output import markdown as md
+
+    out = ["", f"#### {md.code(d.env)}"]
     if d.note:
-        out.append(f"> {d.note.rstrip('; ')}")
+        out.append(f"> {md.text(d.note.rstrip('; '))}")
     for f in d.blocking:
-        out.append(f"- :no_entry: blocking `{f.rule}` on `{f.component or d.env}` ({f.location}): {f.message}")
+        where = md.text(str(f.location))
+        out.append(f"- :no_entry: blocking {md.code(f.rule)} on {md.code(f.component or d.env)} ({where}): {md.text(f.message)}")
     for address in d.replaced:
-        out.append(f"- :warning: **replaced** (destroyed and re-created): `{address}`")
+        out.append(f"- :warning: **replaced** (destroyed and re-created): {md.code(address)}")
     if d.destroyed:
-        out.append(f"- destroyed: {', '.join(f'`{a}`' for a in d.destroyed)}")
+        out.append(f"- destroyed: {', '.join(md.code(a) for a in d.destroyed)}")
     if d.created:
         out.append(f"- created: {len(d.created)} resource{'s' if len(d.created) != 1 else ''}")
     for f in d.new_findings:
-        out.append(f"- :warning: new `{f.rule}` ({f.severity}) on `{f.component or d.env}`: {f.message}")
+        out.append(f"- :warning: new {md.code(f.rule)} ({md.text(f.severity)}) on {md.code(f.component or d.env)}: {md.text(f.message)}")
     for f in d.resolved_findings:
-        out.append(f"- :white_check_mark: resolved `{f.rule}` on `{f.component or d.env}`")
+        out.append(f"- :white_check_mark: resolved {md.code(f.rule)} on {md.code(f.component or d.env)}")
     for component, verbs in _by_component(d).items():
         summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
-        out.append(f"- **{component}**: {summary}")
+        out.append(f"- **{md.text(component)}**: {summary}")
     return out
 
 
 def _file_details(d: EnvDiff, path: str) -> str:
+    import html
+
+    from compiler.core.diagnostics import printable
+    from compiler.output import markdown as md
+
     verb = "added" if path in d.added else "removed" if path in d.removed else "changed"
-    body = "\n".join(d.patches.get(path, []))
-    return "\n".join(
-        ["", f"<details><summary><code>out/{d.env}/{path}</code> ({verb})</summary>", "", "```diff", body, "```", "", "</details>"]
-    )
+    # control, format and separator characters as visible escapes: CommonMark would turn a NUL
+    # into U+FFFD and a CR into a line break inside the block; the fence outlasts any backtick run
+    lines = [printable(line) for line in d.patches.get(path, [])]
+    opening, closing = md.fence(lines, "diff")
+    summary = f"<code>{html.escape(f'out/{d.env}/{path}')}</code> ({verb})"
+    return "\n".join(["", f"<details><summary>{summary}</summary>", "", opening, *lines, closing, "", "</details>"])
 
 
 def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) -> str:
@@ -247,10 +272,12 @@ def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) 
     file's diff folded in <details>. Stays under `limit` characters: file diffs are added
     in order of importance (Terraform first, plan.json last) while they fit; what is left
     out is named in a note with the command that shows everything."""
-    head = [f"### mlc: compiled output against `{ref}`", ""]
+    from compiler.output import markdown as md
+
+    head = [f"### mlc: compiled output against {md.code(ref)}", ""]
     if not diffs:
         return "\n".join(head + ["No change to compiled output."]) + "\n"
-    full = f"`mlc diff --base {ref}`"
+    full = md.code(f"mlc diff --base {ref}")
     table = [
         "| environment | status | files (+ ~ -) | monthly cost | findings new / resolved | replaced |",
         "|---|---|---:|---|---:|---:|",

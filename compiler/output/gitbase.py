@@ -1,18 +1,21 @@
 """Reading a project as it was at a Git revision, without touching the working tree and
 without reading more of the revision than a command needs.
 
-`BaseTree` lists the revision's environments/*.yaml|yml, policies/*.k and
-schemas/environment.schema.json with their blob ids and sizes (`git ls-tree -l`: nothing
-is read). Whether a working-tree file has the same bytes is answered by computing its blob
-id, so unchanged files of the base are never read. `materialise(names)` then writes only
-the files compiling those environments needs (the schema, the policies, the named
-environments, their `extends` ancestors, the manifests folders their overrides name) into
-a small temporary folder, streaming the blobs with `git cat-file --batch`. Limits are the
-working tree's: an environment or policy file over MAX_FILE_BYTES becomes a sparse file of
-its size (nothing of it is read; the loader refuses it as MLC-E001), more than
-MAX_ENVIRONMENTS environment files or a schema over MAX_SCHEMA_BYTES is a usage error.
-Symbolic links and submodules are skipped. The current compiler then compiles that copy:
-comparing two compiles by the same compiler shows what the change to the specs does.
+`BaseTree` lists the revision's top-level environments/*.yaml|yml (any letter case, so the
+working tree's naming errors apply), policies/*.k and schemas/environment.schema.json with
+their blob ids and sizes (`git ls-tree -l`: nothing is read). Whether a working-tree file
+has the same bytes is answered by computing its blob id, so unchanged files of the base
+are never read. `materialise(names)` then writes only the files compiling those
+environments needs (the schema, the policies, the named environments, their `extends`
+ancestors, the manifests folders their overrides name, and any environment file the loader
+would refuse by its name: MLC-E011, MLC-E013) into a small temporary folder
+(`mlc-base-<pid>-*`, removed afterwards, or by a later run if this one is killed), streaming the
+blobs with `git cat-file --batch`. Limits are the working tree's: an environment or policy
+file over MAX_FILE_BYTES becomes a sparse file of its size (nothing of it is read; the
+loader refuses it as MLC-E001), more than MAX_ENVIRONMENTS environment files or a schema
+over MAX_SCHEMA_BYTES is a usage error. Symbolic links and submodules are skipped. The
+current compiler then compiles that copy: comparing two compiles by the same compiler
+shows what the change to the specs does.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +39,7 @@ def _git(root: Path, *args: str) -> bytes:
         raise UsageError(f"cannot run git: {exc}") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise UsageError(f"git {args[0]} failed: {message[-1] if message else 'unknown error'}")
+        raise UsageError(f"git {args[0]} failed: {message[-1] if message else f'exit status {done.returncode}'}")
     return done.stdout
 
 
@@ -45,6 +47,7 @@ ENV_SUFFIXES = (".yaml", ".yml")
 MAX_SCHEMA_BYTES = 4 * 1024 * 1024
 MAX_TREE_FILES = 20_000  # entries of the folders listed at a revision
 MAX_POLICY_FILES = 256
+TEMP_PREFIX = "mlc-base-"
 
 
 @dataclass(frozen=True)
@@ -67,22 +70,36 @@ class BaseTree:
         try:
             self.commit = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}").decode().strip()
         except UsageError:
-            raise UsageError(f'unknown Git revision "{ref}": no commit of that name in this repository') from None
+            raise UsageError(
+                f'unknown Git revision "{ref}": no commit of that name in this repository (try a branch, tag or commit id)'
+            ) from None
         self.hash_name = "sha256" if len(self.commit) == 64 else "sha1"
         self.environments: dict[str, Blob] = {}
         self.others: dict[str, Blob] = {}  # project-relative path -> blob (schemas/, policies/)
-        for rel, blob in self._list(("environments", "policies", "schemas")).items():
+        # environment files the loader refuses by name (an upper-case extension, MLC-E011; two
+        # files for one name ignoring case, MLC-E013): always materialised, so the compile of
+        # the revision reports them exactly as for the working tree
+        self.misnamed: dict[str, Blob] = {}
+        groups: dict[str, list[tuple[str, Blob]]] = {}
+        for rel, blob in sorted(self._list(("environments", "policies", "schemas")).items()):
             folder, _, name = rel.partition("/")
-            if folder == "environments" and Path(name).suffix in ENV_SUFFIXES:  # as Project.env_files lists them
-                self.environments.setdefault(Path(name).stem, blob)
+            if folder == "environments" and Path(name).suffix.lower() in ENV_SUFFIXES:  # as Project.env_files lists them
+                groups.setdefault(Path(name).stem.lower(), []).append((rel, blob))
             elif (folder == "policies" and name.endswith(".k")) or rel == SCHEMA_FILE:
                 self.others[rel] = blob
+        for members in groups.values():
+            rel, blob = members[0]
+            self.environments[Path(rel).stem] = blob
+            for rel, blob in members:
+                if len(members) > 1 or Path(rel).suffix not in ENV_SUFFIXES:
+                    self.misnamed[rel] = blob
         if sum(1 for rel in self.others if rel.startswith("policies/")) > MAX_POLICY_FILES:
             raise UsageError(f"{ref} has more than {MAX_POLICY_FILES} policy files")
         from compiler.frontend.project import MAX_ENVIRONMENTS
 
-        if len(self.environments) > MAX_ENVIRONMENTS:
-            raise UsageError(f"{ref} has {len(self.environments)} environment files; the limit is {MAX_ENVIRONMENTS}")
+        count = sum(len(members) for members in groups.values())
+        if count > MAX_ENVIRONMENTS:
+            raise UsageError(f"{ref} has {count} environment files; the limit is {MAX_ENVIRONMENTS}")
 
     def _list(self, folders: tuple[str, ...]) -> dict[str, Blob]:
         """Project-relative path -> blob of the regular files directly in `folders` (links,
@@ -115,16 +132,17 @@ class BaseTree:
         """A temporary project folder holding the schema, the policies (when asked), the
         named environments, their ancestors at the revision (transitively), and the
         manifests folders their overrides name: what compiling those environments reads."""
+        from compiler.core.procs import owned_tempdir
         from compiler.frontend.loader import MAX_FILE_BYTES
 
-        folder = tempfile.mkdtemp(prefix="mlc-base-")
+        folder = owned_tempdir(TEMP_PREFIX)
         checkout = BaseCheckout(folder, Path(folder))
         try:
             wanted = {rel: blob for rel, blob in self.others.items() if policies or rel == SCHEMA_FILE}
             for rel, blob in wanted.items():
                 if rel == SCHEMA_FILE and blob.size > MAX_SCHEMA_BYTES:
                     raise UsageError(f"{self.ref}:{blob.path} is {blob.size} bytes; the limit is {MAX_SCHEMA_BYTES}")
-            self._write(checkout.project_root, wanted, MAX_FILE_BYTES)
+            self._write(checkout.project_root, {**wanted, **self.misnamed}, MAX_FILE_BYTES)
             done: set[str] = set()
             pending = [n for n in names if n in self.environments]
             while pending:
@@ -134,7 +152,7 @@ class BaseTree:
                         done.add(name)
                         blob = self.environments[name]
                         batch[f"environments/{blob.path.rsplit('/', 1)[-1]}"] = blob
-                self._write(checkout.project_root, batch, MAX_FILE_BYTES)
+                self._write(checkout.project_root, {rel: b for rel, b in batch.items() if rel not in self.misnamed}, MAX_FILE_BYTES)
                 pending = []
                 for rel in batch:
                     parents, folders = _references(checkout.project_root / rel)

@@ -40,19 +40,25 @@ def render_table(estimate: CostEstimate) -> str:
         return "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3]), r[4]]).rstrip()
 
     rule = "-" * (sum(widths) + 6)
-    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total)]) + "\n"
+    notes = [f"note: {n}" for n in estimate.notes]
+    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total), *notes]) + "\n"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A spec-derived string in a Markdown table cell (compiler.output.markdown.text)."""
+    from compiler.output.markdown import text as md_text
+
+    return md_text(text)
 
 
 def render_markdown(estimate: CostEstimate) -> str:
     """A Markdown table of the items and the total."""
     out = ["| Component | Kind | Type | Monthly | Detail |", "|---|---|---|---:|---|"]
     for i in estimate.items:
-        out.append(f"| {_cell(i.component)} | {i.kind} | {_cell(i.type)} | {_usd(i.rounded)} | {_cell(i.detail)} |")
+        out.append(f"| {_cell(i.component)} | {_cell(i.kind)} | {_cell(i.type)} | {_usd(i.rounded)} | {_cell(i.detail)} |")
     out.append(f"| **Total** | | | **{_usd(money(estimate.total_usd))}** | |")
+    if estimate.notes:
+        out += ["", *(f"_Note: {_cell(n)}_" for n in estimate.notes)]
     return "\n".join(out) + "\n"
 
 
@@ -145,7 +151,7 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
     summary = f"Monthly cost will {verb}" + (f" by **{_usd(abs(delta))}**" if delta else "") + f" ({_usd(bt)} → {_usd(ht)})."
     out = ["### mlc cost estimate", "", summary, "", "| Environment | Base | Head | Change |", "|---|---:|---:|---:|"]
     for e in data["environments"]:
-        label = e["name"] + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
+        label = _cell(e["name"]) + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
         out.append(
             f"| {label} | {_money_or_none(_dec(e['base_usd']))} | {_money_or_none(_dec(e['head_usd']))} | "
             f"{_change(_dec(e['base_usd']), _dec(e['head_usd']))} |"
@@ -154,12 +160,12 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
         changed = [c for c in e["components"] if c["status"] != "unchanged"]
         if not changed:
             continue
-        out += ["", f"#### {e['name']}", "", "| Item | Kind | Type | Base | Head | Change |", "|---|---|---|---:|---:|---:|"]
+        out += ["", f"#### {_cell(e['name'])}", "", "| Item | Kind | Type | Base | Head | Change |", "|---|---|---|---:|---:|---:|"]
         for c in changed:
-            label = c["component"] + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
-            typ = c["type"] if c["base_type"] in (None, c["type"]) else f"{c['base_type']} → {c['type']}"
+            label = _cell(c["component"]) + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
+            typ = _cell(c["type"]) if c["base_type"] in (None, c["type"]) else f"{_cell(c['base_type'])} → {_cell(c['type'])}"
             out.append(
-                f"| {_cell(label)} | {c['kind']} | {_cell(typ)} | "
+                f"| {label} | {_cell(c['kind'])} | {typ} | "
                 f"{_money_or_none(_dec(c['base_usd']))} | {_money_or_none(_dec(c['head_usd']))} | "
                 f"{_change(_dec(c['base_usd']), _dec(c['head_usd']))} |"
             )
