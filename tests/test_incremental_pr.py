@@ -241,3 +241,44 @@ def test_an_oversized_base_file_is_not_read(tmp_path: Path, blobs_read: list[str
     (root / "environments" / "env01.yaml").write_text(child("env01"))
     assert main(["cost", "env01", "--project", str(root), "--base", "HEAD"]) == 0
     assert blobs_read == ["schemas/environment.schema.json"]  # env01 at the base: a sparse file (so no parents either)
+
+
+def test_check_never_reuses_findings_of_an_environment_that_copies_a_manifests_folder(tmp_path: Path, compiled: list[str]) -> None:
+    # the manifests are policy-checked like everything mlc emits, and a folder has no key:
+    # such an environment is compiled by every check (and by every compile)
+    root = project_with(tmp_path, 3)
+    (root / "extra").mkdir()
+    (root / "extra" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: '1'}\n")
+    (root / "environments" / "env01.yaml").write_text(child("env01", "overrides:\n  manifests: [extra]\n"))
+    assert _check(root, compiled)[0] == ["base", "env00", "env01", "env02"]
+    assert _check(root, compiled)[0] == ["env01"]
+    build.compile_project(Project.at(root), None, TODAY, jobs=1)
+    assert _check(root, compiled)[0] == ["env01"]
+
+
+def test_misnamed_files_at_the_base_are_read_so_its_compile_reports_them(tmp_path: Path, blobs_read: list[str], capsys) -> None:
+    # the revision holds env00.yaml and ENV00.yaml (MLC-E013) and env02.YML (MLC-E011): a
+    # compile of the revision fails on them whatever changed, so they are read even when
+    # unchanged (a full checkout of the revision reports the same)
+    root = project_with(tmp_path, 3)
+    (root / "environments" / "ENV00.yaml").write_text(child("env00"))
+    (root / "environments" / "env02.yaml").rename(root / "environments" / "env02.YML")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    tree = gitbase.BaseTree(root, "HEAD")
+    assert sorted(tree.environments) == ["ENV00", "base", "env01", "env02"]  # the first file of each name, as Project lists them
+    assert sorted(tree.misnamed) == ["environments/ENV00.yaml", "environments/env00.yaml", "environments/env02.YML"]
+    (root / "environments" / "ENV00.yaml").unlink()  # the pull request fixes both
+    (root / "environments" / "env02.YML").rename(root / "environments" / "env02.yaml")
+    assert main(["diff", "--project", str(root), "--base", "HEAD"]) == 2
+    assert sorted(blobs_read) == [  # once each; base.yaml as the parent of ENV00 (deleted, so affected)
+        "environments/ENV00.yaml",
+        "environments/base.yaml",
+        "environments/env00.yaml",
+        "environments/env02.YML",
+        "schemas/environment.schema.json",
+    ]
+    err = capsys.readouterr().err
+    assert 'environments/ENV00.yaml:1:1: error MLC-E013: environment "env00" is defined by 2 files (ENV00.yaml and env00.yaml)' in err
+    assert 'environments/env02.YML:1:1: error MLC-E011: file name "env02.YML"' in err
