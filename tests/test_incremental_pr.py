@@ -128,14 +128,15 @@ def test_compile_check_compiles_only_what_changed_since_the_last_compile(tmp_pat
     captured = capsys.readouterr()
     assert captured.out.splitlines() == ["would change out/env03/.mlc-manifest.json", "would change out/env03/plan.json"]
     assert captured.err.splitlines()[-1] == "1 compiled, 5 unchanged (cached), 0 blocked; 2 file(s) differ from out/"
-    # env03 back as it was compiled: fresh again; a hand edit inside out/ of an unchanged
-    # environment: its files no longer verify, so it is compiled
+    # env03 back as it was compiled: the same bytes, but a rewritten file (another ctime) is
+    # not the one the cache recorded, so it is compiled, and found unchanged; a hand edit
+    # inside out/ of an unchanged environment: its files no longer verify, so it is compiled
     (root / "environments" / "env03.yaml").write_text(child("env03"))
     tampered = root / "out" / "env05" / "plan.json"
     tampered.write_text(tampered.read_text().replace('"env05"', '"evil"', 1))
     compiled.clear()
     assert main(check) == 1
-    assert compiled == ["env05"]
+    assert compiled == ["env03", "env05"]
     assert capsys.readouterr().out.splitlines() == ["would change out/env05/plan.json"]
     # --no-cache: everything, as before
     compiled.clear()
@@ -282,3 +283,31 @@ def test_misnamed_files_at_the_base_are_read_so_its_compile_reports_them(tmp_pat
     err = capsys.readouterr().err
     assert 'environments/ENV00.yaml:1:1: error MLC-E013: environment "env00" is defined by 2 files (ENV00.yaml and env00.yaml)' in err
     assert 'environments/env02.YML:1:1: error MLC-E011: file name "env02.YML"' in err
+
+
+def test_a_cache_from_another_checkout_is_never_trusted(tmp_path: Path, compiled: list[str], capsys) -> None:
+    # keys are computable from public bytes, so a .mlc-cache/ committed in a pull request could
+    # claim "no findings" or "out/ up to date" for any environment: each entry also names the
+    # inode and ctime of its input files, which a fresh checkout (here: a copy) never matches
+    import shutil
+
+    root = _project(tmp_path / "a")
+    (root / "environments" / "env01.yaml").write_text(child("env01"))
+    assert main(["compile", "--project", str(root), "--today", TODAY.isoformat(), "--jobs", "1"]) == 0
+    assert _check(root, compiled)[0] == []  # the findings compile recorded, reused here
+    copy = tmp_path / "b"
+    shutil.copytree(root, copy)  # out/, .mlc-cache/ and all: the same bytes, other files
+    every = ["base", "env00", "env01", "env02", "env03", "env04", "env05"]
+    assert _check(copy, compiled)[0] == every
+    assert _check(copy, compiled)[0] == []  # recorded for this checkout now
+    (copy / ".mlc-cache" / "state.json").write_bytes((root / ".mlc-cache" / "state.json").read_bytes())
+    compiled.clear()
+    assert main(["compile", "--check", "--project", str(copy), "--today", TODAY.isoformat(), "--jobs", "1"]) == 0
+    assert sorted(compiled) == every
+    # a forged entry of another shape is ignored, not a traceback
+    (copy / ".mlc-cache" / "findings.json").write_text('{"version": 2, "envs": {"env00": {"files": 7, "key": []}}}')
+    (copy / ".mlc-cache" / "state.json").write_text('{"version": 4, "out": "out", "envs": {"env00": {"files": [1], "outputs": 3}}}')
+    assert _check(copy, compiled)[0] == every
+    compiled.clear()
+    assert main(["compile", "--check", "--project", str(copy), "--today", TODAY.isoformat(), "--jobs", "1"]) == 0
+    assert sorted(compiled) == every
