@@ -262,7 +262,7 @@ def _file_details(d: EnvDiff, path: str) -> str:
     # into U+FFFD and a CR into a line break inside the block; the fence outlasts any backtick run
     lines = [printable(line) for line in d.patches.get(path, [])]
     opening, closing = md.fence(lines, "diff")
-    summary = f"<code>{html.escape(f'out/{d.env}/{path}')}</code> ({verb})"
+    summary = f"<code>{html.escape(printable(f'out/{d.env}/{path}'))}</code> ({verb})"  # one line: a newline would end the <details> block
     return "\n".join(["", f"<details><summary>{summary}</summary>", "", opening, *lines, closing, "", "</details>"])
 
 
