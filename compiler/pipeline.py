@@ -153,4 +153,9 @@ def compile_environment(
             patched = override_environment(compiled, root, findings)
             assert patched is not None
             artifacts = patched.artifacts
+        from compiler.targets.object_size import oversized
+
+        too_big = oversized(env, artifacts)
+        if too_big:
+            raise InputError(too_big)
     return EnvironmentResult(compiled, findings, blocked, artifacts)

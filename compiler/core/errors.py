@@ -287,6 +287,16 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "reference secrets through the secret manager.",
     ),
     (
+        "MLC-E057",
+        "emitted object too big for the API server",
+        "An object mlc would emit (typically the WorkflowTemplate of a pipeline with hundreds of steps) is bigger than "
+        "768 KiB as JSON. etcd refuses requests above 1.5 MiB, and the cluster adds to each object: server-side "
+        "apply's managedFields, or client-side apply's copy of the whole object in an annotation, and a Workflow "
+        "copies its template's spec into its status. The object would be refused or its Workflows would fail.",
+        "Split the component (e.g. a long pipeline into several pipelines ordered with `after`), or shorten what it "
+        "repeats; the message gives the measured size.",
+    ),
+    (
         "MLC-E060",
         "unknown price",
         "An instance type, GPU or database class is not in the pricing data, so the cost and the budget cannot be checked.",
