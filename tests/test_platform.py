@@ -136,3 +136,30 @@ def test_platform_dir_is_not_pruned_as_a_stale_environment(tmp_path, capsys):
     (tmp_path / "environments" / "e2.yaml").write_text(env_with("e2", "models: {type: object_store}\n").replace("name: c1", "name: c2"))
     assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out" / "_platform").iterdir() if not p.name.startswith(".")) == ["c2"]
+
+
+def test_diff_shows_platform_changes(tmp_path, capsys):
+    from tests.test_gitops import git
+
+    make_project(tmp_path, {"e1": env_with("e1", "models: {type: object_store}\n")})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    (tmp_path / "environments" / "e1.yaml").write_text(env_with("e1", SECRET_ENV))
+    capsys.readouterr()
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0] == "== _platform: 12 added, 1 changed, 0 removed; cost — → —"
+    assert lines[1] == "  c1:"  # platform files are grouped by cluster
+    assert "    added c1/apps/application-c1-kserve-resources.yaml" in lines
+    assert "    added c1/manifests/knativeserving-knative-serving.yaml" in lines
+    assert "    changed c1/apps/appproject-c1-platform.yaml" in lines
+    assert "+++ b/out/_platform/c1/manifests/clustersecretstore-mlc-aws.yaml" in lines
+    assert any(line.startswith("== e1: ") for line in lines)
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD", "--format", "markdown"]) == 0
+    assert "| `_platform` | 12 | 1 | 0 |" in capsys.readouterr().out
+    # environments that disagree about their cluster: the platform side says so, the diff still runs
+    (tmp_path / "environments" / "e2.yaml").write_text(env_with("e2", SECRET_ENV, region="eu-central-1"))
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    assert "   note: head: invalid input (1 problem(s))" in capsys.readouterr().out.split("== e1")[0]

@@ -1,7 +1,8 @@
 """`mlc diff --base REF`: what a change does to the compiled output, per environment and
 component: files added / changed / removed with unified diffs, the cost delta, and the
-policy findings it introduces or resolves. Both sides are compiled in memory by the
-current compiler; neither out/ nor the working tree is touched.
+policy findings it introduces or resolves; `_platform` (out/_platform, grouped by cluster) is
+diffed like an environment. Both sides are compiled in memory by the current compiler;
+neither out/ nor the working tree is touched.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
+from compiler.output.writer import PLATFORM_DIR, serialise
 from compiler.pipeline import Mode
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
@@ -42,7 +44,24 @@ class EnvDiff:
 
 def compile_in_memory(project: Project, today: date) -> dict[str, EnvOutcome]:
     names = [n for n in sorted(project.env_files()) if not project.is_abstract(n)]
-    return {o.env: o for o in run_many(project, names, today, Mode.MEMORY)}
+    outcomes = {o.env: o for o in run_many(project, names, today, Mode.MEMORY)}
+    outcomes[PLATFORM_DIR] = platform_in_memory(outcomes)
+    return outcomes
+
+
+def platform_in_memory(outcomes: dict[str, EnvOutcome]) -> EnvOutcome:
+    """out/_platform as one more tree to diff, built from the platform needs of the environments
+    compiled here (every environment is, so out/ is not read); its files belong to their cluster."""
+    from compiler.targets.platform.emit import cluster_conflicts, emit_platform
+
+    outcome = EnvOutcome(PLATFORM_DIR)
+    needs = {env: o.platform for env, o in outcomes.items() if o.platform is not None}
+    outcome.diagnostics = cluster_conflicts(needs, {env: outcomes[env].platform_where for env in needs})
+    if not outcome.diagnostics:
+        artifacts = emit_platform(needs)
+        outcome.content = serialise(artifacts) if artifacts else {}
+        outcome.owners = {a.path: a.path.split("/", 1)[0] for a in artifacts}
+    return outcome
 
 
 def _finding_key(finding: Any) -> tuple[str, str | None, str]:
