@@ -163,3 +163,42 @@ def test_diff_shows_platform_changes(tmp_path, capsys):
     (tmp_path / "environments" / "e2.yaml").write_text(env_with("e2", SECRET_ENV, region="eu-central-1"))
     assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
     assert "   note: head: invalid input (1 problem(s))" in capsys.readouterr().out.split("== e1")[0]
+
+
+def test_conflict_is_found_against_out_whichever_environments_compile(tmp_path, capsys):
+    make_project(tmp_path, {"a": env_with("a", SECRET_ENV), "b": env_with("b", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", SECRET_ENV, region="eu-central-1"))
+    expected = (
+        'environments/a.yaml:4:32: error MLC-E035: environments "b" and "a" share the cluster "c1" but disagree on region '
+        "('eu-west-1' vs 'eu-central-1'); one cluster has one platform"
+    )
+    capsys.readouterr()
+    # a alone (b from out/), both compiled (out/ recorded b's value), with the cache, and --check: always at a
+    for argv in (["a"], ["--no-cache"], [], ["a", "--check"], ["--check"]):
+        assert main(["compile", "--project", str(tmp_path), *argv]) == 2, argv
+        err = [line for line in capsys.readouterr().err.splitlines() if "MLC-E035" in line]
+        assert err == [expected], argv
+    assert '"region": "eu-west-1"' in (tmp_path / "out" / "a" / "platform.json").read_text()  # nothing written
+    # a new environment on the cluster, compiled alone, is compared with both in out/
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", SECRET_ENV))
+    other = env_with("c", SECRET_ENV).replace('account: "123456789012"', 'account: "210987654321"')
+    (tmp_path / "environments" / "c.yaml").write_text(other)
+    assert main(["compile", "--project", str(tmp_path), "c"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        'environments/c.yaml:4:52: error MLC-E035: environments "a" and "c" share the cluster "c1" but disagree on account '
+        "('123456789012' vs '210987654321'); one cluster has one platform"
+    ) in err
+
+
+def test_a_malformed_platform_json_in_out_is_not_trusted(tmp_path, capsys):
+    make_project(tmp_path, {"a": env_with("a", SECRET_ENV), "b": env_with("b", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    needs = tmp_path / "out" / "b" / "platform.json"
+    for text in ('{"cluster": "c1", "settings": 5}', '{"cluster": ["c1"], "settings": {}}', "[]", "{"):
+        needs.write_text(text)
+        assert main(["compile", "--project", str(tmp_path), "a", "--no-cache"]) == 0, text  # no traceback
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0  # b compiled again: its needs are back
+    root = _load(tmp_path / "out" / "_platform" / "c1" / "root.yaml")
+    assert [s["path"] for s in root["spec"]["sources"]] == ["out/_platform/c1/apps", "out/a/argocd", "out/b/argocd"]
