@@ -201,6 +201,10 @@ class Translator:
                 "local.oidc_issuer": issuer,
                 "data.aws_iam_openid_connect_provider.cluster.arn": f"arn:aws:iam::{MOTO_ACCOUNT}:oidc-provider/{issuer}",
                 "data.aws_caller_identity.current.account_id": MOTO_ACCOUNT,
+                # an edge fleet's own OIDC issuer is an input of the module (trust conditions are
+                # not enforced by moto: tests/test_lifecycle.py checks them statically)
+                "var.edge_oidc_issuer": "oidc.edge.example.com",
+                "var.edge_oidc_provider_arn": f"arn:aws:iam::{MOTO_ACCOUNT}:oidc-provider/oidc.edge.example.com",
             }
         )
         kms, s3, glue, iam = (self.server.client(s, region=region) for s in ("kms", "s3", "glue", "iam"))

@@ -69,8 +69,12 @@ EXPECTED_EXAMPLE_EDGES = {
     # train-ranker writes models, read by batch-score.
     ("prod", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
     ("staging", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
+    ("prod-azure", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
     # research-gcp: pretrain reads corpus (written by tokenize) and runs after tokenize
     ("research-gcp", "weekly-pretrain"): {("tokenize", "pretrain")},
+    ("lab", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
+    # lab: train-notes (Ray) reads the embeddings embed-notes writes
+    ("lab", "notes-weekly"): {("embed-notes", "train-notes")},
 }
 
 

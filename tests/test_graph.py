@@ -145,6 +145,22 @@ EXPECTED_LINEAGE = {
     "ranker-monitoring": ("internal", ("ranker-monitoring",)),
     "nightly": ("internal", ("nightly",)),
     "ranker-fallback": ("pii", ("models", "ranker-fallback")),
+    # lab.yaml: the lifecycle kinds
+    "clinical-notes": ("confidential", ("clinical-notes",)),
+    "embed-notes": ("confidential", ("clinical-notes", "embed-notes")),
+    "note-embeddings": ("confidential", ("note-embeddings",)),
+    "note-models": ("confidential", ("note-models",)),
+    "train-notes": ("confidential", ("note-embeddings", "train-notes")),
+    "mlflow": ("internal", ("mlflow",)),  # its backend edges point from it to its stores
+    "mlflow-artifacts": ("pii", ("mlflow-artifacts",)),
+    "tracking-db": ("internal", ("tracking-db",)),
+    "notes-weekly": ("internal", ("notes-weekly",)),
+    "notify-failure": ("internal", ("notify-failure",)),
+    "ranker-edge": ("pii", ("models", "ranker-edge")),
+    "tune-ranker": ("internal", ("tune-ranker",)),  # its trials run as train-ranker
+    # prod-azure only
+    "audit-db": ("pii", ("audit-db",)),
+    "model-audit": ("pii", ("audit-db", "model-audit")),
 }
 EXPECTED_GCP_LINEAGE = {
     name: ("internal", (name,))

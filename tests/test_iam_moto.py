@@ -211,7 +211,10 @@ class Workload:
     def exercise(self, access: dict[str, Any]) -> None:
         if self.world.components[access["store"]]["type"] == "database":
             return  # rds-db:connect: no IAM database authentication in moto (checked statically)
-        {"reads": self.read, "writes": self.write, "model": self.model, "checkpoint": self.checkpoint}[access["edge"]](access)
+        # a tracking server's backend store and an MLflow client's logged artifacts: written and read back
+        edges = {"reads": self.read, "writes": self.write, "model": self.model, "checkpoint": self.checkpoint}
+        edges.update(backend=self.write, logs=self.write)
+        edges[access["edge"]](access)
 
 
 def seed(server: MotoServer, world: World) -> None:
@@ -295,12 +298,14 @@ CASES = [(env, w) for env in AWS_ENVS for w in workloads_of(env)]
 
 
 def test_every_aws_example_workload_is_covered():
-    assert AWS_ENVS == ["dev", "prod", "staging"]
-    # 4 workloads in dev and staging, 5 in prod (ranker-fallback), plus 7 monitor workloads (drift
+    assert AWS_ENVS == ["dev", "lab", "prod", "staging"]
+    # 4 workloads in dev and staging, 5 in prod (ranker-fallback), 9 in lab (a Ray job, a plain
+    # job, an on_failure job, an MLflow server, an edge fleet), plus 9 monitor workloads (drift
     # detectors and data-quality checks, read-only identities of their own)
-    assert len(CASES) == 20
+    assert len(CASES) == 31
     monitors = {"ranker-monitoring-dq-features", "ranker-monitoring-ranker-drift", "ranker-monitoring-ranker-fallback-drift"}
-    assert {w for _, w in CASES} == {"batch-score", "feature-etl", "ranker", "ranker-fallback", "train-ranker"} | monitors
+    lab = {"embed-notes", "mlflow", "notify-failure", "ranker-edge", "train-notes"}
+    assert {w for _, w in CASES} == {"batch-score", "feature-etl", "ranker", "ranker-fallback", "train-ranker"} | monitors | lab
 
 
 @pytest.mark.parametrize(("env", "workload"), CASES, ids=[f"{e}-{w}" for e, w in CASES])

@@ -1,4 +1,4 @@
-"""No emitted object exceeds what the API server stores (MLC-E057, issue 25)."""
+"""No emitted object exceeds what the API server stores (MLC-E050, issue 25)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_a_1000_step_pipeline_is_an_error_at_the_pipeline_with_its_size(tmp_path
     assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[0] == (
-        "environments/e1.yaml:1013:3: error MLC-E057: the WorkflowTemplate flow (argo/workflowtemplate-flow.yaml) would be "
+        "environments/e1.yaml:1013:3: error MLC-E050: the WorkflowTemplate flow (argo/workflowtemplate-flow.yaml) would be "
         f"2734383 bytes, above mlc's limit of {MAX_OBJECT_BYTES} bytes per object (half of etcd's 1.5 MiB request limit, "
         "leaving room for what the cluster adds to it); split it into smaller parts"
     )
@@ -55,7 +55,7 @@ def test_boundary_and_location(tmp_path):
     env = load_env(tmp_path, {"e1": aws_env("e1", "models: {type: object_store}\n")}, "e1")
     assert oversized(env, [_artifact(MAX_OBJECT_BYTES, "models")]) == []
     (at_models,) = oversized(env, [_artifact(MAX_OBJECT_BYTES + 1, "models")])
-    assert (str(at_models.location), at_models.code) == ("environments/e1.yaml:12:3", "MLC-E057")
+    assert (str(at_models.location), at_models.code) == ("environments/e1.yaml:12:3", "MLC-E050")
     assert f"would be {MAX_OBJECT_BYTES + 1} bytes" in at_models.message
     (environment_level,) = oversized(env, [_artifact(MAX_OBJECT_BYTES + 1, None)])
     assert str(environment_level.location) == "environments/e1.yaml:11:1"  # the `components:` key

@@ -150,19 +150,49 @@ def test_diff_shows_platform_changes(tmp_path, capsys):
     assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
     text = capsys.readouterr().out
     lines = text.splitlines()
-    assert lines[0] == "== _platform: 12 added, 1 changed, 0 removed; cost — → —"
-    assert lines[1] == "  c1:"  # platform files are grouped by cluster
+    assert lines[0].startswith("== e1: ")
+    at = lines.index("== _platform: 12 added, 1 changed, 0 removed; cost — → —")  # last: it follows from the environments
+    assert lines[at + 1] == "  c1:"  # platform files are grouped by cluster
     assert "    added c1/apps/application-c1-kserve-resources.yaml" in lines
     assert "    added c1/manifests/knativeserving-knative-serving.yaml" in lines
     assert "    changed c1/apps/appproject-c1-platform.yaml" in lines
     assert "+++ b/out/_platform/c1/manifests/clustersecretstore-mlc-aws.yaml" in lines
-    assert any(line.startswith("== e1: ") for line in lines)
     assert main(["diff", "--project", str(tmp_path), "--base", "HEAD", "--format", "markdown"]) == 0
-    assert "| `_platform` | 12 | 1 | 0 |" in capsys.readouterr().out
+    assert "| `_platform` | changed | +12 ~1 -0 | — → — | 0 / 0 | 0 |" in capsys.readouterr().out.splitlines()
     # environments that disagree about their cluster: the platform side says so, the diff still runs
     (tmp_path / "environments" / "e2.yaml").write_text(env_with("e2", SECRET_ENV, region="eu-central-1"))
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 2  # as `mlc compile` would fail (MLC-E035)
+    assert "   note: head: invalid input (1 problem(s))" in capsys.readouterr().out.split("== _platform")[1]
+
+
+def test_diff_platform_counts_the_unchanged_environments_on_the_cluster(tmp_path, capsys):
+    """Only the changed environment is compiled, but out/_platform is the union over its cluster:
+    `a` starts serving with KServe, which the unchanged `b` on its cluster already needs, so the
+    platform does not change (counting `a` alone, KServe's Applications would show as added).
+    `b`'s needs come from its platform.json in out/, or from compiling it when out/ has none."""
+    from tests.test_gitops import git
+
+    make_project(tmp_path, {"a": env_with("a", "models: {type: object_store}\n"), "b": env_with("b", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", SECRET_ENV))
+    for recorded in (True, False):
+        if not recorded:
+            (tmp_path / "out" / "b" / "platform.json").unlink()
+        capsys.readouterr()
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+        text = capsys.readouterr().out
+        assert text.startswith("== a: ") and "\n== b" not in text
+        assert "== _platform" not in text, recorded
+    # without b, the same change adds KServe to the platform
+    (tmp_path / "environments" / "b.yaml").unlink()
+    git(tmp_path, "rm", "-q", "--cached", "environments/b.yaml")
+    git(tmp_path, "commit", "-qm", "no b")
+    capsys.readouterr()
     assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
-    assert "   note: head: invalid input (1 problem(s))" in capsys.readouterr().out.split("== e1")[0]
+    assert "    added c1/apps/application-c1-kserve-resources.yaml" in capsys.readouterr().out.splitlines()
 
 
 def test_conflict_is_found_against_out_whichever_environments_compile(tmp_path, capsys):

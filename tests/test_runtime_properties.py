@@ -17,7 +17,8 @@ import yaml
 from hypothesis import given
 
 from compiler.frontend.project import Project
-from compiler.model.kinds import Category
+from compiler.model.kinds import Category, Trait
+from compiler.providers import naming
 from tests.spec_strategies import emitted_files, environment, fast, parse_file, write_project
 from tests.test_runtime import GKE_METADATA, GKE_METADATA_DPV2
 
@@ -79,7 +80,7 @@ def _pods(obj: dict[str, Any]) -> Iterator[tuple[dict[str, Any], list[dict[str, 
 
 
 def _pool_taints(files: dict[str, bytes]) -> dict[str, tuple[bool, list[dict[str, str]]]]:
-    """pool -> (has GPUs, taints) from the emitted Terraform."""
+    """pool -> (has GPUs, taints) from the emitted Terraform (EKS node groups, GKE node pools, AKS node pools)."""
     cluster = parse_file("terraform/cluster.tf.json", files["terraform/cluster.tf.json"])["resource"]
     pools = {}
     for group in (cluster.get("aws_eks_node_group") or {}).values():
@@ -90,6 +91,14 @@ def _pool_taints(files: dict[str, bytes]) -> dict[str, tuple[bool, list[dict[str
         taints = [{"key": t["key"], "value": t["value"], "effect": EFFECTS[t["effect"]]} for t in config.get("taint", [])]
         gpus = bool(config.get("guest_accelerator"))
         pools[config["labels"][POOL_LABEL]] = (gpus, taints + ([GKE_GPU_TAINT] if gpus else []))
+    for pool in (cluster.get("azurerm_kubernetes_cluster_node_pool") or {}).values():
+        taints = []
+        for taint in pool.get("node_taints", []):  # "key=value:Effect"
+            key_value, effect = taint.rsplit(":", 1)
+            key, value = key_value.split("=", 1)
+            taints.append({"key": key, "value": value, "effect": effect})
+        gpus = pool["vm_size"].startswith("Standard_N")  # Azure's GPU VMs are the N-series
+        pools[pool["node_labels"][POOL_LABEL]] = (gpus, taints)
     return pools
 
 
@@ -139,11 +148,38 @@ def _check_pods(files: dict[str, bytes]) -> int:
     return seen
 
 
+def _egress_of(policies: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]] | None:
+    """The egress rules of every NetworkPolicy selecting pods with these labels (None: no policy selects them)."""
+    rules: list[dict[str, Any]] = []
+    selected = False
+    for policy in policies:
+        selector = policy["spec"]["podSelector"]
+        wanted = selector.get("matchLabels") or {}
+        if selector.get("matchExpressions") or any(labels.get(k) != v for k, v in wanted.items()):
+            continue
+        selected = selected or ("Egress" in policy["spec"].get("policyTypes", []) and bool(wanted))
+        rules += policy["spec"].get("egress") or []
+    return rules if selected else None
+
+
 def _check_egress(root: Path, files: dict[str, bytes]) -> None:
+    """Every workload with pods of its own is selected by a policy whose egress reaches its identity endpoints.
+
+    Policies are found by what they select (the pods' labels), not by file name: a workload may have
+    several policies, and kinds without pods of their own (a tuning job runs its trial job's pods, an
+    edge deployment runs on the fleet's clusters) have none.
+    """
     (env,) = Project.at(root).load_environments(["e1"])
+    policies = [
+        parse_file(path, data)
+        for path, data in sorted(files.items())
+        if path.startswith("kubernetes/networkpolicy-") and path.endswith(".yaml")
+    ]
     for component in env.of_category(Category.WORKLOAD):
-        policy = parse_file("", files[f"kubernetes/networkpolicy-{component.name}.yaml"])
-        egress = policy["spec"]["egress"]
+        if component.has(Trait.FOREIGN_PODS):
+            continue
+        egress = _egress_of(policies, naming.selector_labels(component))
+        assert egress is not None, f"no NetworkPolicy selects the pods of {component.name}"
         assert HTTPS in egress, component.name  # STS / token exchange, object stores, KMS
         if env.provider == "gcp":  # Workload Identity: the GKE metadata server (and its Dataplane V2 address)
             assert GKE_METADATA in egress and GKE_METADATA_DPV2 in egress, component.name

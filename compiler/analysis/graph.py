@@ -5,6 +5,10 @@ Edges point the way data (or ordering) flows:
   model       store -> serving/batch   checkpoint  training -> store
   after       X -> Y  (Y after X)      monitors    target -> monitoring
   step        step -> pipeline         on_failure  handler -> pipeline
+  trial       training -> tuning       tracking    tracking server -> workload
+  backend     tracking server -> its database / artifact store (read and write)
+  logs        workload -> the artifact store of its tracking server (derived from `tracking`:
+              MLflow clients write run artifacts to the store directly, read them back to load)
 
 Two graphs are derived from them and never mixed:
 - data flow (reads, model, writes, checkpoint): who touches which data. IAM, network
@@ -36,7 +40,10 @@ from compiler.model.kinds import Reference
 __all__ = ["DependencyGraph", "Edge", "Lineage", "build_graph", "component_id"]
 
 READ_KINDS = ("reads", "model")
-WRITE_KINDS = ("writes", "checkpoint")
+#: workload -> store edges that read as well as write (a job reads back its checkpoints, a
+#: tracking server its backend, an MLflow client the artifacts it logged)
+READ_WRITE_KINDS = ("checkpoint", "backend", "logs")
+WRITE_KINDS = ("writes", *READ_WRITE_KINDS)
 
 
 def allowed_wording(ref: Reference) -> str:
@@ -82,7 +89,12 @@ class DependencyGraph:
         """Stores a workload reads (reads + model source + its checkpoint store, which it
         reads back to resume), sorted."""
         read = {e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}
-        return tuple(sorted(read | {e.target for e in self.edges if e.source == name and e.kind == "checkpoint"}))
+        return tuple(sorted(read | {e.target for e in self.edges if e.source == name and e.kind in READ_WRITE_KINDS}))
+
+    def consumes(self, name: str) -> tuple[str, ...]:
+        """Stores whose data a workload takes in (reads + model source), without what it only
+        reads back of its own (checkpoints, a tracking server's backend, logged artifacts)."""
+        return tuple(sorted({e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}))
 
     def writes(self, name: str) -> tuple[str, ...]:
         """Stores a workload writes (writes + checkpoints), sorted."""
@@ -90,7 +102,7 @@ class DependencyGraph:
 
     def readers(self, store: str) -> tuple[str, ...]:
         read = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
-        return tuple(sorted(read | {e.source for e in self.edges if e.target == store and e.kind == "checkpoint"}))
+        return tuple(sorted(read | {e.source for e in self.edges if e.target == store and e.kind in READ_WRITE_KINDS}))
 
     def writers(self, store: str) -> tuple[str, ...]:
         return tuple(sorted({e.source for e in self.edges if e.target == store and e.kind in WRITE_KINDS}))
@@ -264,12 +276,25 @@ def build_graph(env: Environment) -> DependencyGraph:
                 edges.append(Edge(component.name, target, ref.edge, pointer))
             else:  # reads / model / after / monitors / step / on_failure: the target comes first
                 edges.append(Edge(target, component.name, ref.edge, pointer))
+    edges += _logging_edges(env, edges)
     diagnostics += _scheduled_steps(env, edges)
     if diagnostics:
         raise InputError(diagnostics)
     graph = DependencyGraph(env, edges)
     _check_cycles(graph)
     return graph
+
+
+def _logging_edges(env: Environment, edges: list[Edge]) -> list[Edge]:
+    """A workload that logs to a tracking server (`tracking`) writes and reads that server's
+    artifact store(s) itself: MLflow clients upload artifacts directly (the server runs
+    without artifact proxying), so the grants come from the graph like any other."""
+    derived = []
+    for tracking in (e for e in edges if e.kind == "tracking"):
+        for backend in edges:
+            if backend.kind == "backend" and backend.source == tracking.source and env.components[backend.target].has(kinds.Trait.BUCKET):
+                derived.append(Edge(tracking.target, backend.target, "logs", tracking.pointer))
+    return derived
 
 
 def _scheduled_steps(env: Environment, edges: list[Edge]) -> list[Diagnostic]:

@@ -22,13 +22,13 @@ RUN_ORDER_KINDS = ("after", "monitors", "step", "on_failure")
 # jobs rectangles, endpoints rounded, monitoring hexagons, orchestration subroutines.
 _MERMAID_SHAPE = {
     "store": ("[(", ")]"),
-    "job": ("[", "]"),
+    "run": ("[", "]"),
     "endpoint": ("([", "])"),
     "observer": ("{{", "}}"),
     "orchestrator": ("[[", "]]"),
 }
-_DOT_SHAPE = {"store": "cylinder", "job": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
-_CLASS = {"store": "store", "job": "job", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
+_DOT_SHAPE = {"store": "cylinder", "run": "box", "endpoint": "ellipse", "observer": "hexagon", "orchestrator": "component"}
+_CLASS = {"store": "store", "run": "run", "endpoint": "endpoint", "observer": "ops", "orchestrator": "ops"}
 
 
 def _look(component: Component) -> str:
@@ -39,41 +39,68 @@ def _look(component: Component) -> str:
         return "observer"
     if category is Category.ORCHESTRATION:
         return "orchestrator"
-    return "endpoint" if component.has(Trait.LONG_RUNNING) else "job"
+    return "endpoint" if component.has(Trait.LONG_RUNNING) else "run"
 
 
 def _node_id(name: str) -> str:
     return "n_" + name.replace("-", "_")
 
 
+# the role of a component, shared by both renderers: (class, fill, stroke)
+_ROLES = {
+    "store": ("#e8f1fb", "#2b6cb0"),
+    "run": ("#fdf2e3", "#c05621"),
+    "endpoint": ("#e6f6ec", "#2f855a"),
+    "ops": ("#f3e8fd", "#6b46c1"),
+}
+
+
+def _role(component: Component) -> str:
+    """Colour class of a component: store, job, endpoint or ops (from its category and traits)."""
+    return _CLASS[_look(component)]
+
+
+def _sensitive(graph: DependencyGraph, name: str) -> str | None:
+    """The effective (lineage) classification when it needs attention: pii or confidential."""
+    effective = graph.lineage[name].effective
+    return effective if effective in ("pii", "confidential") else None
+
+
 def to_mermaid(graph: DependencyGraph) -> str:
     lines = ["flowchart LR"]
     for component in graph.env.components.values():
         left, right = _MERMAID_SHAPE[_look(component)]
-        lineage = graph.lineage[component.name]
-        note = f"<br/>{lineage.effective}" if lineage.effective in ("pii", "confidential") else ""
+        sensitive = _sensitive(graph, component.name)
+        note = f"<br/>{sensitive}" if sensitive else ""
         lines.append(f'  {_node_id(component.name)}{left}"{component.name}<br/><i>{component.type}</i>{note}"{right}')
     lines.append("  %% solid: data flow; dashed: data flow on a feedback loop (allowed); thick: run order")
     for edge in graph.edges:
         arrow = {"loop": "-.->", "order": "==>", "flow": "-->"}[_style(graph, edge)]
         lines.append(f"  {_node_id(edge.source)} {arrow}|{edge.kind}| {_node_id(edge.target)}")
-    for kind in ("store", "job", "endpoint", "ops"):
-        members = [_node_id(c.name) for c in graph.env.components.values() if _CLASS[_look(c)] == kind]
+    for kind in _ROLES:
+        members = [_node_id(c.name) for c in graph.env.components.values() if _role(c) == kind]
         if members:
             lines.append(f"  class {','.join(members)} {kind}")
-    lines += [
-        "  classDef store fill:#e8f1fb,stroke:#2b6cb0",
-        "  classDef job fill:#fdf2e3,stroke:#c05621",
-        "  classDef endpoint fill:#e6f6ec,stroke:#2f855a",
-        "  classDef ops fill:#f3e8fd,stroke:#6b46c1",
-    ]
+    lines += [f"  classDef {kind} fill:{fill},stroke:{stroke}" for kind, (fill, stroke) in _ROLES.items()]
     return "\n".join(lines) + "\n"
 
 
 def to_dot(graph: DependencyGraph) -> str:
+    """DOT with what the Mermaid view shows: the role as `class` and colours, and the effective
+    classification (pii / confidential, from lineage) in the label and a bold red border."""
     lines = [f'digraph "{graph.env.name}" {{', "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for component in graph.env.components.values():
-        lines.append(f'  "{component.name}" [shape={_DOT_SHAPE[_look(component)]}, label="{component.name}\\n{component.type}"];')
+        attrs = [f"shape={_DOT_SHAPE[_look(component)]}"]
+        label = f"{component.name}\\n{component.type}"
+        role = _role(component)
+        if role:
+            fill, stroke = _ROLES[role]
+            attrs += [f'class="{role}"', 'style="filled"', f'fillcolor="{fill}"', f'color="{stroke}"']
+        sensitive = _sensitive(graph, component.name)
+        if sensitive:
+            label += f"\\n{sensitive}"
+            attrs += [f'classification="{sensitive}"', "penwidth=2", 'fontcolor="#c53030"']
+        lines.append(f'  "{component.name}" [{", ".join(attrs)}, label="{label}"];')
     lines.append("  // solid: data flow; dashed: data flow on a feedback loop (allowed); bold: run order")
     for edge in graph.edges:
         style = {"loop": ", style=dashed", "order": ", style=bold", "flow": ""}[_style(graph, edge)]

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from compiler.analysis.graph import DependencyGraph
+from compiler.analysis.graph import WRITE_KINDS, DependencyGraph
 from compiler.model.environment import Environment
 from compiler.model.kinds import Trait
 from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
-from compiler.plan.cost import CostEstimate, estimate
+from compiler.plan.capacity import Capacity, Problem, build_capacity, capacity_problems
+from compiler.plan.cost import CostErrors, CostEstimate, estimate
 from compiler.plan.monitors import MonitorWorkload, derive_monitor_workloads
 from compiler.plan.pricing import InstanceType, load_pricing
 
@@ -100,7 +101,7 @@ def edge_access(graph: DependencyGraph, workload: str) -> tuple[Access, ...]:
     for edge in graph.edges:
         if edge.kind in ("reads", "model") and edge.target == workload:
             store = env.components[edge.source]
-        elif edge.kind in ("writes", "checkpoint") and edge.source == workload:
+        elif edge.kind in WRITE_KINDS and edge.source == workload:
             store = env.components[edge.target]
         else:
             continue
@@ -112,18 +113,23 @@ def edge_access(graph: DependencyGraph, workload: str) -> tuple[Access, ...]:
             out.add(Access(store.name, "writes", write=True, delete=deletes, catalog="write" if cataloged else ""))
         elif edge.kind == "model":
             out.update(Access(store.name, "model", prefix=path) for path in _model_paths(comp.spec))
-        else:  # checkpoint: saved, read back to resume, old ones rotated out
+        elif edge.kind == "checkpoint":  # saved, read back to resume, old ones rotated out
             out.add(Access(store.name, "checkpoint", prefix=checkpoint_prefix(workload), write=True, delete=True))
+        elif edge.kind == "backend":  # a tracking server owns its store: runs' artifacts are deleted with the runs
+            out.add(Access(store.name, "backend", write=True, delete=True))
+        else:  # logs: an MLflow client uploads its run's artifacts and reads them back
+            out.add(Access(store.name, "logs", write=True))
     return tuple(sorted(out, key=lambda a: (a.store, a.edge, a.prefix)))
 
 
 def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, ...] = ()) -> dict[str, WorkloadGrants]:
     """Grants of every workload (one Access per declared edge), and of every monitor workload
-    (read-only: its one store, under its dataset path)."""
+    (read-only: its one store, under its dataset path). A kind running as another component
+    (a tuning job's trials run as the training job) has no identity of its own."""
     grants = {
         c.name: WorkloadGrants(c.name, graph.reads(c.name), graph.writes(c.name), edge_access(graph, c.name))
         for c in graph.env.components.values()
-        if c.is_workload
+        if c.is_workload and c.kind.runs_as(c) is None
     }
     for monitor in monitors:
         access = (Access(monitor.store, "reads", prefix=monitor.path.strip("/")),)
@@ -141,6 +147,7 @@ class Compiled:
     gpu_models: dict[str, tuple[str, ...]]  # spec GPU type (nvidia-a100) -> catalogue models
     budget: BudgetStatus
     suggestions: tuple[Suggestion, ...]
+    capacity: Capacity
     monitors: tuple[MonitorWorkload, ...] = ()  # pods mlc adds for monitoring components (plan.monitors)
 
     @property
@@ -160,16 +167,34 @@ class Compiled:
         return lineage[name].effective
 
 
+class PlanErrors(Exception):
+    """Every input problem the plan stage finds (unknown prices MLC-E060, capacity MLC-E061..63)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems, key=lambda p: (p.pointer, p.code))
+        super().__init__("\n".join(f"{p.pointer}: {p.code}: {p.message}" for p in self.problems))
+
+
 def plan(env: Environment, graph: DependencyGraph) -> Compiled:
-    """Grants, cost, instance facts, budget and suggestions of a validated environment
-    (CostErrors on unknown prices)."""
+    """Grants, capacity, cost, instance facts, budget and suggestions of a validated environment
+    (PlanErrors on unknown prices and on pods that cannot be scheduled)."""
     from compiler.providers.registry import provider_of
 
     pricing = load_pricing()
-    cost = estimate(env, pricing)
     provider = provider_of(env)
-    pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
+    problems: list[Problem] = []
+    prices = provider.prices()
     monitors, _ = derive_monitor_workloads(env, graph)
+    capacity = build_capacity(env, prices, pricing.gpu_models) if prices is not None else Capacity({}, (), pricing.gpu_models)
+    problems += capacity_problems(env, capacity)
+    try:
+        cost = estimate(env, pricing, capacity, monitors)
+    except CostErrors as errors:
+        problems += [Problem(e.pointer, "MLC-E060", e.message) for e in errors.errors]
+        raise PlanErrors(problems) from None
+    if problems:
+        raise PlanErrors(problems)
+    pools = {name: provider.instance(str(pool["instance_type"])) for name, pool in sorted(env.spec["cluster"]["node_pools"].items())}
     return Compiled(
         env=env,
         graph=graph,
@@ -179,6 +204,7 @@ def plan(env: Environment, graph: DependencyGraph) -> Compiled:
         gpu_models=pricing.gpu_models,
         budget=check_budget(env, cost),
         suggestions=suggestions(env, cost, pricing),
+        capacity=capacity,
         monitors=monitors,
     )
 
@@ -218,5 +244,6 @@ def plan_document(compiled: Compiled, findings: list[Any]) -> dict[str, Any]:
         },
         "budget": env.spec.get("budget"),
         "cost": compiled.cost.to_dict(),
+        "capacity": compiled.capacity.to_dict(),
         "findings": [f.to_dict() for f in findings],
     }

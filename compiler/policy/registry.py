@@ -44,6 +44,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-GOV-004", gov.classification_below_lineage),
     ("MLC-GOV-005", gov.pii_without_expiry),
     ("MLC-GOV-006", gov.pii_without_compliance),
+    ("MLC-GOV-070", gov.confidential_computing),
     ("MLC-REL-001", rel.spot_training_without_checkpoint),
     ("MLC-REL-002", rel.checkpoints_outlive_run),
     ("MLC-REL-003", rel.serving_without_slo),
@@ -57,6 +58,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-REL-011", rel.prod_serving_on_spot),
     ("MLC-REL-012", rel.high_availability_single_replica),
     ("MLC-REL-013", rel.monitoring_without_alerts),
+    ("MLC-REL-050", rel.capacity_headroom),
 )
 
 # rules whose findings come from the waiver pass (waivers.py), not from a check

@@ -1,4 +1,4 @@
-"""No emitted Kubernetes object may be too big for the API server to store (MLC-E057).
+"""No emitted Kubernetes object may be too big for the API server to store (MLC-E050).
 
 etcd refuses a request above `--max-request-bytes`, 1.5 MiB (1572864 bytes) by default, and
 the API server stores each object as one etcd value. What mlc emits is only part of what is
@@ -25,7 +25,7 @@ from compiler.targets.artifact import Artifact
 
 ETCD_REQUEST_LIMIT = 1_572_864  # etcd --max-request-bytes default (1.5 MiB)
 MAX_OBJECT_BYTES = ETCD_REQUEST_LIMIT // 2
-TOO_BIG = "MLC-E057"
+TOO_BIG = "MLC-E050"
 OBJECT_DIRS = ("kubernetes/", "argo/", "argocd/")
 
 

@@ -10,17 +10,35 @@ from compiler.model.kinds import (
     batch_inference,
     data_lake,
     database,
+    edge_deployment,
+    job,
     monitoring,
     object_store,
     pipeline,
     serving,
     spark_job,
+    tracking_server,
     training_job,
+    tuning_job,
 )
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Reference, Trait
 from compiler.model.kinds.registry import UnknownKindError, all_kinds, get, kind_of, names, register, unregister
 
-for _module in (object_store, data_lake, database, spark_job, training_job, serving, batch_inference, monitoring, pipeline):
+for _module in (
+    object_store,
+    data_lake,
+    database,
+    spark_job,
+    training_job,
+    serving,
+    batch_inference,
+    monitoring,
+    pipeline,
+    job,
+    tuning_job,
+    tracking_server,
+    edge_deployment,
+):
     register(_module.KIND)
 
 __all__ = [

@@ -66,6 +66,7 @@ RUN_RESOURCES = {
     ("sparkoperator.k8s.io", "SparkApplication"): "sparkapplications",
     ("kubeflow.org", "PyTorchJob"): "pytorchjobs",
     ("batch", "Job"): "jobs",
+    ("ray.io", "RayJob"): "rayjobs",
 }
 # create: the executor's `kubectl create`; get: polling the conditions; list/watch: the
 # informer-based resource agent of Argo Workflows v4; delete: the cleanup before each attempt
@@ -145,6 +146,8 @@ def _argo_owns_retries(obj: dict[str, Any]) -> None:
         spec.setdefault("runPolicy", {})["backoffLimit"] = 0
     elif obj["kind"] == "Job":
         spec["backoffLimit"] = 0  # pods lost to disruption are still retried (podFailurePolicy Ignore)
+    elif obj["kind"] == "RayJob":
+        spec["backoffLimit"] = 0  # a failed Ray job is final: status.jobStatus FAILED, Argo retries
 
 
 def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
@@ -173,6 +176,10 @@ def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
         completions = int(spec.get("completions", 1) or 1)
         backoff_limit = int(spec.get("backoffLimit", 6))  # Kubernetes' default
         return f"status.succeeded > {completions - 1}", f"status.failed > {backoff_limit}"
+    if kind == "RayJob":
+        # KubeRay's terminal states: jobStatus (the Ray job) and jobDeploymentStatus (the RayJob,
+        # Failed when the cluster could not start or activeDeadlineSeconds passed)
+        return "status.jobStatus == SUCCEEDED", "status.jobStatus in (FAILED,STOPPED),status.jobDeploymentStatus == Failed"
     raise AssertionError(f"no run conditions for kind {kind}")
 
 
@@ -478,5 +485,9 @@ HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
         "serving": NOT_A_WORKFLOW,
         "monitoring": NOT_A_WORKFLOW,
         "pipeline": ArgoKind(_pipeline),
+        "job": ArgoKind(_scheduled_run, run_hours=2),  # a step, an on_failure handler, or scheduled
+        "tuning_job": NotApplicable("a Katib Experiment (kubernetes/); Katib runs the trials"),
+        "tracking_server": NOT_A_WORKFLOW,
+        "edge_deployment": NotApplicable("delivered by an Argo CD ApplicationSet (argocd/)"),
     },
 )

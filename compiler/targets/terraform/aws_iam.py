@@ -58,7 +58,7 @@ CATALOG_WRITE_ACTIONS = (
     "glue:UpdateTable",
 )
 DATABASE_ACTIONS = ("rds-db:connect",)
-EDGE_WORDS = {"reads": "Read", "writes": "Write", "model": "Model", "checkpoint": "Checkpoint"}
+EDGE_WORDS = {"reads": "Read", "writes": "Write", "model": "Model", "checkpoint": "Checkpoint", "backend": "Backend", "logs": "Logs"}
 
 
 def statement(sid: str, actions: tuple[str, ...] | set[str], resources: list[Any], condition: list[dict[str, Any]] | None = None) -> dict:
