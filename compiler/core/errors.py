@@ -362,6 +362,15 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Choose a machine type offered in the region, or a region that offers it; correct the zone table if it is out of date.",
     ),
     (
+        "MLC-E065",
+        "canary cannot split traffic by weight",
+        "A canary must get `traffic_percent` of the requests. mlc delivers that for KServe runtimes (two "
+        "InferenceServices and a Knative Route with both percentages). A custom `image` runs as a Deployment behind a "
+        "Kubernetes Service, which balances per pod: a second Deployment would get its share of the replicas, not the "
+        "percentage asked for, and the platform mlc installs has no L7 proxy in front of plain Services.",
+        "Serve the model with a KServe `runtime` to keep the canary, or remove `canary` and roll out by changing `image` or `model.path`.",
+    ),
+    (
         "MLC-E070",
         "too many environments or components",
         "The project exceeds a size limit (see the README's Limits table), which protects CI from runaway input.",
