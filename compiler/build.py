@@ -432,23 +432,26 @@ def platform_output(project: Project, outcomes: list[EnvOutcome]) -> dict[str, b
     import json
 
     from compiler.targets.platform.emit import cluster_conflicts, emit_platform
-    from compiler.targets.platform.needs import NEEDS_FILE
+    from compiler.targets.platform.needs import NEEDS_FILE, well_formed
 
     fresh = {o.env: o for o in outcomes if o.platform is not None}
-    needs: dict[str, dict] = {}
+    recorded: dict[str, dict] = {}  # every environment's platform.json in out/ before this run
     for env in sorted(project.env_files()):
-        if env in fresh:
-            needs[env] = fresh[env].platform  # type: ignore[assignment]
-            continue
         path = project.out_dir / env / NEEDS_FILE
         if path.is_file() and not path.is_symlink():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if isinstance(data, dict) and "cluster" in data and "settings" in data:
-                needs[env] = data
-    problems = cluster_conflicts(needs, {env: o.platform_where for env, o in fresh.items()})
+            if well_formed(data):
+                recorded[env] = data
+    needs: dict[str, dict] = {}
+    for env in sorted(project.env_files()):
+        if env in fresh:
+            needs[env] = fresh[env].platform  # type: ignore[assignment]
+        elif env in recorded:
+            needs[env] = recorded[env]
+    problems = cluster_conflicts(needs, {env: o.platform_where for env, o in fresh.items()}, recorded)
     if problems:
         raise InputError(problems)
     artifacts = emit_platform(needs)

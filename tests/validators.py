@@ -95,6 +95,7 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("sparkoperator.k8s.io/v1beta2", "SparkApplication"): "sparkoperator.k8s.io/v1beta2/sparkapplication.json",
     ("sparkoperator.k8s.io/v1beta2", "ScheduledSparkApplication"): "sparkoperator.k8s.io/v1beta2/scheduledsparkapplication.json",
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io/v1beta1/inferenceservice.json",
+    ("serving.knative.dev/v1", "Route"): "serving.knative.dev/v1/route.json",
     ("kubeflow.org/v1", "PyTorchJob"): "kubeflow.org/v1/pytorchjob.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/v1/servicemonitor.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com/v1/podmonitor.json",

@@ -120,3 +120,28 @@ def scale_to_zero_problems(env: Environment) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+# --- canaries by weight -------------------------------------------------------------------
+def canary_problems(env: Environment) -> list[Diagnostic]:
+    """A canary is delivered by weight (KServe: two InferenceServices and a Knative Route, see
+    targets/kubernetes/serving.py). Image-based serving is a Deployment behind a ClusterIP
+    Service, which balances per pod (kube-proxy, no L7 proxy: the platform mlc installs runs
+    Istio without sidecar injection and no Gateway API), so a canary Deployment would get the
+    replica ratio, not `traffic_percent`; it is refused at `canary` (docs/platform.md)."""
+    problems = []
+    for component in env.of_type("serving"):
+        canary = component.get("canary")
+        if component.get("image") and canary:
+            percent = int(canary["traffic_percent"])
+            problems.append(
+                Diagnostic(
+                    env.locate(f"{component.pointer}/canary"),
+                    "MLC-E065",
+                    f"a canary of {percent}% needs a weighted traffic split, which mlc's platform delivers only for KServe "
+                    "runtimes (`runtime:`): a custom `image` runs behind a Kubernetes Service that balances per pod, so the "
+                    "canary would get the replica ratio instead; serve the model with a `runtime`, or roll out by changing "
+                    "`image` / `model.path`",
+                )
+            )
+    return problems

@@ -67,6 +67,7 @@ KIND_RESOURCES: dict[str, tuple[str, str]] = {
     "PrometheusRule": ("monitoring.coreos.com", "prometheusrules"),
     "ServiceMonitor": ("monitoring.coreos.com", "servicemonitors"),
     "InferenceService": ("serving.kserve.io", "inferenceservices"),
+    "Route": ("serving.knative.dev", "routes"),
     "ScheduledSparkApplication": ("sparkoperator.k8s.io", "scheduledsparkapplications"),
     "SparkApplication": ("sparkoperator.k8s.io", "sparkapplications"),
 }
@@ -84,6 +85,7 @@ EDITOR_KINDS = frozenset(
         "PodMonitor",
         "PrometheusRule",
         "PyTorchJob",
+        "Route",
         "ScheduledSparkApplication",
         "Service",
         "ServiceMonitor",

@@ -92,7 +92,7 @@ COMPONENTS: tuple[Component, ...] = (
         "v1.21.1",
         "knative-operator",
         -35,
-        SERVING,
+        (*SERVING, "Route"),  # a canary's Route (serving.knative.dev) is Knative Serving's own kind
         "installs Knative Serving from the KnativeServing object in platform-config",
         "kserve/kserve v0.20.0 quick-install script (KNATIVE_OPERATOR_VERSION)",
         chart="knative-operator",
@@ -115,7 +115,7 @@ COMPONENTS: tuple[Component, ...] = (
         "kserve",
         -20,
         SERVING,
-        "KServe controller in Knative mode (canary traffic split and scale to zero need it)",
+        "KServe controller in Knative mode (scale to zero and concurrency autoscaling need it; canaries are split by a Knative Route)",
         "kserve/kserve v0.20.0 charts/kserve-resources/values.yaml (kserve.controller.deploymentMode)",
         chart="kserve-resources",
         values={"kserve": {"version": "v0.20.0", "controller": {"deploymentMode": "Knative"}}},

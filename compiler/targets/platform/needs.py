@@ -102,3 +102,17 @@ def platform_needs(compiled: Compiled, artifacts: list[Artifact]) -> dict[str, A
         "settings": settings(compiled),
         "spark_namespaces": spark,
     }
+
+
+def well_formed(data: Any) -> bool:
+    """A platform.json read back from out/ has the shape platform_needs writes (a hand-edited or
+    truncated file is ignored rather than trusted)."""
+    if not isinstance(data, dict) or not isinstance(data.get("cluster"), str) or not isinstance(data.get("environment"), str):
+        return False
+    settings = data.get("settings")
+    if not isinstance(settings, dict) or set(settings) != set(SETTING_POINTERS):
+        return False
+    lists = ("gpu_pools", "kinds", "knative_features", "spark_namespaces")
+    if not all(isinstance(data.get(k), list) and all(isinstance(v, str) for v in data[k]) for k in lists):
+        return False
+    return isinstance(data.get("namespace"), str) and all(isinstance(v, (str, bool)) for v in settings.values())
