@@ -43,7 +43,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
     """Every input check beyond the schema: references and cycles (graph), cross-field
     rules, Argo template syntax. Returns the graph; raises InputError with all problems.
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
-    from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems
+    from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems, stream_problems
     from compiler.analysis.template_syntax import argo_template_violations
     from compiler.plan.monitors import monitor_problems
 
@@ -56,6 +56,7 @@ def validate_environment(env: Environment) -> DependencyGraph:
     problems += lifecycle_problems(env)
     problems += env_reference_problems(env)
     problems += scale_to_zero_problems(env)
+    problems += stream_problems(env)
     problems += argo_template_violations(env)
     if graph is not None:
         problems += monitor_problems(env, graph)

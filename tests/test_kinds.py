@@ -26,6 +26,8 @@ MINIMAL = {
     "batch_inference": f"{{type: batch_inference, image: '{IMG}', model: {{from: s}}, schedule: '0 4 * * *'}}",
     "monitoring": "{type: monitoring, targets: [w]}",
     "pipeline": "{type: pipeline, steps: [w]}",
+    "stream": "{type: stream, partitions: 2}",
+    "stream_job": f"{{type: stream_job, image: '{IMG}', main: 'local:///opt/flink/usrlib/j.jar', reads: [s], checkpoint_to: s}}",
 }
 HELPERS = {
     "monitoring": "w: {type: serving, runtime: sklearn, model: {from: s}, slo: {latency_p99_ms: 100}}",

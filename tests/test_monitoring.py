@@ -210,7 +210,7 @@ def _prometheus_rules() -> list[Path]:
 def test_every_prometheus_rule_has_its_promtool_files() -> None:
     rules = {(p.parent.parent.name, p.name.removeprefix("prometheusrule-")) for p in _prometheus_rules()}
     files = {(p.parent.parent.name, p.name.replace(".rules.yaml", ".yaml")) for p in _rule_files()}
-    assert rules == files and len(rules) == 4
+    assert rules == files and len(rules) == 5
     for path in _prometheus_rules():
         env, name = path.parent.parent.name, path.name.removeprefix("prometheusrule-").removesuffix(".yaml")
         assert _yaml(OUT / env / "prometheus" / f"{name}.rules.yaml") == {"groups": _yaml(path)["spec"]["groups"]}

@@ -215,12 +215,23 @@ _BUCKET = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}$")
 _OBJECTS = re.compile(r"^\$\{aws_s3_bucket\.(\w+)\.arn\}/\*$")
 _KEY = re.compile(r"^\$\{aws_kms_key\.(\w+)\.arn\}$")
 _DBUSER = re.compile(r"^arn:aws:rds-db:[a-z0-9-]+:\d{12}:dbuser:\$\{aws_db_instance\.(\w+)\.resource_id\}/(\w+)$")
+_STREAM = re.compile(r"^\$\{aws_kinesis_stream\.([a-z0-9_]+)\.arn\}$")
+CONSUME = {
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+}
+PRODUCE = {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecord", "kinesis:PutRecords"}
 READ_OBJECT, WRITE_OBJECT = {"s3:GetObject"}, {"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
 
 
 def policy_access(policy: str, store_of: dict[str, str]) -> dict[str, set[str]]:
     """{"read": stores, "write": stores, "list": stores, "key-read"/"key-write": stores, "db": stores}."""
-    out: dict[str, set[str]] = {k: set() for k in ("read", "write", "list", "key-read", "key-write", "db")}
+    keys = ("read", "write", "list", "key-read", "key-write", "db", "consume", "produce", "stream-key-consume", "stream-key-produce")
+    out: dict[str, set[str]] = {k: set() for k in keys}
+    streams = {m[1] for st in json.loads(policy)["Statement"] if (m := _STREAM.match(st["Resource"]))}
     for st in json.loads(policy)["Statement"]:
         assert st["Effect"] == "Allow" and "NotAction" not in st and "NotResource" not in st
         actions, resource = set(st["Action"]), st["Resource"]
@@ -236,6 +247,20 @@ def policy_access(policy: str, store_of: dict[str, str]) -> dict[str, set[str]]:
             if actions & WRITE_OBJECT:
                 assert WRITE_OBJECT <= actions
                 out["write"].add(store_of[m[1]])
+        elif m := _STREAM.match(resource):
+            assert actions <= CONSUME | PRODUCE
+            if actions & {"kinesis:GetRecords", "kinesis:GetShardIterator"}:
+                assert CONSUME <= actions
+                out["consume"].add(store_of[m[1]])
+            if actions & {"kinesis:PutRecord", "kinesis:PutRecords"}:
+                assert PRODUCE <= actions
+                out["produce"].add(store_of[m[1]])
+        elif (m := _KEY.match(resource)) and m[1] in streams:
+            assert actions <= {"kms:Decrypt", "kms:GenerateDataKey"}
+            if "kms:Decrypt" in actions:
+                out["stream-key-consume"].add(store_of[m[1]])
+            if "kms:GenerateDataKey" in actions:
+                out["stream-key-produce"].add(store_of[m[1]])
         elif m := _KEY.match(resource):
             assert actions in ({"kms:Decrypt"}, {"kms:Decrypt", "kms:GenerateDataKey"})
             out["key-write" if "kms:GenerateDataKey" in actions else "key-read"].add(store_of[m[1]])
@@ -266,6 +291,9 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
                 assert policy is None, f"{workload} touches no store and gets no policy"
                 continue
             access = policy_access(policy["policy"], store_of)
+            streams = {s for s in grants.stores if env.components[s].has(Trait.STREAM)}
+            assert access["consume"] == access["stream-key-consume"] == set(grants.reads) & streams, workload
+            assert access["produce"] == access["stream-key-produce"] == set(grants.writes) & streams, workload
             buckets = {s for s in grants.stores if env.components[s].has(Trait.BUCKET)}
             bucket_reads, bucket_writes = set(grants.reads) & buckets, set(grants.writes) & buckets
             assert access["read"] == bucket_reads, workload
@@ -273,7 +301,7 @@ def test_iam_grants_equal_graph_reads_and_writes(synth):
             assert access["list"] == buckets, workload
             assert access["key-write"] == bucket_writes, workload
             assert access["key-read"] == bucket_reads - bucket_writes, workload
-            assert access["db"] == set(grants.stores) - buckets, workload
+            assert access["db"] == set(grants.stores) - buckets - streams, workload
             checked += 1
     assert checked >= 10
 

@@ -6,6 +6,10 @@ Edges point the way data (or ordering) flows:
   after       X -> Y  (Y after X)      monitors    target -> monitoring
   step        step -> pipeline         on_failure  handler -> pipeline
 
+Streams are data nodes like buckets: `reads` of a stream consume it,
+`writes` produce into it. A stream is read while it is written, so its readers are not
+ordered after its writers (a consumer that also produces upstream would otherwise be a cycle).
+
 Everything downstream (IAM, network policy, Argo DAGs, sync waves, lineage policies)
 reads this module's API, never the raw `reads`/`writes` lists.
 """
@@ -26,6 +30,7 @@ from compiler.model.kinds import Reference
 
 READ_KINDS = ("reads", "model")
 WRITE_KINDS = ("writes", "checkpoint")
+FLOW_KINDS = READ_KINDS + WRITE_KINDS  # edges data (and its classification) flows along
 
 
 def allowed_wording(ref: Reference) -> str:
@@ -115,7 +120,9 @@ class DependencyGraph:
                 order.add_edge(store, workload)  # the store exists before anything touching it
             elif edge.source != edge.target or edge.kind == "after":
                 order.add_edge(edge.source, edge.target)
-        for store in self.env.components:
+        for store, component in self.env.components.items():
+            if component.has(kinds.Trait.STREAM):
+                continue  # produced and consumed at the same time: no order between them
             # data consumers only: a job reading back its own checkpoints consumes nothing
             # another job produced, so it adds no ordering (two jobs may share a checkpoint store)
             consumers = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
@@ -165,7 +172,7 @@ class DependencyGraph:
         """Effective classification of each component: the highest along incoming data flow."""
         flow: dict[str, list[str]] = {name: [] for name in self.env.components}  # node -> upstream
         for edge in self.edges:
-            if edge.kind in READ_KINDS + WRITE_KINDS:
+            if edge.kind in FLOW_KINDS:
                 flow[edge.target].append(edge.source)
         result: dict[str, Lineage] = {}
         for name, component in self.env.components.items():

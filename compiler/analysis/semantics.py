@@ -120,3 +120,21 @@ def scale_to_zero_problems(env: Environment) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+def stream_problems(env: Environment) -> list[Diagnostic]:
+    """A stream's retention must be one its provider's stream service can keep."""
+    from compiler.providers.registry import provider_of
+
+    limits = provider_of(env).stream_retention_hours
+    problems = []
+    for stream in env.with_trait(Trait.STREAM):
+        hours = int(stream.spec["retention_hours"])
+        if limits is None:
+            message = f'cloud provider "{env.provider}" has no stream service mlc can emit yet'
+        elif not limits[0] <= hours <= limits[1]:
+            message = f"retention_hours {hours} is outside what {env.provider} streams keep ({limits[0]} to {limits[1]} hours)"
+        else:
+            continue
+        problems.append(Diagnostic(env.locate(f"{stream.pointer}/retention_hours"), "MLC-E061", message))
+    return problems

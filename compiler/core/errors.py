@@ -293,6 +293,13 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Use a type listed in compiler/data/pricing.yaml (the message suggests the nearest), or add its price with a source.",
     ),
     (
+        "MLC-E061",
+        "stream retention outside the provider's limits",
+        "A stream's `retention_hours` is outside what the cloud's stream service keeps (Kinesis data streams: 24 to "
+        "8760 hours; Pub/Sub topics: up to 744 hours), or the provider has no stream service mlc can emit.",
+        "Set `retention_hours` within the limits the message names.",
+    ),
+    (
         "MLC-E070",
         "too many environments or components",
         "The project exceeds a size limit (see the README's Limits table), which protects CI from runaway input.",

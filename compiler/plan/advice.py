@@ -81,6 +81,8 @@ SUGGESTERS: DispatchTable[Suggester] = DispatchTable(
         "batch_inference": NOTHING,
         "monitoring": NOTHING,
         "pipeline": NOTHING,
+        "stream": NOTHING,
+        "stream_job": NOTHING,
     },
 )
 

@@ -12,6 +12,7 @@ from compiler.plan.compiled import Compiled
 from compiler.policy import checks_governance as gov
 from compiler.policy import checks_reliability as rel
 from compiler.policy import checks_security as sec
+from compiler.policy import checks_streaming as streaming
 from compiler.policy.hits import Hit
 
 Check = Callable[[Compiled], Iterable[Hit]]
@@ -57,6 +58,10 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-REL-011", rel.prod_serving_on_spot),
     ("MLC-REL-012", rel.high_availability_single_replica),
     ("MLC-REL-013", rel.monitoring_without_alerts),
+    ("MLC-SEC-060", streaming.pii_stream_unencrypted),
+    ("MLC-SEC-061", streaming.pii_stream_retention),
+    ("MLC-REL-060", streaming.spot_stream_job_without_checkpoint),
+    ("MLC-REL-061", streaming.spot_stream_job_checkpoints_rarely),
 )
 
 # rules whose findings come from the waiver pass (waivers.py), not from a check

@@ -36,6 +36,8 @@ class Aws(Provider):
     store_scheme = "s3"
     store_schemes_read = ("s3", "s3a")
     catalog_name_limit = 255  # Glue database
+    stream_retention_hours = (24, 8760)  # Kinesis data streams: 1 to 365 days
+    stream_resource = ("aws_kinesis_stream", ("encryption_type", "kms_key_id"))
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"eks.amazonaws.com/role-arn": role_arn(env, component)}

@@ -36,6 +36,9 @@ class Provider:
     store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
     store_schemes_read: ClassVar[tuple[str, ...]] = ()  # schemes a spec may use to name a store (s3, s3a)
     catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
+    stream_retention_hours: ClassVar[tuple[int, int] | None] = None  # (min, max) a stream keeps events; None: no streams
+    # Terraform resource type of a stream and its attributes that decide its encryption (MLC-SEC-060)
+    stream_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
 
     def unsupported(self, target: str, what: str) -> NotSupportedError:
         return NotSupportedError(self.name, target, what)

@@ -42,6 +42,8 @@ class Gcp(Provider):
     store_scheme = "gs"
     store_schemes_read = ("gs",)
     catalog_name_limit = 1024  # BigQuery dataset
+    stream_retention_hours = (1, 744)  # Pub/Sub topic retention: 10 minutes to 31 days
+    stream_resource = ("google_pubsub_topic", ("kms_key_name",))
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"iam.gke.io/gcp-service-account": service_account_email(env, component)}

@@ -15,12 +15,26 @@ from compiler.model.kinds import (
     pipeline,
     serving,
     spark_job,
+    stream,
+    stream_job,
     training_job,
 )
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Reference, Trait
 from compiler.model.kinds.registry import UnknownKindError, all_kinds, get, kind_of, names, register, unregister
 
-for _module in (object_store, data_lake, database, spark_job, training_job, serving, batch_inference, monitoring, pipeline):
+for _module in (
+    object_store,
+    data_lake,
+    database,
+    spark_job,
+    training_job,
+    serving,
+    batch_inference,
+    monitoring,
+    pipeline,
+    stream,
+    stream_job,
+):
     register(_module.KIND)
 
 __all__ = [

@@ -38,6 +38,7 @@ class Trait(Enum):
     LONG_RUNNING = "long-running"  # a service that stays up (replicas, ingress, SLOs)
     SCORES_MODELS = "scores-models"  # applies a model to data (drift can be monitored)
     TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
+    STREAM = "stream"  # an event stream: readers consume, writers produce, both run at once
 
 
 @dataclass(frozen=True)

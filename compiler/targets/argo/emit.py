@@ -478,5 +478,8 @@ HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
         "serving": NOT_A_WORKFLOW,
         "monitoring": NOT_A_WORKFLOW,
         "pipeline": ArgoKind(_pipeline),
+        "stream": NOT_A_WORKFLOW,
+        # never a step (not runnable: the graph rejects it in `steps`); Argo CD keeps it running
+        "stream_job": NotApplicable("runs continuously as a FlinkDeployment that Argo CD keeps synced"),
     },
 )

@@ -20,6 +20,7 @@ from compiler.plan.compiled import Compiled
 METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
 SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
 QUEUE_PROXY_METRICS_PORT = 9091
+FLINK_METRICS_PORT = 9249  # Flink's Prometheus reporter (flink.METRICS_PORT)
 
 Objects = list[dict[str, Any]]
 
@@ -41,6 +42,8 @@ class K8sKind:
     run_object: Callable[[Compiled, Component], dict[str, Any]] | None = None  # runnable kinds
     needs_api: bool = False  # its pods call the Kubernetes API (a ServiceAccount token is mounted)
     scrape: Callable[[Component], Scrape] = lambda component: Scrape()
+    # ingress its pods accept besides what network.py derives (e.g. a controller calling the pods)
+    ingress: Callable[[Compiled, Component], list[dict[str, Any]]] | None = None
 
 
 def is_kserve(component: Component) -> bool:
@@ -91,6 +94,18 @@ def _job_run(compiled: Compiled, component: Component) -> dict[str, Any]:
     return build_job(compiled, component)
 
 
+def _stream_job_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.flink import emit_stream_job
+
+    return emit_stream_job(compiled, component)
+
+
+def _stream_job_ingress(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
+    from compiler.targets.kubernetes.flink import operator_ingress
+
+    return operator_ingress(compiled, component)
+
+
 def _serving_scrape(component: Component) -> Scrape:
     if is_kserve(component):
         return Scrape(port=QUEUE_PROXY_METRICS_PORT, port_name="http-usermetric")
@@ -116,6 +131,13 @@ HANDLERS: DispatchTable[K8sKind] = DispatchTable(
         "serving": K8sKind(_serving_emit, scrape=_serving_scrape),
         "monitoring": K8sKind(_monitoring_emit),
         "pipeline": NotApplicable("an Argo WorkflowTemplate (argo/); its steps' run objects are created by Argo"),
+        "stream": CLOUD,
+        "stream_job": K8sKind(
+            _stream_job_emit,
+            needs_api=True,  # the JobManager creates its TaskManagers; HA leader data lives in ConfigMaps
+            scrape=lambda component: Scrape(FLINK_METRICS_PORT),
+            ingress=_stream_job_ingress,
+        ),
     },
 )
 

@@ -140,6 +140,9 @@ def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = []
     if component.kind.distributed(component):  # pods of one run talk to each other
         ingress.append({"from": [own]})
+    extra = handler(component).ingress
+    if extra is not None:
+        ingress += extra(compiled, component)
     if component.has(Trait.LONG_RUNNING):
         public = bool(component.get("public"))
         if is_kserve(component):

@@ -67,6 +67,7 @@ KIND_RESOURCES: dict[str, tuple[str, str]] = {
     "PrometheusRule": ("monitoring.coreos.com", "prometheusrules"),
     "ServiceMonitor": ("monitoring.coreos.com", "servicemonitors"),
     "InferenceService": ("serving.kserve.io", "inferenceservices"),
+    "FlinkDeployment": ("flink.apache.org", "flinkdeployments"),
     "ScheduledSparkApplication": ("sparkoperator.k8s.io", "scheduledsparkapplications"),
     "SparkApplication": ("sparkoperator.k8s.io", "sparkapplications"),
 }
@@ -77,6 +78,7 @@ EDITOR_KINDS = frozenset(
         "CronJob",
         "CronWorkflow",
         "Deployment",
+        "FlinkDeployment",
         "HorizontalPodAutoscaler",
         "InferenceService",
         "Job",

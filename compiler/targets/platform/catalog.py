@@ -190,6 +190,18 @@ COMPONENTS: tuple[Component, ...] = (
         app_version="v4.0.6",
     ),
     Component(
+        "flink-kubernetes-operator",
+        "https://downloads.apache.org/flink/flink-kubernetes-operator-1.15.0/",
+        "1.15.0",
+        "flink-operator",
+        -30,
+        ("FlinkDeployment",),
+        "runs FlinkDeployments (application mode), takes their savepoints on upgrade; its webhook is off, so cert-manager is not needed",
+        "apache/flink-kubernetes-operator release-1.15.0 helm/flink-kubernetes-operator/values.yaml (webhook.create)",
+        chart="flink-kubernetes-operator",
+        values={"webhook": {"create": False}},
+    ),
+    Component(
         "nvidia-device-plugin",
         "https://nvidia.github.io/k8s-device-plugin",
         "0.19.0",

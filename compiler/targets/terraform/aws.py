@@ -9,7 +9,8 @@ Layout of out/<env>/terraform/ (each file only when it has something to hold):
   variables.tf.json         inputs the spec cannot know (subnets, node role, alert e-mails, ...)
   logging.tf.json           the environment's S3 access-log bucket
   store-<name>.tf.json      per store: KMS key (+ policy, alias) and the bucket with its
-                            configuration, Glue database; or the RDS instance
+                            configuration, Glue database; or the RDS instance; or the
+                            Kinesis stream (aws_streaming.py)
   rds-monitoring.tf.json    role for RDS enhanced monitoring (when there is a database)
   identity-<name>.tf.json   per workload: IAM role (IRSA trust) + inline least-privilege policy
   cluster.tf.json           EKS managed node groups from cluster.node_pools
@@ -38,6 +39,7 @@ from compiler.targets.terraform.aws_storage import (
     kms_key,
     rds_monitoring_file,
 )
+from compiler.targets.terraform.aws_streaming import stream_file
 from compiler.targets.terraform.common import (
     ACCESS_LOG_RETENTION_DAYS,
     AWS_PROVIDER,
@@ -288,6 +290,8 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "stream": stream_file,
+            "stream_job": identity_file,
         },
     )
 

@@ -10,6 +10,8 @@ Actions per grant (nothing else, no `*` except a bucket's own objects `<bucket A
                 (multipart uploads to SSE-KMS buckets need both) on its key
   database      rds-db:connect on the workload's own database user of that instance
                 (reads and writes are told apart by the user's SQL grants, not by IAM)
+  stream        consume (reads) / produce (writes) on the Kinesis stream and its key
+                (aws_streaming.py)
 
 Writers may delete objects: Spark/Delta/Iceberg commit protocols and checkpoint rotation
 replace and remove files. Versioned buckets keep what they delete as noncurrent versions
@@ -25,6 +27,7 @@ from compiler.model.kinds import Trait
 from compiler.plan.compiled import WorkloadGrants
 from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
+from compiler.targets.terraform.aws_streaming import stream_statements
 from compiler.targets.terraform.common import Expr, TfFile, camel, iam_policy, lit, policy_json, ref, rname
 
 BUCKET_ACTIONS = ("s3:ListBucket",)
@@ -64,6 +67,8 @@ def grant_statements(ctx: AwsContext, workload: Component, grants: WorkloadGrant
             statements.append(_statement(f"{base}Bucket", BUCKET_ACTIONS, arn))
             statements.append(_statement(f"{base}Objects", objects, Expr(f"{arn}/*")))
             statements.append(_statement(f"{base}Key", key, ref("aws_kms_key", name, "arn")))
+        elif store.has(Trait.STREAM):
+            statements += stream_statements(base, store, reads, writes)
         else:
             user = lit(aws.db_iam_user(workload))
             resource = Expr(f"arn:aws:rds-db:{lit(ctx.region)}:{ctx.account}:dbuser:{ref('aws_db_instance', name, 'resource_id')}/{user}")

@@ -8,7 +8,8 @@ Layout of out/<env>/terraform/ (each file only when it has something to hold):
   variables.tf.json         inputs the spec cannot know (network, node service account, ...)
   logging.tf.json           the environment's storage access-log bucket (and its key)
   store-<name>.tf.json      per store: KMS key + agent grants and the bucket (+ BigQuery
-                            dataset), or the Cloud SQL instance (+ its admin secret, no version)
+                            dataset), or the Cloud SQL instance (+ its admin secret, no version),
+                            or the Pub/Sub topic and its subscriptions (gcp_streaming.py)
   identity-<name>.tf.json   per workload: service account, Workload Identity binding,
                             bucket/instance-level roles from the graph's grants
   cluster.tf.json           GKE node pools from cluster.node_pools
@@ -37,6 +38,7 @@ from compiler.targets.terraform.emitter import TerraformEmitter
 from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, GcpContext
 from compiler.targets.terraform.gcp_iam import identity_file
 from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
+from compiler.targets.terraform.gcp_streaming import stream_file
 
 # GPU model in the pricing data -> GKE accelerator type
 ACCELERATORS = {
@@ -197,6 +199,8 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "stream": stream_file,
+            "stream_job": identity_file,
         },
     )
 

@@ -11,6 +11,8 @@ Roles per grant (no project-wide data access):
                       delete objects, which Spark/Delta/Iceberg commits and checkpoint
                       rotation need. This is the one place where a GCP write grant is wider
                       than the AWS one (which has no s3:GetObject for writes).
+  stream              roles/pubsub.subscriber on the reader's own subscription, or
+                      roles/pubsub.publisher on the topic (gcp_streaming.py)
   database            roles/cloudsql.client and roles/cloudsql.instanceUser, conditioned on
                       that instance, plus a Cloud SQL IAM user (no password)
 
@@ -25,6 +27,7 @@ from compiler.model.kinds import Trait
 from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
+from compiler.targets.terraform.gcp_streaming import stream_grants
 
 READ_ROLE = "roles/storage.objectViewer"
 WRITE_ROLE = "roles/storage.objectUser"
@@ -72,6 +75,9 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
                 f"{name}-{sname}",
                 {"bucket": ref("google_storage_bucket", sname, "name"), "role": role, "member": member},
             )
+            continue
+        if store.has(Trait.STREAM):
+            stream_grants(f, ctx, workload, store, member, store_name in grants.reads, store_name in grants.writes)
             continue
         instance = naming.db_instance_name(env, store)
         condition = {

@@ -1,0 +1,66 @@
+"""Prices of streams and streaming jobs (the `streaming` section of each provider in
+compiler/data/pricing.yaml; see docs/streaming.md).
+
+Only what the spec fixes is priced: shards and their retention, and always-on Flink pods.
+Traffic-dependent charges (Kinesis PUT units, Pub/Sub throughput) are named in the detail
+text, never guessed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compiler import providers
+from compiler.model.environment import Component
+from compiler.plan.cost import Estimator, _num, pointer
+
+Priced = tuple[float, str]
+STANDARD_RETENTION_HOURS = 24  # Kinesis: included in the shard-hour
+EXTENDED_RETENTION_HOURS = 168  # Kinesis: up to 7 days at the extended-retention shard-hour rate
+
+
+def _section(est: Estimator) -> dict[str, Any] | None:
+    key = providers.get(est.provider).pricing_key
+    section = est.pricing.document.get(key or "", {})
+    return section.get("streaming") if isinstance(section, dict) else None
+
+
+def _prices(est: Estimator, component: Component) -> dict[str, Any] | None:
+    prices = _section(est)
+    if prices is None:
+        est.error(
+            pointer("components", component.name, "type"), f"no streaming prices for cloud provider {est.provider} in the pricing data"
+        )
+    return prices
+
+
+def stream_cost(est: Estimator, component: Component) -> Priced | None:
+    prices = _prices(est, component)
+    if prices is None:
+        return None
+    retention = int(component.spec["retention_hours"])
+    if "kinesis_shard_hour" not in prices:  # Pub/Sub: no provisioned part
+        return 0.0, f"usage only: ${_num(prices['pubsub_throughput_tib'])}/TiB of throughput (traffic not in the spec)"
+    shards = int(component.spec["partitions"])
+    hourly = float(prices["kinesis_shard_hour"])
+    parts = [f"{shards} shard(s) x {_num(est.hours)} h x (${_num(hourly)}"]
+    if retention > STANDARD_RETENTION_HOURS:
+        extended = float(prices["kinesis_extended_retention_shard_hour"])
+        hourly += extended
+        parts.append(f" + ${_num(extended)} retention {retention} h > {STANDARD_RETENTION_HOURS} h")
+    detail = "".join(parts) + ")/shard-h; PUT payload units extra (traffic not in the spec)"
+    if retention > EXTENDED_RETENTION_HOURS:
+        detail += f"; storage beyond 7 days ${_num(prices['kinesis_long_term_gb_month'])}/GB-month extra"
+    return shards * hourly * est.hours, detail
+
+
+def stream_job_cost(est: Estimator, component: Component) -> Priced | None:
+    """Always on: one JobManager and `parallelism` TaskManagers (one slot each), each pod
+    sized by `resources`, 730 h a month; spot (own flag or a spot pool) discounts every pod."""
+    c = component.spec
+    pods = 1 + int(c["parallelism"])
+    share, how = est.vcpu_share(c)
+    pool = est.pools.get(c.get("node_pool") or "") or {}
+    factor, spot_note = est.spot(est.prices.cpu_ref.family, bool(c["spot"]) or bool(pool.get("spot")))
+    monthly = pods * est.hours * share * est.prices.per_vcpu_hour() * factor
+    return monthly, f"always on: {pods} pods (1 JobManager + {c['parallelism']} TaskManagers) x {_num(est.hours)} h x {how}{spot_note}"
