@@ -342,7 +342,7 @@ def test_the_metrics_mlc_says_its_scripts_produce_are_the_ones_they_export() -> 
 
 
 def test_dashboards_are_labelled_for_the_grafana_sidecar_one_per_monitoring_component() -> None:
-    for env in ("dev", "staging", "prod", "research-gcp"):
+    for env in ("dev", "staging", "prod", "research-gcp", "fraud"):
         plan = json.loads((OUT / env / "plan.json").read_text(encoding="utf-8"))
         monitoring = sorted(c["name"] for c in plan["components"] if c["type"] == "monitoring")
         maps = sorted(OUT.glob(f"{env}/kubernetes/configmap-*-dashboard.yaml"))
