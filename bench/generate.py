@@ -72,6 +72,10 @@ REGIONS: tuple[Region, ...] = (
     Region(
         "gcp", "us-central1", "usc1", "ml-platform-us-0815", ("us-central1", "us-east4"), "us-docker.pkg.dev/ml-platform-us-0815/images"
     ),
+    # Azure: `account` is the subscription id
+    Region(
+        "azure", "westeurope", "weu", "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b", ("westeurope", "northeurope"), "mlplatformweu.azurecr.io/ml"
+    ),
 )
 
 # team -> (cost center, models the team serves)
@@ -90,6 +94,7 @@ RUNTIMES = ("sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "hu
 CPU_POOLS = {
     "aws": ("m6i.2xlarge", "m6i.4xlarge", "r6i.2xlarge", "c6i.4xlarge"),
     "gcp": ("n2-standard-8", "n2-standard-16", "n2-highmem-8"),
+    "azure": ("Standard_D8s_v5", "Standard_D16s_v5", "Standard_E8s_v5"),
 }
 GPU_POOLS = {  # provider -> (pool name, instance type, GPU type, GPUs per node)
     "aws": (
@@ -98,10 +103,12 @@ GPU_POOLS = {  # provider -> (pool name, instance type, GPU type, GPUs per node)
         ("gpu-l4", "g6.xlarge", "nvidia-l4", 1),
     ),
     "gcp": (("gpu-a100", "a2-highgpu-1g", "nvidia-a100", 1), ("gpu-l4", "g2-standard-8", "nvidia-l4", 1)),
+    "azure": (("gpu-a100", "Standard_NC24ads_A100_v4", "nvidia-a100", 1), ("gpu-t4", "Standard_NC8as_T4_v3", "nvidia-t4", 1)),
 }
 DB_CLASSES = {
     "aws": ("db.t3.large", "db.m5.large", "db.r6g.large", "db.r5.xlarge"),
     "gcp": ("db-custom-2-7680", "db-custom-4-15360", "db-custom-8-30720"),
+    "azure": ("GP_Standard_D2ds_v5", "GP_Standard_D4ds_v5", "GP_Standard_D8ds_v5"),
 }
 MEMORY = ("2Gi", "4Gi", "8Gi", "16Gi")
 
@@ -125,6 +132,12 @@ def lifecycle(rng: random.Random, expire: bool) -> dict[str, int]:
 # ------------------------------------------------------------------------- abstract parents
 
 
+def cloud_of(region: Region) -> dict[str, str]:
+    if region.provider == "azure":
+        return {"provider": "azure", "region": region.region, "subscription": region.account, "resource_group": f"ml-{region.short}"}
+    return {"provider": region.provider, "region": region.region, "account": region.account}
+
+
 def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
     """Cluster, node pools, compliance and the shared stores + feature ETL of one region."""
     gpu_pools = {
@@ -136,7 +149,7 @@ def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
         "kind": "Environment",
         "metadata": {"name": f"{region.provider}-{region.region}-base", "labels": {"platform": "ml", "cloud": region.provider}},
         "abstract": True,
-        "cloud": {"provider": region.provider, "region": region.region, "account": region.account},
+        "cloud": cloud_of(region),
         "cluster": {
             "name": f"ml-{region.short}",
             "node_pools": {"cpu": {"instance_type": CPU_POOLS[region.provider][0], "min": 1, "max": 10}, **gpu_pools},
@@ -278,7 +291,8 @@ def environment(
                 "spot": True,
                 "max_runtime_hours": rng.choice((6, 12, 24, 48)),
                 "hours_per_month": max(2, int(rng.choice((20, 40, 80)) * scale)),
-                "resources": {"cpu": rng.choice((4, 8)), "memory": rng.choice(("16Gi", "32Gi"))},
+                # fits one node of the smallest GPU pool (g6.xlarge: 3.92 CPU, 14.5 GiB allocatable)
+                "resources": {"cpu": rng.choice((2, 3)), "memory": rng.choice(("8Gi", "12Gi"))},
                 "env": {"WANDB_PROJECT": f"{team}-{model}", "WANDB_API_KEY": {"secret": f"{team}/wandb#api-key"}},
             },
             serve: {

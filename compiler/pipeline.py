@@ -37,12 +37,14 @@ class Mode(Enum):
     CHECK = "check"  # compare with out/ (mlc compile --check)
     MEMORY = "memory"  # keep the bytes (fuzzing, tests)
     POLICY = "policy"  # findings only: nothing is emitted (mlc check)
+    VALIDATE = "validate"  # every input check of a compile, emission included, even when findings block it
 
 
 def validate_environment(env: Environment) -> DependencyGraph:
     """Every input check beyond the schema: references and cycles (graph), cross-field
     rules, Argo template syntax. Returns the graph; raises InputError with all problems.
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
+    from compiler.analysis.lifecycle import confidential_pool_problems, tuning_capacity_problems, tuning_problems
     from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems, stream_problems
     from compiler.analysis.template_syntax import argo_template_violations
     from compiler.plan.monitors import monitor_problems
@@ -58,8 +60,11 @@ def validate_environment(env: Environment) -> DependencyGraph:
     problems += scale_to_zero_problems(env)
     problems += stream_problems(env)
     problems += argo_template_violations(env)
+    problems += confidential_pool_problems(env)
     if graph is not None:
         problems += monitor_problems(env, graph)
+        problems += tuning_problems(env)
+        problems += tuning_capacity_problems(env)
     if problems or graph is None:
         raise InputError(problems)
     return graph
@@ -68,14 +73,14 @@ def validate_environment(env: Environment) -> DependencyGraph:
 def plan_environment(env: Environment) -> Compiled:
     """Validated graph, grants, cost, instance facts and advice of one resolved environment
     (InputError on any input problem, unknown prices included)."""
-    from compiler.plan.cost import CostErrors
+    from compiler.plan.compiled import PlanErrors
     from compiler.providers import NotSupportedError
 
     graph = validate_environment(env)
     try:
         return plan(env, graph)
-    except CostErrors as errors:
-        raise InputError([Diagnostic(env.locate(e.pointer), "MLC-E060", e.message) for e in errors.errors]) from None
+    except PlanErrors as errors:
+        raise InputError([Diagnostic(env.locate(p.pointer), p.code, p.message) for p in errors.problems]) from None
     except NotSupportedError as exc:
         raise unsupported(env, exc) from None
 
@@ -148,7 +153,7 @@ def compile_environment(
     findings = run_policies(compiled, policies, today, overrides)
     blocked = any(f.blocking for f in findings)
     artifacts = None
-    if not blocked and mode is not Mode.POLICY:
+    if (not blocked or mode is Mode.VALIDATE) and mode is not Mode.POLICY:
         artifacts = emit_environment(compiled, findings)
         if overrides is not None:
             patched = override_environment(compiled, root, findings)

@@ -1,11 +1,12 @@
 """Hypothesis strategies for whole environment specs, and helpers to compile them.
 
 `projects()` draws a project that is VALID input: every component type, references that
-name components of the right kind and never form a cycle, instance types / GPU models /
-database classes known to the pricing data, waivers naming waivable rules, and (often) an
-abstract parent with a child that overrides fields, replaces lists and deletes an
-inherited component with `null`. Policy findings are allowed (compile exits 0 or 1); input
-errors are not (a strategy bug, or a compiler bug: the tests say which).
+name components of the right kind and never form a run-order cycle (data-flow loops are
+drawn: they are valid), instance types / GPU models / database classes known to the
+pricing data, waivers naming waivable rules, and (often) an abstract parent with a child
+that overrides fields, replaces lists and deletes an inherited component with `null`.
+Policy findings are allowed (compile exits 0 or 1); input errors are not (a strategy bug,
+or a compiler bug: the tests say which).
 
 `mutations()` then breaks a valid project in the ways people and attackers do.
 """
@@ -42,9 +43,15 @@ COMPONENT_NAMES = [
     "fallback",
     "tune",
     "report",
+    "runs",
+    "mlflow",
+    "fleet",
+    "notify",
+    "embed",
+    "sweep",
 ]
 STORE_TYPES = ("object_store", "data_lake", "database")
-RUNNABLE = ("spark_job", "training_job", "batch_inference")
+RUNNABLE = ("spark_job", "training_job", "batch_inference", "job")
 
 
 @functools.cache
@@ -103,6 +110,8 @@ env_key = st.from_regex(r"\A[A-Z][A-Z0-9_]{0,10}\Z").filter(
 )
 memory = st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi", "8Gi", "16Gi"])
 cpu = st.sampled_from([0.5, 1, 2, 4, "500m", "250m", "1.5"])
+gpu_pod_memory = st.sampled_from(["512Mi", "1Gi", "2Gi", "4Gi", "8Gi"])  # fits a 16 GiB GPU node
+gpu_pod_cpu = st.sampled_from([0.5, 1, 2, "500m", "1.5"])  # fits a 4 vCPU GPU node
 cron = st.sampled_from(["30 1 * * *", "0 */6 * * *", "@daily", "@hourly", "0 3 * * 1", "15 4 1 * *"])
 object_path = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._/=-]{0,20}\Z")
 
@@ -140,9 +149,16 @@ def env_vars(draw: Any) -> dict[str, Any]:
 @st.composite
 def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, Any]:
     """A complete, valid environment document (plain data) named `name`."""
-    provider = provider or draw(st.sampled_from(["aws", "gcp"]))
+    provider = provider or draw(st.sampled_from(["aws", "gcp", "azure"]))
     if provider == "aws":
         cloud = {"provider": "aws", "region": draw(st.sampled_from(["eu-west-1", "eu-central-1", "us-east-1"])), "account": "123456789012"}
+    elif provider == "azure":
+        cloud = {
+            "provider": "azure",
+            "region": draw(st.sampled_from(["westeurope", "swedencentral", "brazilsouth", "qatarcentral"])),
+            "subscription": "0b1f6471-1bf0-4dda-aec3-cb9272f09590",
+            "resource_group": draw(st.sampled_from(["ml-prod", "rg_ML.data(1)"])),
+        }
     else:
         cloud = {"provider": "gcp", "region": draw(st.sampled_from(["europe-west4", "us-central1"])), "account": "ml-research-4711"}
     pools: dict[str, Any] = {
@@ -150,6 +166,9 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
     }
     gpu_types = gpu_instance_models(provider)
     gpu_type = draw(st.sampled_from(sorted(gpu_types)))
+    confidential = [i for i in instance_types(provider, False) if i.startswith(("m6a.", "n2d-"))]
+    if confidential and draw(st.booleans()):
+        pools["secure"] = {"instance_type": draw(st.sampled_from(confidential)), "min": 0, "max": 2, "confidential": True}
     if draw(st.booleans()):
         pools["gpu"] = {
             "instance_type": draw(st.sampled_from(gpu_types[gpu_type])),
@@ -166,7 +185,7 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
         "gitops": {"repo": "https://git.example.com/ml/platform.git", "revision": draw(st.sampled_from(["main", "release/1.2", "v1.0.0"]))},
         "budget": {"monthly_usd": 10_000_000, "warn_ratio": 0.99},
         "compliance": {
-            "allowed_regions": [cloud["region"]],
+            "allowed_regions": [cloud["region"], *draw(st.lists(st.sampled_from(["northeurope", "swedensouth", "us-east-2"]), max_size=1))],
             "frameworks": draw(st.lists(st.sampled_from(["gdpr", "soc2", "hipaa"]), unique=True, max_size=2)),
         },
         "access": [
@@ -201,8 +220,9 @@ def environment(draw: Any, name: str, provider: str | None = None) -> dict[str, 
 
 @st.composite
 def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[str, Any]:
-    """Stores first, then workloads in an order that every data / `after` edge follows
-    (so the graph is acyclic), then monitoring and pipelines."""
+    """Stores first, then workloads (`after` only on earlier ones, so run order is acyclic;
+    data flow may loop: a workload may write a store an earlier one reads), then monitoring
+    and pipelines (whose steps' data flow is kept acyclic: a loop within one run is an error)."""
     names = iter(draw(st.permutations(COMPONENT_NAMES)))
     out: dict[str, Any] = {}
     stores: dict[str, str] = {}
@@ -229,17 +249,13 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
         out[name] = body
     buckets = [n for n, k in stores.items() if k != "database"]
     workloads: list[str] = []
-    read_by: dict[str, int] = {}  # store -> index of the first workload reading it
-    for index in range(draw(st.integers(1, 6))):
-        kind = draw(st.sampled_from(("spark_job", "training_job", "serving", "batch_inference")))
+    for _ in range(draw(st.integers(1, 6))):
+        kind = draw(st.sampled_from(("spark_job", "training_job", "serving", "batch_inference", "job")))
         if kind in ("serving", "batch_inference") and not buckets:
             kind = "spark_job"
         name = next(names)
         reads = draw(st.lists(st.sampled_from(sorted(stores)), unique=True, max_size=2))
-        writable = sorted(s for s in stores if read_by.get(s, index) >= index)  # never feeds an earlier reader
-        writes = draw(st.lists(st.sampled_from(writable), unique=True, max_size=2)) if writable else []
-        for store in reads:
-            read_by.setdefault(store, index)
+        writes = draw(st.lists(st.sampled_from(sorted(stores)), unique=True, max_size=2))
         body = {
             "type": kind,
             "reads": reads,
@@ -270,16 +286,23 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 hours_per_month=draw(st.integers(0, 100)),
             )
             if gpu_pool:
+                # pinned to the GPU pool: the pod must fit its smallest node (capacity model, MLC-E061)
                 body.update(gpus={"type": gpu_type, "count": 1}, node_pool="gpu")
-            checkpoint = [b for b in buckets if read_by.get(b, index) >= index]
-            if checkpoint and draw(st.booleans()):
-                body["checkpoint_to"] = draw(st.sampled_from(checkpoint))
-                read_by.setdefault(body["checkpoint_to"], index)  # a job reads its checkpoints back to resume
+                body["resources"] = {"cpu": draw(gpu_pod_cpu), "memory": draw(gpu_pod_memory)}
+            if buckets and draw(st.booleans()):
+                body["checkpoint_to"] = draw(st.sampled_from(buckets))
+            body["framework"] = draw(st.sampled_from(["pytorch", "ray"]))
+        elif kind == "job":
+            body.update(
+                image=draw(image(name)),
+                command=draw(st.lists(free_text, min_size=1, max_size=3)),
+                max_runtime_hours=draw(st.integers(1, 12)),
+                hours_per_month=draw(st.integers(0, 50)),
+            )
         elif kind == "serving":
             body.pop("writes")
             body.pop("reads")
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}
-            read_by.setdefault(body["model"]["from"], index)
             if draw(st.booleans()):
                 body["runtime"] = draw(st.sampled_from(["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "huggingface"]))
             else:
@@ -293,14 +316,42 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 body["canary"] = {"path": draw(object_path), "traffic_percent": draw(st.integers(1, 99))}
         else:  # batch_inference
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}
-            read_by.setdefault(body["model"]["from"], index)
             body.update(
                 image=draw(image(name)), command=draw(st.lists(free_text, min_size=1, max_size=3)), hours_per_month=draw(st.integers(0, 50))
             )
-        if kind in ("training_job", "batch_inference", "spark_job") and draw(st.booleans()):
+        if kind in ("training_job", "batch_inference", "spark_job", "job") and draw(st.booleans()):
             body["schedule"] = draw(cron)
         out[name] = body
         workloads.append(name)
+    databases = [n for n, k in stores.items() if k == "database"]
+    clients = [w for w in workloads if out[w]["type"] in ("training_job", "job")]
+    if databases and clients and draw(st.booleans()):  # MLflow on a database and its own artifact store
+        artifacts, server = next(names), next(names)
+        out[artifacts] = {"type": "object_store", "size_gb": 10, "lifecycle": {"expire_after_days": 365}, "versioning": True}
+        out[server] = {"type": "tracking_server", "image": draw(image(server)), "database": draw(st.sampled_from(databases))}
+        out[server].update(artifacts=artifacts, replicas=draw(st.integers(1, 3)))
+        for client in draw(st.lists(st.sampled_from(clients), unique=True, min_size=1, max_size=2)):
+            out[client]["tracking"] = server
+    trials = [w for w in workloads if out[w]["type"] == "training_job" and out[w]["framework"] == "pytorch" and "gpus" not in out[w]]
+    if trials and draw(st.booleans()):
+        out[next(names)] = {
+            "type": "tuning_job",
+            "trial": draw(st.sampled_from(trials)),
+            "objective": {"metric": "val_loss", "goal": draw(st.sampled_from(["minimize", "maximize"]))},
+            "algorithm": draw(st.sampled_from(["random", "grid", "bayesianoptimization", "tpe", "hyperband"])),
+            "parameters": {"lr": {"min": 0.0001, "max": 0.1, "scale": "log"}, "layers": {"min": 1, "max": 8, "type": "int"}},
+            "max_trials": draw(st.integers(2, 20)),
+            "parallel_trials": draw(st.integers(1, 2)),
+        }
+    if provider == "aws" and buckets and draw(st.booleans()):
+        out[next(names)] = {
+            "type": "edge_deployment",
+            "image": draw(image("edge")),
+            "runtime": draw(st.sampled_from(["onnx", "tflite", "triton"])),
+            "model": {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)},
+            "fleet": {"cluster_labels": {"fleet": draw(st.sampled_from(["shops", "plants"]))}},
+            "rollout": {"max_unavailable_percent": draw(st.integers(1, 100))},
+        }
     runnable = [w for w in workloads if out[w]["type"] in RUNNABLE]
     if draw(st.booleans()):
         out[next(names)] = {
@@ -311,7 +362,7 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             "dashboards": draw(st.booleans()),
         }
     if runnable and draw(st.booleans()):
-        steps = draw(st.lists(st.sampled_from(runnable), unique=True, min_size=1, max_size=3))
+        steps = _acyclic_steps(out, draw(st.lists(st.sampled_from(runnable), unique=True, min_size=1, max_size=3)))
         pipeline: dict[str, Any] = {"type": "pipeline", "steps": steps, "retries": draw(st.integers(0, 3))}
         handlers = [w for w in runnable if w not in steps]
         if handlers and draw(st.booleans()):
@@ -322,6 +373,30 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
             pipeline["schedule"] = draw(cron)
         out[next(names)] = pipeline
     return out
+
+
+def _acyclic_steps(out: dict[str, Any], chosen: list[str]) -> list[str]:
+    """`chosen` in order, skipping a step whose data flow with the kept ones, together with
+    every `after`, would make a cycle within one run."""
+
+    def produces(name: str) -> set[str]:
+        return set(out[name].get("writes") or []) | ({out[name]["checkpoint_to"]} if out[name].get("checkpoint_to") else set())
+
+    def consumes(name: str) -> set[str]:
+        model = out[name].get("model")
+        return set(out[name].get("reads") or []) | ({model["from"]} if isinstance(model, dict) else set())
+
+    after = {(first, name) for name, body in out.items() for first in body.get("after") or []}
+    kept: list[str] = []
+    for step in chosen:
+        members = kept + [step]
+        edges = after | {(a, b) for a in members for b in members if a != b and produces(a) & consumes(b)}
+        reach = {m: {b for a, b in edges if a == m} for m in out}
+        for _ in out:  # transitive closure, small
+            reach = {m: r | {c for b in r for c in reach[b]} for m, r in reach.items()}
+        if not any(m in reach[m] for m in members):
+            kept.append(step)
+    return kept
 
 
 # --- inheritance: split a valid environment into an abstract parent and a child ------------

@@ -27,8 +27,11 @@ def emit(compiled: Compiled):
     return emit_terraform(compiled)
 
 
+TF_PROVIDERS = {"aws": "aws", "gcp": "google", "azure": "azurerm"}  # cloud.provider -> Terraform provider
+
+
 def tf_provider(compiled: Compiled) -> str:
-    return "aws" if compiled.env.provider == "aws" else "google"
+    return TF_PROVIDERS[compiled.env.provider]
 
 
 def files_of(artifacts) -> dict[str, dict[str, Any]]:

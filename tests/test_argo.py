@@ -69,8 +69,12 @@ EXPECTED_EXAMPLE_EDGES = {
     # train-ranker writes models, read by batch-score.
     ("prod", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
     ("staging", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
+    ("prod-azure", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
     # research-gcp: pretrain reads corpus (written by tokenize) and runs after tokenize
     ("research-gcp", "weekly-pretrain"): {("tokenize", "pretrain")},
+    ("lab", "nightly"): {("feature-etl", "train-ranker"), ("feature-etl", "batch-score"), ("train-ranker", "batch-score")},
+    # lab: train-notes (Ray) reads the embeddings embed-notes writes
+    ("lab", "notes-weekly"): {("embed-notes", "train-notes")},
 }
 
 
@@ -89,7 +93,7 @@ def test_example_pipeline_dags_follow_the_graph_edge_by_edge(examples):
             seen.add((env_name, pipe.name))
             template = artifacts[f"argo/workflowtemplate-{pipe.name}.yaml"]
             edges = dag_edges(template)
-            graph_edges = set(compiled.graph.workload_order(pipe.get("steps")))
+            graph_edges = set(compiled.graph.pipeline_order(pipe.name))
             expected = EXPECTED_EXAMPLE_EDGES[(env_name, pipe.name)]
             assert graph_edges == expected  # the hand-built expectation agrees with the graph
             for edge in sorted(expected):
@@ -166,17 +170,21 @@ def test_diamond_through_stores(tmp_path):
     compiled = compile_components(tmp_path, components)
     template = emit(compiled)["argo/workflowtemplate-diamond.yaml"]
     expected = {("top", "left"), ("top", "right"), ("left", "bottom"), ("right", "bottom")}
-    assert dag_edges(template) == expected == set(compiled.graph.workload_order(["top", "left", "right", "bottom"]))
+    assert dag_edges(template) == expected == set(compiled.graph.pipeline_order("diamond"))
     tasks = {t["name"]: t for t in template_named(template, "main")["dag"]["tasks"]}
     assert tasks["bottom"]["dependencies"] == ["left", "right"]
     assert "dependencies" not in tasks["top"]
 
 
 def test_order_through_a_component_outside_the_pipeline(tmp_path):
-    # a -> s -> x (not a step) -> t -> b: b still waits for a
+    # a -> s -> x (not a step, runs on its own) -> t -> b: data flow through x does not order a
+    # run of p, since x is not part of it; `after` through x (x after a, b after x) does
     components = store("s") + store("t") + spark("a", writes=["s"]) + spark("x", reads=["s"], writes=["t"])
     components += spark("b", reads=["t"]) + pipeline("p", ["a", "b"])
-    assert dag_edges(emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]) == {("a", "b")}
+    assert dag_edges(emit(compile_components(tmp_path, components))["argo/workflowtemplate-p.yaml"]) == set()
+    components = store("s") + store("t") + spark("a", writes=["s"]) + spark("x", reads=["s"], writes=["t"], after=["a"])
+    components += spark("b", reads=["t"], after=["x"]) + pipeline("p", ["a", "b"])
+    assert dag_edges(emit(compile_components(tmp_path / "after", components))["argo/workflowtemplate-p.yaml"]) == {("a", "b")}
 
 
 def test_independent_steps_have_no_dependencies(tmp_path):

@@ -28,7 +28,7 @@ def test_generator_is_deterministic_and_its_projects_are_valid(tmp_path: Path) -
 
     envs = Project.at(tmp_path / "a").load_environments()  # schema-valid, inheritance resolves
     assert len(envs) == 7
-    assert {e.provider for e in envs} == {"aws", "gcp"}
+    assert {e.provider for e in envs} == {"aws", "gcp", "azure"}
     types = {c.type for e in envs for c in e.components.values()}
     assert types == {
         "object_store",

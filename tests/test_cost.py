@@ -44,8 +44,12 @@ def check_budget(spec: dict, est: CostEstimate):
     return _check_budget(model_of(spec), est)
 
 
-def env(components: dict | None = None, node_pools: dict | None = None, provider: str = "aws", **extra) -> dict:
-    spec = {"cloud": {"provider": provider}, "cluster": {"name": "c", "node_pools": node_pools or {}}, "components": components or {}}
+PRICED_REGION = {"aws": "us-east-1", "gcp": "us-central1"}
+
+
+def env(components: dict | None = None, node_pools: dict | None = None, provider: str = "aws", region: str = "", **extra) -> dict:
+    cloud = {"provider": provider, "region": region or PRICED_REGION.get(provider, "r1")}
+    spec = {"cloud": cloud, "cluster": {"name": "c", "node_pools": node_pools or {}}, "components": components or {}}
     spec.update(extra)
     return spec
 
@@ -80,9 +84,10 @@ def test_training_cheapest_gpu_instance_aws():
 
 
 def test_training_spot():
-    # as above x (1 - 0.6) = 1,756.61136 -> $1,756.61
+    # on the only A100 pool, a spot pool: as above x (1 - 0.6) = 1,756.61136 -> $1,756.61
     spec = env(
-        {"train": {"type": "training_job", "gpus": {"type": "nvidia-a100", "count": 8}, "nodes": 2, "hours_per_month": 100, "spot": True}}
+        {"train": {"type": "training_job", "gpus": {"type": "nvidia-a100", "count": 8}, "nodes": 2, "hours_per_month": 100, "spot": True}},
+        {"a100": {"instance_type": "p4d.24xlarge", "min": 0, "max": 2, "spot": True}},
     )
     assert one(spec, "train") == Decimal("1756.61")
 
@@ -115,8 +120,9 @@ def test_training_without_gpus_is_priced_by_resources():
 
 
 def test_spark_dynamic_allocation_max_and_spot():
-    # driver 1 core + dynamic_allocation.max 10 executors x 2 cores = 21 vCPU
-    # 21 x 50 h x 0.048 = 50.40; spot (m6i family, 0.6) -> 50.40 x 0.4 = 20.16
+    # driver 1 core + dynamic_allocation.max 10 executors x 2 cores = 21 vCPU; the only CPU pool is
+    # a spot pool: executors at spot (m6i family, 0.6), the driver (never on spot) on-demand:
+    # 1 x 50 h x 0.048 + 20 x 50 h x 0.048 x 0.4 = 2.40 + 19.20 = 21.60
     spec = env(
         {
             "etl": {
@@ -126,9 +132,10 @@ def test_spark_dynamic_allocation_max_and_spot():
                 "hours_per_month": 50,
                 "spot": True,
             }
-        }
+        },
+        {"spotcpu": {"instance_type": "m6i.2xlarge", "min": 0, "max": 3, "spot": True}},
     )
-    assert one(spec, "etl") == Decimal("20.16")
+    assert one(spec, "etl") == Decimal("21.60")
 
 
 def test_spark_defaults():
@@ -366,8 +373,8 @@ def test_a_provider_without_pricing_data_is_an_unknown_price_at_cloud_provider()
 def test_an_unregistered_provider_is_not_supported():
     from compiler.providers import NotSupportedError
 
-    with pytest.raises(NotSupportedError, match='cloud provider "azure" is not supported'):
-        estimate(env(provider="azure"), PRICING)
+    with pytest.raises(NotSupportedError, match='cloud provider "oracle" is not supported'):
+        estimate(env(provider="oracle"), PRICING)
 
 
 # ---------------------------------------------------------------------------- suggestions, budget
@@ -473,7 +480,7 @@ def test_delta_dict_and_type_change():
     assert d["total"] == {"base_usd": 734.38, "head_usd": 734.38, "delta_usd": 0.0}
     (c,) = d["environments"][0]["components"]
     assert (c["status"], c["base_type"], c["type"]) == ("changed", "g5.xlarge", "g6.xlarge")
-    assert "| gpu | node_pool | g5.xlarge → g6.xlarge | $734.38 | $734.38 | $0.00 |" in render_delta_markdown(base, head)
+    assert "| gpu | node_pool | g5\\.xlarge → g6\\.xlarge | $734.38 | $734.38 | $0.00 |" in render_delta_markdown(base, head)
     assert "Monthly cost will not change ($734.38 → $734.38)." in render_delta_markdown(base, head)
     assert json.loads(json.dumps(d)) == d
 
@@ -495,7 +502,7 @@ def test_render_table_and_markdown():
 
 
 def _sections(doc: dict):
-    for provider in ("aws", "gcp"):
+    for provider in ("aws", "gcp", "azure"):
         for name in ("instances", "spot_discounts", "databases", "object_storage"):
             yield f"{provider}.{name}", doc[provider][name], doc[provider][name]["rows"]
         yield f"{provider}.database_storage", doc[provider]["database_storage"], [doc[provider]["database_storage"]]
@@ -538,3 +545,100 @@ def test_instance_rows_are_consistent():
 
 def test_load_pricing_is_cached():
     assert load_pricing() is PRICING
+
+
+# ---------------------------------------------------------------------------- placement, canaries, regions
+
+
+def test_spot_spark_whose_only_spot_pool_is_a_gpu_pool_is_priced_on_demand_with_a_note():
+    # GPU nodes are tainted: CPU pods never land there, so the executors run on the on-demand pool:
+    # (1 + 2 x 1) vCPU x 100 h x 0.048 = 14.40, no discount
+    spec = env(
+        {"etl": {"type": "spark_job", "hours_per_month": 100, "spot": True}},
+        {"cpu": {"instance_type": "m6i.2xlarge", "min": 1, "max": 3}, "gpu": {"instance_type": "g5.2xlarge", "max": 2, "spot": True}},
+    )
+    est = estimate(spec, PRICING)
+    assert one(spec, "etl") == Decimal("14.40")
+    assert est.notes == ("etl: spot requested, but may run on on-demand pool(s) cpu: priced on-demand",)
+    spec["cluster"]["node_pools"].pop("cpu")  # no pool at all for CPU pods but the GPU one
+    assert estimate(spec, PRICING).notes == ("etl: spot requested, but no spot pool can run it: priced on-demand",)
+
+
+def test_gpu_job_with_spot_on_an_on_demand_pool_is_priced_on_demand():
+    # spot: true only tolerates spot nodes; the pool is on-demand: 1 x 10 h x 1.212 = 12.12
+    spec = env(
+        {
+            "t": {
+                "type": "training_job",
+                "gpus": {"type": "nvidia-a10g", "count": 1},
+                "node_pool": "gpu",
+                "hours_per_month": 10,
+                "spot": True,
+            }
+        },
+        {"gpu": {"instance_type": "g5.2xlarge", "max": 2}},
+    )
+    assert one(spec, "t") == Decimal("12.12")
+
+
+def test_canary_pods_are_priced_all_month():
+    # Deployment path: replicas.min 3 + ceil(3 x 20 / 80) = 1 canary pod = 4 pods
+    # 4 x 730 h x 1 vCPU-equiv x 0.048 = 140.16
+    serving = {"type": "serving", "model": {"from": "m", "path": "a"}, "image": "r/i:1", "replicas": {"min": 3, "max": 6}}
+    spec = env({"m": {"type": "object_store"}, "api": {**serving, "canary": {"path": "b", "traffic_percent": 20}}})
+    assert one(spec, "api") == Decimal("140.16")
+    assert "3 replica(s) + 1 canary pod(s) x 730 h" in next(i.detail for i in estimate(spec, PRICING).items if i.component == "api")
+    # KServe keeps both revisions at replicas.min: 2 + 2 pods x 730 x 0.048 = 140.16
+    kserve = {"type": "serving", "model": {"from": "m", "path": "a"}, "runtime": "sklearn", "replicas": {"min": 2, "max": 4}}
+    spec = env({"m": {"type": "object_store"}, "api": {**kserve, "canary": {"path": "b", "traffic_percent": 10}}})
+    assert one(spec, "api") == Decimal("140.16")
+
+
+def test_a_region_without_its_own_prices_is_priced_as_the_priced_region_and_says_so():
+    spec = env({"etl": {"type": "spark_job", "hours_per_month": 100}}, region="eu-central-1")
+    est = estimate(spec, PRICING)
+    assert (est.region, est.priced_region) == ("eu-central-1", "us-east-1")
+    assert est.notes == ("priced as us-east-1: the pricing data has no eu-central-1 prices",)
+    doc = est.to_dict()
+    assert (doc["region"], doc["priced_region"], doc["notes"]) == ("eu-central-1", "us-east-1", list(est.notes))
+    assert render_table(est).endswith("note: priced as us-east-1: the pricing data has no eu-central-1 prices\n")
+    assert render_markdown(est).endswith("_Note: priced as us-east-1\\: the pricing data has no eu-central-1 prices_\n")
+    assert estimate(env({}, region="us-east-1"), PRICING).notes == ()
+
+
+def test_region_prices_from_the_data_are_used(tmp_path):
+    import yaml
+
+    doc = dict(PRICING.document)
+    doc["aws"] = {**doc["aws"], "region_prices": {"rows": [{"region": "eu-central-1", "type": "m6i.xlarge", "hourly": 0.23}]}}
+    path = tmp_path / "pricing.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    pricing = load_pricing(path)
+    # per vCPU-hour from the regional cpu reference: 0.23 / 4 = 0.0575; 3 vCPU x 100 h = 17.25
+    est = estimate(env({"etl": {"type": "spark_job", "hours_per_month": 100}}, region="eu-central-1"), pricing)
+    assert (est.priced_region, est.notes, float(est.items[0].rounded)) == ("eu-central-1", (), 17.25)
+
+
+def test_no_python_none_in_any_rendering():
+    spec = env(
+        {"t": {"type": "training_job", "node_pool": "cpu", "hours_per_month": 10}},
+        {"cpu": {"instance_type": "m6i.2xlarge", "min": 1, "max": 2}},
+    )
+    est = estimate(spec, PRICING)
+    for text in (render_table(est), render_markdown(est), json.dumps(est.to_dict())):
+        assert "None" not in text
+
+
+def test_cost_and_diff_agree_to_the_cent():
+    """`mlc diff` rounds like `mlc cost` (half up, via money()) and takes the change of the rounded
+    amounts: 100.005 is $100.01 in both, never Python's binary-float "$100.00"."""
+    from compiler.output.diffing import EnvDiff, _delta
+
+    base, head = _est(("a", "object_store", 100.005)), _est(("a", "object_store", 200.0149))
+    diff = EnvDiff("e", cost_before=money(base.total_usd), cost_after=money(head.total_usd))  # as diffing._total rounds
+    assert _delta(diff) == "$100.01 → $200.01 (+$100.00)"
+    delta = delta_dict({"e": base}, {"e": head})["environments"][0]
+    assert (delta["base_usd"], delta["head_usd"], delta["delta_usd"]) == (100.01, 200.01, 100.0)
+    assert "| e | $100.01 | $200.01 | +$100.00 (+100.0%) |" in render_delta_markdown({"e": base}, {"e": head})
+    # a change below half a cent is no cost change for either command
+    assert EnvDiff("e", cost_before=money(10.001), cost_after=money(10.004)).empty

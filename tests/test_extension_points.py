@@ -28,6 +28,7 @@ from compiler.pipeline import compile_environment
 from compiler.plan.advice import SUGGESTERS
 from compiler.plan.compiled import Compiled
 from compiler.targets.argo.emit import HANDLERS as ARGO
+from compiler.targets.argocd.emit import HANDLERS as ARGOCD
 from compiler.targets.kubernetes import common as k8s
 from compiler.targets.kubernetes.kinds import HANDLERS as KUBERNETES
 from compiler.targets.kubernetes.kinds import K8sKind
@@ -39,7 +40,13 @@ from tests.helpers import MINIMAL_AWS, REPO, SCHEMA
 
 TODAY = date(2026, 11, 28)
 IMG = "reg.example.com/ml/nb:1.0@sha256:" + "d" * 64
-TABLES = {"kubernetes": KUBERNETES, "argo": ARGO, "terraform (aws)": AWS_TERRAFORM.components, "terraform (gcp)": GCP_TERRAFORM.components}
+TABLES = {
+    "kubernetes": KUBERNETES,
+    "argo": ARGO,
+    "argocd": ARGOCD,
+    "terraform (aws)": AWS_TERRAFORM.components,
+    "terraform (gcp)": GCP_TERRAFORM.components,
+}
 
 
 class Notebook(Kind):
@@ -91,13 +98,14 @@ def notebook_kind() -> Iterator[Kind]:
     kind = kinds.register(Notebook())
     KUBERNETES.register("notebook", K8sKind(notebook_objects))
     ARGO.register("notebook", NotApplicable("not a workflow"))
+    ARGOCD.register("notebook", NotApplicable("synced by the environment's Application"))
     AWS_TERRAFORM.components.register("notebook", aws_identity_file)
     GCP_TERRAFORM.components.register("notebook", gcp_identity_file)
     SUGGESTERS.register("notebook", NotApplicable("no savings rule"))
     try:
         yield kind
     finally:
-        for table in (KUBERNETES, ARGO, AWS_TERRAFORM.components, GCP_TERRAFORM.components, SUGGESTERS):
+        for table in (KUBERNETES, ARGO, ARGOCD, AWS_TERRAFORM.components, GCP_TERRAFORM.components, SUGGESTERS):
             table.unregister("notebook")
         kinds.unregister("notebook")
 
@@ -179,6 +187,7 @@ def test_each_targets_table_lists_every_kind_and_agrees_with_emits_to(kind: str)
     assert KUBERNETES.applies(kind) == ("kubernetes" in declared)
     argo = ARGO.handler(kind)
     assert (argo is not None and argo.emit is not None) == ("argo" in declared)
+    assert ARGOCD.applies(kind) == ("argocd" in declared)
     for name in ("terraform (aws)", "terraform (gcp)"):
         assert TABLES[name].applies(kind) == ("terraform" in declared), name
     assert SUGGESTERS.entry(kind) is not None

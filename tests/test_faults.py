@@ -170,11 +170,18 @@ def test_a_write_fault_at_every_step_leaves_out_old_or_new_with_a_clear_message(
             outcomes.add("tolerated")
         else:
             assert code == 2, f"{step}: exit {code}: {err}"
-            assert os.strerror(error) in err and "out/ was left as it was" in err, f"{step}: {err}"
+            assert os.strerror(error) in err, f"{step}: {err}"
             assert len([line for line in err.splitlines() if line.strip()]) <= 3, f"{step}: {err}"
             now = trees(root / "out")
             for env in set(old) | set(new):
                 assert now.get(env) in (old.get(env), new.get(env)), f"{step}: {env} is neither old nor new"
+            # the message is true: it names exactly the environments that changed
+            changed = sorted(env for env in set(old) | set(new) if now.get(env) != old.get(env))
+            if changed:
+                assert f"already replaced: {', '.join(changed)} (each complete and new)" in err, f"{step}: {err}"
+                assert "; out/ was left as it was" not in err, f"{step}: {err}"
+            else:
+                assert "; out/ was left as it was" in err and "already replaced" not in err, f"{step}: {err}"
             outcomes.add("old" if now == old else "mixed")
         # leftovers, if any, are cleaned up by the next run, which completes the change
         assert compile_in_process(root)[0] == 0, step

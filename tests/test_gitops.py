@@ -123,18 +123,18 @@ def test_cache_skips_unchanged_and_recompiles_exactly_the_affected(tmp_path: Pat
     assert main(["compile", "--project", str(root)]) == 0
     capsys.readouterr()
     assert main(["compile", "--project", str(root)]) == 0
-    assert "0 compiled, 5 unchanged (cached)" in capsys.readouterr().err  # 4 children + the abstract base
+    assert "0 compiled, 4 unchanged (cached)" in capsys.readouterr().err  # 4 children; the abstract base is not counted
     (root / "environments" / "env01.yaml").write_text(child("env01", "budget: {monthly_usd: 5000}\n"))
     assert main(["compile", "--project", str(root)]) == 0
-    assert "1 compiled, 4 unchanged (cached)" in capsys.readouterr().err
+    assert "1 compiled, 3 unchanged (cached)" in capsys.readouterr().err
     (root / "environments" / "base.yaml").write_text(PARENT.replace("size_gb: 10", "size_gb: 20"))
     assert main(["compile", "--project", str(root)]) == 0
-    assert "5 compiled, 0 unchanged (cached)" in capsys.readouterr().err
+    assert "4 compiled, 0 unchanged (cached)" in capsys.readouterr().err  # and the parent validated
     plan = (root / "out" / "env03" / "plan.json").read_text()
     assert '"size_gb": 20' in plan
     (root / "out" / "env02" / "plan.json").write_text("{}\n")  # an edit in out/ invalidates
     assert main(["compile", "--project", str(root)]) == 0
-    assert "1 compiled, 4 unchanged (cached)" in capsys.readouterr().err
+    assert "1 compiled, 3 unchanged (cached)" in capsys.readouterr().err
     assert (root / "out" / "env02" / "plan.json").read_text() != "{}\n"
 
 

@@ -57,10 +57,16 @@ def _platform_problems(outcomes) -> list[str]:
     return [f"out/_platform/{rel} differs" for rel in sorted(set(expected) | set(actual)) if expected.get(rel) != actual.get(rel)]
 
 
-def test_examples_cover_every_component_type_and_both_clouds() -> None:
+def test_examples_cover_every_component_type_and_every_cloud() -> None:
     from compiler.model import kinds
 
     envs = Project.at(REPO).load_environments()
     assert {c.type for e in envs for c in e.components.values()} == set(kinds.names())
-    assert {e.provider for e in envs} == {"aws", "gcp"}
+    assert {e.provider for e in envs} == {"aws", "gcp", "azure"}
+    azure = [e for e in envs if e.provider == "azure"]
+    # every kind but those Azure refuses at their line (MLC-E026): edge_deployment (no identity for
+    # edge fleets yet), stream (no Event Hubs emitter yet; tests/test_streaming.py) and so
+    # stream_job, whose streams could not exist there
+    refused = {"edge_deployment", "stream", "stream_job"}
+    assert {c.type for e in azure for c in e.components.values()} == set(kinds.names()) - refused
     assert Project.at(REPO).is_abstract("base")

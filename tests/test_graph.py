@@ -98,22 +98,15 @@ def test_reading_and_writing_the_same_store_is_fine(tmp_path: Path) -> None:
     assert graph.order.index("raw") < graph.order.index("etl")
 
 
-def test_a_workload_cycle_prints_every_member_with_its_line(tmp_path: Path, capsys) -> None:
+def test_a_data_flow_loop_between_standalone_workloads_is_no_cycle(tmp_path: Path) -> None:
+    """Run-order cycles (errors) are in tests/test_graph_semantics.py; data flow alone orders nothing."""
     comps = (
         f"a: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}\n"
         f"b: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [lake], writes: [raw]}}"
     )
-    with pytest.raises(InputError) as info:
-        graph_of(tmp_path, comps)
-    (diagnostic,) = info.value.diagnostics
-    assert diagnostic.code == "MLC-E042"
-    assert diagnostic.message == ("dependency cycle: a (environments/e1.yaml:15:3) -> b (environments/e1.yaml:16:3) -> a")
-
-
-def test_after_cycle(tmp_path: Path) -> None:
-    with pytest.raises(InputError) as info:
-        graph_of(tmp_path, "x: {type: object_store, after: [y]}\ny: {type: object_store, after: [x]}")
-    assert info.value.diagnostics[0].code == "MLC-E042"
+    graph = graph_of(tmp_path, comps)
+    assert graph.loops == (("a", "b", "lake", "raw"),)
+    assert graph.generations == (("db", "lake", "raw"), ("a", "b"))
 
 
 @settings(max_examples=60, deadline=None)
@@ -152,6 +145,22 @@ EXPECTED_LINEAGE = {
     "ranker-monitoring": ("internal", ("ranker-monitoring",)),
     "nightly": ("internal", ("nightly",)),
     "ranker-fallback": ("pii", ("models", "ranker-fallback")),
+    # lab.yaml: the lifecycle kinds
+    "clinical-notes": ("confidential", ("clinical-notes",)),
+    "embed-notes": ("confidential", ("clinical-notes", "embed-notes")),
+    "note-embeddings": ("confidential", ("note-embeddings",)),
+    "note-models": ("confidential", ("note-models",)),
+    "train-notes": ("confidential", ("note-embeddings", "train-notes")),
+    "mlflow": ("internal", ("mlflow",)),  # its backend edges point from it to its stores
+    "mlflow-artifacts": ("pii", ("mlflow-artifacts",)),
+    "tracking-db": ("internal", ("tracking-db",)),
+    "notes-weekly": ("internal", ("notes-weekly",)),
+    "notify-failure": ("internal", ("notify-failure",)),
+    "ranker-edge": ("pii", ("models", "ranker-edge")),
+    "tune-ranker": ("internal", ("tune-ranker",)),  # its trials run as train-ranker
+    # prod-azure only
+    "audit-db": ("pii", ("audit-db",)),
+    "model-audit": ("pii", ("audit-db", "model-audit")),
 }
 EXPECTED_GCP_LINEAGE = {
     name: ("internal", (name,))
@@ -184,7 +193,7 @@ def test_lineage_of_the_example_environments() -> None:
 def test_pipeline_order_restricted_to_steps() -> None:
     prod = next(e for e in example_environments() if e.name == "prod")
     graph = build_graph(prod)
-    assert graph.workload_order(["feature-etl", "train-ranker", "batch-score"]) == [
+    assert graph.pipeline_order("nightly") == [
         ("feature-etl", "batch-score"),
         ("feature-etl", "train-ranker"),
         ("train-ranker", "batch-score"),
@@ -198,16 +207,29 @@ def test_graph_command_formats(capsys) -> None:
     assert mermaid.startswith("flowchart LR\n")
     assert '  n_corpus[("corpus<br/><i>data_lake</i>")]' in mermaid
     assert '  n_demo(["demo<br/><i>serving</i>"])' in mermaid
-    assert "  n_corpus -->|reads| n_pretrain" in mermaid and "  n_tokenize -.->|after| n_pretrain" in mermaid
+    assert "  n_corpus -->|reads| n_pretrain" in mermaid and "  n_tokenize ==>|after| n_pretrain" in mermaid
+    assert "  n_tokenize -.->|writes| n_corpus" in mermaid  # tokenize rewrites corpus in place: a loop
     assert main(["graph", "--project", root, "research-gcp", "--format", "dot"]) == 0
     dot = capsys.readouterr().out
     assert '  "pretrain" -> "checkpoints" [label="checkpoint"];' in dot
+    assert '  "tokenize" -> "pretrain" [label="after", style=bold];' in dot
     assert main(["graph", "--project", root, "research-gcp", "--format", "json"]) == 0
     import json
 
     data = json.loads(capsys.readouterr().out)
-    assert data["order"][:3] == ["checkpoints", "corpus", "experiments-db"]
-    assert {"from": "tokenize", "to": "corpus", "kind": "writes"} in data["edges"]
+    # run order: demo waits for the store it loads from, not for the pipeline that fills it
+    assert data["order"] == [
+        "checkpoints",
+        "corpus",
+        "demo",
+        "demo-monitoring",
+        "experiments-db",
+        "tokenize",
+        "pretrain",
+        "weekly-pretrain",
+    ]
+    assert {"from": "tokenize", "to": "corpus", "kind": "writes", "loop": True} in data["edges"]
+    assert data["loops"] == [["corpus", "tokenize"]] and data["pipelines"] == {"weekly-pretrain": [["tokenize", "pretrain"]]}
 
 
 def test_a_pipeline_step_may_not_have_its_own_schedule(tmp_path: Path) -> None:

@@ -26,12 +26,20 @@ MINIMAL = {
     "batch_inference": f"{{type: batch_inference, image: '{IMG}', model: {{from: s}}, schedule: '0 4 * * *'}}",
     "monitoring": "{type: monitoring, targets: [w]}",
     "pipeline": "{type: pipeline, steps: [w]}",
+    "job": f"{{type: job, image: '{IMG}', reads: [s], schedule: '0 5 * * *'}}",
+    "tuning_job": "{type: tuning_job, trial: w, objective: {metric: acc, goal: maximize}, parameters: {lr: {min: 0.001, max: 0.1}}}",
+    "tracking_server": f"{{type: tracking_server, image: '{IMG}', database: db, artifacts: s}}",
+    "edge_deployment": (
+        f"{{type: edge_deployment, image: '{IMG}', runtime: onnx, model: {{from: s, path: m}}, fleet: {{cluster_labels: {{f: a}}}}}}"
+    ),
     "stream": "{type: stream, partitions: 2}",
     "stream_job": f"{{type: stream_job, image: '{IMG}', main: 'local:///opt/flink/usrlib/j.jar', reads: [s], checkpoint_to: s}}",
 }
 HELPERS = {
     "monitoring": "w: {type: serving, runtime: sklearn, model: {from: s}, slo: {latency_p99_ms: 100}}",
     "pipeline": f"w: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [s]}}",
+    "tuning_job": f"w: {{type: training_job, image: '{IMG}', reads: [s], max_runtime_hours: 2}}",
+    "tracking_server": "db: {type: database, instance_class: db.t3.small}",
 }
 
 

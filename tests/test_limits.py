@@ -9,7 +9,7 @@ flow nesting are rejected; these tests pin the exact boundaries and the costs.)
 from __future__ import annotations
 
 import re
-import time
+import time  # bounds use process_time: CPU of this process, not wall clock on a shared machine
 from pathlib import Path
 
 import pytest
@@ -81,11 +81,11 @@ def test_an_endless_file_is_read_only_up_to_the_limit(tmp_path: Path) -> None:
     path = tmp_path / "e1.yaml"
     with open(path, "wb") as handle:
         handle.truncate(50 * loader.MAX_FILE_BYTES)  # sparse: 50 MiB of zero bytes
-    start = time.monotonic()
+    start = time.process_time()
     with pytest.raises(InputError) as caught:
         load_file(str(path), "environments/e1.yaml")
     assert [d.code for d in caught.value.diagnostics] == ["MLC-E001"]
-    assert time.monotonic() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 # --- nesting depth -------------------------------------------------------------------------
@@ -104,9 +104,9 @@ def test_nesting_depth_boundary(flow: bool) -> None:
 
 
 def test_very_deep_nesting_costs_nothing(tmp_path: Path) -> None:
-    start = time.monotonic()
+    start = time.process_time()
     assert codes("a: " + "[" * 50_000 + "]" * 50_000 + "\n") in (["MLC-E009"], ["MLC-E003"])
-    assert time.monotonic() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 # --- alias expansion ----------------------------------------------------------------------------
@@ -124,9 +124,9 @@ def test_billion_laughs_is_refused_in_bounded_time() -> None:
     """Ten levels of ten aliases each would expand to 10^10 values."""
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 10)]
-    start = time.monotonic()
+    start = time.process_time()
     assert codes("\n".join(lines) + "\n") == ["MLC-E008"]
-    assert time.monotonic() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 def test_the_default_value_limit_allows_large_real_files() -> None:
@@ -199,11 +199,11 @@ def test_the_default_environment_limit_is_enforced_cheaply(tmp_path: Path) -> No
     root = make_project(tmp_path, {})
     for i in range(project.MAX_ENVIRONMENTS + 1):
         (root / "environments" / f"e{i}.yaml").write_text("- not even valid\n")
-    start = time.monotonic()
+    start = time.process_time()
     code, _, err = run_main("validate", "--project", str(root))
     assert code == 2 and f"the limit is {project.MAX_ENVIRONMENTS}" in err
     assert err.count("error") == 1  # the limit, not 5001 parse errors
-    assert time.monotonic() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 # --- inheritance ---------------------------------------------------------------------------------
@@ -235,11 +235,11 @@ def test_diamond_inheritance_is_bounded(tmp_path: Path) -> None:
     files[f"l{depth - 1}a"] = MINIMAL_AWS.replace("NAME", f"l{depth - 1}a") + "abstract: true\ncomponents: {}\n"
     files["top"] = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: top}\nextends: [l0a, l0b]\n"
     root = make_project(tmp_path, files)
-    start = time.monotonic()
+    start = time.process_time()
     code, _, err = run_main("validate", "--project", str(root), "top")
     assert code == 2 and "MLC-E034" in err and f"more than {resolve.MAX_CHAIN} files" in err
     assert "environments/top.yaml:4:" in err
-    assert time.monotonic() - start < 10
+    assert time.process_time() - start < 10
 
 
 def test_a_small_diamond_is_fine(tmp_path: Path) -> None:

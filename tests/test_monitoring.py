@@ -102,17 +102,24 @@ def test_prod_drift_detector_logger_identity_and_monitors_are_emitted_and_valid(
 def test_prod_monitor_identities_read_exactly_their_store() -> None:
     plan = json.loads((OUT / "prod" / "plan.json").read_text(encoding="utf-8"))
     for name in ("ranker-monitoring-ranker-drift", "ranker-monitoring-ranker-fallback-drift", "ranker-monitoring-dq-features"):
-        assert plan["iam"][name] == {"reads": ["features"], "writes": []}
+        read = {"store": "features", "edge": "reads", "prefix": "ranker/training-snapshot", "read": True}
+        assert plan["iam"][name] == {
+            "reads": ["features"],
+            "writes": [],
+            "access": [{**read, "write": False, "delete": False, "catalog": ""}],
+        }
         document = json.loads((OUT / "prod" / "terraform" / f"identity-{name}.tf.json").read_text(encoding="utf-8"))
         assert validate_terraform_json(document, "aws") == []
-        policy = json.loads(document["resource"]["aws_iam_role_policy"][name.replace("-", "_")]["policy"])
-        actions = sorted(a for s in policy["Statement"] for a in s["Action"])
-        assert actions == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]
-        assert {s["Resource"] for s in policy["Statement"]} == {
-            "${aws_s3_bucket.features.arn}",
-            "${aws_s3_bucket.features.arn}/*",
+        policy = document["data"]["aws_iam_policy_document"][name.replace("-", "_")]["statement"]
+        assert sorted(a for s in policy for a in s["actions"]) == ["kms:Decrypt", "s3:GetObject", "s3:ListBucket"]
+        assert {r for s in policy for r in s["resources"]} == {
+            "${aws_s3_bucket.features.arn}",  # listing, conditioned on the prefix
+            "${aws_s3_bucket.features.arn}/ranker/training-snapshot",
+            "${aws_s3_bucket.features.arn}/ranker/training-snapshot/*",
             "${aws_kms_key.features.arn}",
         }
+        (listing,) = [s for s in policy if s["actions"] == ["s3:ListBucket"]]
+        assert listing["condition"][0]["values"] == ["ranker/training-snapshot", "ranker/training-snapshot/*"]
 
 
 def test_prod_pipeline_runs_the_check_after_the_step_writing_the_store_and_waits_for_it() -> None:
@@ -210,7 +217,7 @@ def _prometheus_rules() -> list[Path]:
 def test_every_prometheus_rule_has_its_promtool_files() -> None:
     rules = {(p.parent.parent.name, p.name.removeprefix("prometheusrule-")) for p in _prometheus_rules()}
     files = {(p.parent.parent.name, p.name.replace(".rules.yaml", ".yaml")) for p in _rule_files()}
-    assert rules == files and len(rules) == 5
+    assert rules == files and len(rules) == 7  # one monitoring component per example environment
     for path in _prometheus_rules():
         env, name = path.parent.parent.name, path.name.removeprefix("prometheusrule-").removesuffix(".yaml")
         assert _yaml(OUT / env / "prometheus" / f"{name}.rules.yaml") == {"groups": _yaml(path)["spec"]["groups"]}

@@ -70,7 +70,7 @@ def example_findings():
 def test_examples_have_no_error_level_findings(example_findings):
     errors = [str(f.location) + " " + f.rule for fs in example_findings.values() for f in fs if f.severity == "error"]
     assert errors == []
-    assert set(example_findings) == {"dev", "fraud", "prod", "research-gcp", "staging"}
+    assert set(example_findings) == {"dev", "fraud", "lab", "prod", "prod-azure", "research-gcp", "staging"}
 
 
 def test_examples_grants_are_exactly_the_declared_flow(example_findings):
@@ -124,11 +124,11 @@ def test_two_policy_files_with_the_same_private_names_do_not_interfere(tmp_path)
 
 
 def test_one_kcl_evaluation_per_environment(tmp_path, monkeypatch):
-    import kcl_lib.api as api
+    from compiler.policy import kcl
 
     calls = []
-    original = api.API.exec_program
-    monkeypatch.setattr(api.API, "exec_program", lambda self, args: calls.append(args) or original(self, args))
+    original = kcl._EVALUATOR.run
+    monkeypatch.setattr(kcl._EVALUATOR, "run", lambda *args: calls.append(args) or original(*args))
     check(tmp_path, API_ENV, {"a.k": OWNER_POLICY, "b.k": OWNER_POLICY.replace("USR-001", "USR-002")})
     assert len(calls) == 1
 

@@ -373,6 +373,21 @@ CASES = [
         spec("models: {type: object_store}\n" + serving("api") + "mon: {type: monitoring, targets: [api], alerts: {error_rate: 0.01}}"),
         "mon",
     ),
+    Case(
+        "MLC-REL-050",  # pool "gpu" (max 2 x 1 A10G): the 2-node job next to the always-on endpoint needs 3 nodes
+        spec(
+            "models: {type: object_store}\n"
+            + serving("api", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu")
+            + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnodes: 2\nnode_pool: gpu")
+        ),
+        spec(
+            "models: {type: object_store}\n"
+            + serving("api", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu")
+            + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnode_pool: gpu")
+        ),
+        None,
+        at="gpu: {instance_type: g5.2xlarge",
+    ),
     # ---- built-in KCL rules (compiler/policy/kcl/*.k)
     Case("MLC-GOV-101", spec("{}", labels="{team: t1}"), spec("{}"), None, at="labels:"),
     Case(
@@ -393,6 +408,25 @@ CASES = [
         "MLC-REL-101",
         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 5, max: 2}  # <-")),
         spec("models: {type: object_store}\n" + serving("api", "replicas: {min: 2, max: 2}")),
+        "api",
+    ),
+    # lineage: the endpoint reads only `models` (internal), but the model was trained on confidential data
+    Case(
+        "MLC-GOV-070",
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", "node_pool: conf", reads="[src]", writes="[models]")
+            + serving("api", "node_pool: cpu  # <-"),
+            top="compliance: {confidential_computing: [confidential]}",
+            pools=POOLS + "\n    conf: {instance_type: m6a.2xlarge, min: 1, max: 3, confidential: true}",
+        ),
+        spec(
+            "models: {type: object_store}\nsrc: {type: object_store, classification: confidential}\n"
+            + training("train", "node_pool: conf", reads="[src]", writes="[models]")
+            + serving("api", "node_pool: conf"),
+            top="compliance: {confidential_computing: [confidential]}",
+            pools=POOLS + "\n    conf: {instance_type: m6a.2xlarge, min: 1, max: 3, confidential: true}",
+        ),
         "api",
     ),
 ]
@@ -487,3 +521,28 @@ def test_catalog_and_registry_agree():
     assert set(checked) | set(WAIVER_RULES) | set(OVERRIDE_RULES) == {r.id for r in CATALOG}
     for rule in CATALOG:
         assert rule.severity in ("error", "warning", "info") and rule.title and rule.rationale and rule.fix
+
+
+def test_gpu_quota_finding_when_pods_spread_over_pools(tmp_path):
+    """MLC-REL-050 on the namespace quota: no single pool is overbooked (the pods may use either
+    A10G pool), but 2 GPUs of quota cannot hold the 2-GPU job next to the 1-GPU endpoint."""
+    pools = """    cpu: {instance_type: m6i.2xlarge, min: 1, max: 3}
+    gpu-a: {instance_type: g5.2xlarge, min: 0, max: 1}
+    gpu-b: {instance_type: g5.xlarge, min: 0, max: 1}"""
+    bad = spec(
+        "models: {type: object_store}\n"
+        + serving("api", "gpus: {type: nvidia-a10g, count: 1}")
+        + training("train", "gpus: {type: nvidia-a10g, count: 1}\nnodes: 2  # <-"),
+        pools=pools,
+    ).replace("nodes: 2  # <-", "nodes: 2")
+    compiled = compiled_env(tmp_path, {"e1": bad}, "e1")
+    found = [f for f in run_policies(compiled, tmp_path / "policies", TODAY) if f.rule == "MLC-REL-050"]
+    gpus_line = next(n for n, line in enumerate(bad.splitlines(), 1) if "train" in line) + 5
+    assert bad.splitlines()[gpus_line - 1].strip() == "gpus: {type: nvidia-a10g, count: 1}"
+    assert [(f.component, f.location.line, f.message) for f in found] == [
+        (
+            "train",
+            gpus_line,
+            "train needs 2 GPUs and the always-on pods hold 1, but the namespace GPU quota (every pool's max x GPUs per node) is 2",
+        )
+    ]

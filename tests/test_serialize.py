@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from compiler.output import serialize
-from compiler.output.serialize import dump_json, dump_yaml
+from compiler.output.serialize import dump_json, dump_yaml, escape_separators
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -444,7 +444,7 @@ def test_output_loads_with_project_loader():
 @given(plain_data)
 def test_json_matches_stdlib_and_roundtrips(x):
     text = dump_json(x)
-    assert text == json.dumps(x, indent=2, ensure_ascii=False) + "\n"
+    assert text == escape_separators(json.dumps(x, indent=2, ensure_ascii=False)) + "\n"
     assert same(json.loads(text), x)
     text.encode("utf-8")
 
@@ -468,7 +468,7 @@ def test_independent_of_hash_seed():
         """
         import hashlib, sys
         sys.path.insert(0, sys.argv[1])
-        from compiler.output.serialize import dump_json, dump_yaml
+        from compiler.output.serialize import dump_json, dump_yaml, escape_separators
         from tests.test_serialize import DEPLOYMENT, NASTY
         doc = {"d": DEPLOYMENT, "nasty": NASTY, "keys": {s: i for i, s in enumerate(NASTY)}}
         doc = {k: doc[k] for k in doc}  # ensure plain dict

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from aws_policy import policy_of
 
 from compiler.core.diagnostics import InputError
 from tests.helpers import aws_env, compiled_env
@@ -68,9 +69,14 @@ def _k8s(compiled, path: str) -> dict:
 
 
 def _statements(compiled, workload: str) -> dict[str, list[str]]:
+    """Sid -> [resource(s)..., action(s)...] of the workload's IAM policy, rendered as AWS sees it."""
     doc = _terraform(compiled, f"terraform/identity-{workload}.tf.json")
-    policy = json.loads(doc["resource"]["aws_iam_role_policy"][workload]["policy"])
-    return {s["Sid"]: [s["Resource"], *s["Action"]] for s in policy["Statement"]}
+    policy = policy_of({"identity.tf.json": doc}, doc["resource"]["aws_iam_role_policy"][workload]["policy"])
+
+    def items(value) -> list[str]:
+        return [value] if isinstance(value, str) else list(value)
+
+    return {s["Sid"]: [*items(s["Resource"]), *items(s["Action"])] for s in policy["Statement"]}
 
 
 # --- grants per edge type ---------------------------------------------------------------------
@@ -78,7 +84,7 @@ def test_aws_consume_produce_and_checkpoint_grants_are_exact(tmp_path: Path) -> 
     compiled = _aws(tmp_path)
     assert compiled.grants["agg"].reads == ("clicks", "state") and compiled.grants["agg"].writes == ("scores", "state")
     assert _statements(compiled, "agg") == {
-        "ClicksStream": [
+        "ClicksReadStream": [
             "${aws_kinesis_stream.clicks.arn}",
             "kinesis:DescribeStream",
             "kinesis:DescribeStreamSummary",
@@ -86,8 +92,8 @@ def test_aws_consume_produce_and_checkpoint_grants_are_exact(tmp_path: Path) -> 
             "kinesis:GetShardIterator",
             "kinesis:ListShards",
         ],
-        "ClicksStreamKey": ["${aws_kms_key.clicks.arn}", "kms:Decrypt"],
-        "ScoresStream": [
+        "ClicksReadStreamKey": ["${aws_kms_key.clicks.arn}", "kms:Decrypt"],
+        "ScoresWriteStream": [
             "${aws_kinesis_stream.scores.arn}",
             "kinesis:DescribeStream",
             "kinesis:DescribeStreamSummary",
@@ -95,10 +101,19 @@ def test_aws_consume_produce_and_checkpoint_grants_are_exact(tmp_path: Path) -> 
             "kinesis:PutRecord",
             "kinesis:PutRecords",
         ],
-        "ScoresStreamKey": ["${aws_kms_key.scores.arn}", "kms:GenerateDataKey"],
-        "StateBucket": ["${aws_s3_bucket.state.arn}", "s3:ListBucket"],
-        "StateObjects": ["${aws_s3_bucket.state.arn}/*", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-        "StateKey": ["${aws_kms_key.state.arn}", "kms:Decrypt", "kms:GenerateDataKey"],
+        "ScoresWriteStreamKey": ["${aws_kms_key.scores.arn}", "kms:GenerateDataKey"],
+        # checkpoints, savepoints and HA metadata live under the job's own prefix of the store
+        "StateCheckpointList": ["${aws_s3_bucket.state.arn}", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+        "StateCheckpointObjects": [
+            "${aws_s3_bucket.state.arn}/agg",
+            "${aws_s3_bucket.state.arn}/agg/*",
+            "s3:AbortMultipartUpload",
+            "s3:DeleteObject",
+            "s3:GetObject",
+            "s3:ListMultipartUploadParts",
+            "s3:PutObject",
+        ],
+        "StateCheckpointKey": ["${aws_kms_key.state.arn}", "kms:Decrypt", "kms:GenerateDataKey"],
     }
 
 
@@ -174,7 +189,7 @@ def test_a_stream_job_is_not_a_pipeline_step(tmp_path: Path) -> None:
         (
             "MLC-E041",
             30,
-            'steps names "agg", a stream_job; expected a runnable workload (spark_job, training_job, batch_inference)',
+            'steps names "agg", a stream_job; expected a runnable workload (spark_job, training_job, batch_inference, job)',
         )
     ]
 
@@ -192,7 +207,26 @@ def test_retention_outside_the_provider_limits_is_an_input_error(tmp_path: Path,
         (_aws if provider == "aws" else _gcp)(tmp_path, body)
     # line 12 of both files: "  clicks: {type: stream, retention_hours: N}", the value at column 43
     assert [(d.code, str(d.location), d.message) for d in err.value.diagnostics] == [
-        ("MLC-E061", f"environments/{'e1' if provider == 'aws' else 'g1'}.yaml:12:43", message)
+        ("MLC-E065", f"environments/{'e1' if provider == 'aws' else 'g1'}.yaml:12:43", message)
+    ]
+
+
+def test_a_stream_on_azure_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = (
+        "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: a1}\n"
+        'cloud: {provider: azure, region: swedencentral, subscription: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", resource_group: rg-a}\n'
+        "cluster:\n  name: c1\n  node_pools:\n    cpu: {instance_type: Standard_D4s_v5, min: 1, max: 3}\n"
+        'gitops: {repo: "https://git.example.com/ml/platform.git"}\nbudget: {monthly_usd: 100000}\n'
+        "components:\n  clicks: {type: stream}\n"
+    )
+    with pytest.raises(InputError) as err:
+        compiled_env(tmp_path, {"a1": text}, "a1")
+    assert [(d.code, str(d.location), d.message) for d in err.value.diagnostics] == [
+        (
+            "MLC-E026",
+            "environments/a1.yaml:12:11",  # the component, `clicks:` (line 12)
+            'stream "clicks": cloud provider "azure" has no stream service mlc can emit (supported: aws, gcp)',
+        )
     ]
 
 
@@ -201,8 +235,12 @@ def test_costs_of_streams_and_always_on_stream_jobs(tmp_path: Path) -> None:
     body = SHAPE.replace(
         "clicks: {type: stream, classification: pii, partitions: 4}", "clicks: {type: stream, partitions: 4, retention_hours: 72}"
     )
-    body = body.replace("  parallelism: 3\n", "  parallelism: 3\n  spot: true\n")
-    items = {i.component: i for i in _aws(tmp_path, body).cost.items}
+    body = body.replace("  parallelism: 3\n", "  parallelism: 3\n  spot: true\n  node_pool: spot\n")
+    text = aws_env("e1", body).replace(
+        "    cpu: {instance_type: m6i.2xlarge, min: 1, max: 3}\n",
+        "    cpu: {instance_type: m6i.2xlarge, min: 1, max: 3}\n    spot: {instance_type: m6i.2xlarge, min: 0, max: 4, spot: true}\n",
+    )
+    items = {i.component: i for i in compiled_env(tmp_path, {"e1": text}, "e1").cost.items}
     # 4 shards x 730 h x (0.015 + 0.02 extended retention)
     assert float(items["clicks"].rounded) == 102.2
     assert float(items["scores"].rounded) == 43.8  # 4 shards x 730 h x 0.015

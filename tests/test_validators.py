@@ -191,7 +191,7 @@ def test_agrees_with_kubernetes_validate_itself():
         ("apps/v1", "deployment"),  # kind is case-sensitive
         ("apps.example.com/v1", "Deployment"),  # same file name as apps/v1, different group
         ("apps/v1", "DeploymentSpec"),  # a definition, not a kind
-        ("argoproj.io/v1alpha1", "ApplicationSet"),  # not vendored
+        ("argoproj.io/v1alpha1", "Rollout"),  # not vendored
         ("sparkoperator.k8s.io/v1beta1", "SparkApplication"),  # wrong version
         ("autoscaling/v2beta2", "HorizontalPodAutoscaler"),  # removed in 1.26
     ],
@@ -657,7 +657,7 @@ def test_terraform_module_cross_file_checks():
 
 def test_terraform_unknown_provider_argument():
     with pytest.raises(ValueError):
-        v.validate_terraform_json({}, "azure")
+        v.validate_terraform_json({}, "oracle")
 
 
 # ---------------------------------------------------------------------------------------

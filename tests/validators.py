@@ -12,7 +12,7 @@ Public API (each returns a list of human-readable error strings; empty list = va
 * :func:`validate_kustomization` - a ``kustomization.yaml`` document (SchemaStore schema).
 * :func:`validate_sarif` - a SARIF 2.1.0 log (OASIS schema, draft-04, with format checks).
 * :func:`validate_terraform_json` - one parsed ``*.tf.json`` document against the vendored
-  provider schema (hashicorp/aws 6.47.0 or hashicorp/google 6.50.0).
+  provider schema (hashicorp/aws 6.47.0, hashicorp/google 6.50.0 or hashicorp/azurerm 4.79.0).
 * :func:`validate_terraform_module` - several ``*.tf.json`` files of one root module: each
   file as above plus cross-file checks (duplicate addresses, dangling references).
 * :func:`validate_manifest_file` / :func:`validate_output_dir` - convenience walkers over
@@ -89,6 +89,9 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("argoproj.io/v1alpha1", "CronWorkflow"): "argoproj.io/v1alpha1/cronworkflow.json",
     ("argoproj.io/v1alpha1", "Application"): "argoproj.io/v1alpha1/application.json",
     ("argoproj.io/v1alpha1", "AppProject"): "argoproj.io/v1alpha1/appproject.json",
+    ("argoproj.io/v1alpha1", "ApplicationSet"): "argoproj.io/v1alpha1/applicationset.json",
+    ("kubeflow.org/v1beta1", "Experiment"): "kubeflow.org/v1beta1/experiment.json",
+    ("ray.io/v1", "RayJob"): "ray.io/v1/rayjob.json",
     ("sparkoperator.k8s.io/v1beta2", "SparkApplication"): "sparkoperator.k8s.io/v1beta2/sparkapplication.json",
     ("sparkoperator.k8s.io/v1beta2", "ScheduledSparkApplication"): "sparkoperator.k8s.io/v1beta2/scheduledsparkapplication.json",
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io/v1beta1/inferenceservice.json",
@@ -108,7 +111,11 @@ KUSTOMIZE_KINDS = {
     ("kustomize.config.k8s.io/v1alpha1", "Component"),
 }
 
-TERRAFORM_PROVIDER_FILES = {"aws": "terraform/aws-6.47.0.json", "google": "terraform/google-6.50.0.json"}
+TERRAFORM_PROVIDER_FILES = {
+    "aws": "terraform/aws-6.47.0.json",
+    "google": "terraform/google-6.50.0.json",
+    "azurerm": "terraform/azurerm-4.79.0.json",
+}
 
 _MAX_ERRORS = 50  # per object; more is noise
 _MAX_MSG = 300
@@ -652,15 +659,16 @@ _TF_TOP_LEVEL = {
     "removed",
 }
 _TF_RESOURCE_META = {"depends_on", "count", "for_each", "provider", "lifecycle", "connection", "provisioner"}
+_TF_DATA_META = {"depends_on", "count", "for_each", "provider", "lifecycle"}
 _TF_LIFECYCLE = {"create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by", "precondition", "postcondition"}
 _TF_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _TF_BACKENDS = {"s3", "gcs", "azurerm", "remote", "local", "http", "consul", "kubernetes", "pg", "cos", "oss"}
-_TF_BACKEND_REQUIRED = {"s3": ("bucket", "key"), "gcs": ("bucket",)}
+_TF_BACKEND_REQUIRED = {"s3": ("bucket", "key"), "gcs": ("bucket",), "azurerm": ("storage_account_name", "container_name", "key")}
 _TF_VARIABLE_KEYS = {"type", "default", "description", "validation", "sensitive", "nullable", "ephemeral"}
 _TF_OUTPUT_KEYS = {"value", "description", "sensitive", "depends_on", "precondition", "ephemeral"}
 _TF_MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_on"}
 _TF_TERRAFORM_KEYS = {"required_version", "required_providers", "backend", "cloud", "experiments", "provider_meta"}
-_TF_PROVIDER_ALIASES = {"aws": "aws", "google": "google", "gcp": "google"}
+_TF_PROVIDER_ALIASES = {"aws": "aws", "google": "google", "gcp": "google", "azurerm": "azurerm", "azure": "azurerm"}
 
 # The built-in terraform_data resource (no provider schema file needed).
 _TF_BUILTIN_RESOURCES = {
@@ -691,12 +699,13 @@ def _tf_provider(provider: str) -> dict[str, Any]:
         "source": address.split("registry.terraform.io/", 1)[-1],
         "version": (doc.get("_meta") or {}).get("provider_version"),
         "resources": {**_TF_BUILTIN_RESOURCES, **schema["resource_schemas"]},
+        "data_sources": dict(schema.get("data_source_schemas") or {}),
         "provider_block": (schema.get("provider") or {}).get("block"),
     }
 
 
 def known_terraform_resource_types(provider: str) -> frozenset[str]:
-    """Resource types the vendored schema of ``provider`` ('aws' | 'google') knows."""
+    """Resource types the vendored schema of ``provider`` ('aws' | 'google' | 'azurerm') knows."""
     return frozenset(_tf_provider(provider)["resources"])
 
 
@@ -1084,7 +1093,8 @@ def validate_terraform_json(doc: Mapping[str, Any], provider: str) -> list[str]:
     set; nested block nesting mode and min/max items; loose value types (``${...}`` strings
     fit any type); resource meta-arguments; ``provider`` block (aws: against the provider
     schema; google: object only); ``terraform`` block (required_providers source+version,
-    one backend). Data sources are only checked for shape (no data-source schemas vendored).
+    one backend). Data sources are checked against their schema where the vendored file has one
+    (aws: aws_iam_policy_document), else for shape only.
     """
     prov = _tf_provider(provider)
     if not isinstance(doc, Mapping):
@@ -1114,9 +1124,11 @@ def validate_terraform_json(doc: Mapping[str, Any], provider: str) -> list[str]:
         if "count" in body and "for_each" in body:
             errs.append(f"{p}: count and for_each are mutually exclusive")
         _check_block(body, resources[rtype]["block"], p, errs, meta=_TF_RESOURCE_META)
-    for (dtype, dname), _body, p in _labeled(doc.get("data"), 2, "data", errs):
+    for (dtype, dname), body, p in _labeled(doc.get("data"), 2, "data", errs):
         if not _TF_IDENT.match(dname) or not _TF_IDENT.match(dtype):
             errs.append(f"{p}: data source type and name must be identifiers")
+        elif dtype in prov["data_sources"]:  # the vendored file has this data source's schema
+            _check_block(body, prov["data_sources"][dtype]["block"], p, errs, meta=_TF_DATA_META)
     for _vname, body, p in _labeled(doc.get("variable"), 1, "variable", errs):
         for k in body:
             if k != "//" and k not in _TF_VARIABLE_KEYS:
@@ -1244,7 +1256,7 @@ def validate_manifest_file(path: str | os.PathLike[str]) -> list[str]:
 def validate_output_dir(env_dir: str | os.PathLike[str], provider: str | None = None) -> list[str]:
     """Validate a compiled ``out/<env>/`` tree: kubernetes/, argo/, argocd/ manifests and
     terraform/*.tf.json (as one module). ``provider`` defaults to whatever the resource type
-    prefixes say (aws_* or google_*)."""
+    prefixes say (aws_*, google_* or azurerm_*)."""
     root = Path(env_dir)
     errs: list[str] = []
     for sub in ("kubernetes", "argo", "argocd"):
@@ -1271,6 +1283,6 @@ def validate_output_dir(env_dir: str | os.PathLike[str], provider: str | None = 
                     for t in (doc.get("resource") or {})
                     if isinstance(doc.get("resource"), dict)
                 )
-                prov = "google" if "google_" in types and "aws_" not in types else "aws"
+                prov = "azurerm" if "azurerm_" in types else "google" if "google_" in types and "aws_" not in types else "aws"
             errs.extend(f"{tf_dir}/{e}" for e in validate_terraform_module(files, prov))
     return errs

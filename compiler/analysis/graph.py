@@ -1,17 +1,28 @@
-"""The component dependency graph of one environment: typed edges, order, lineage.
+"""The component dependency graph of one environment: typed edges, data flow, run order, lineage.
 
 Edges point the way data (or ordering) flows:
   reads       store -> workload        writes      workload -> store
   model       store -> serving/batch   checkpoint  training -> store
   after       X -> Y  (Y after X)      monitors    target -> monitoring
   step        step -> pipeline         on_failure  handler -> pipeline
+  trial       training -> tuning       tracking    tracking server -> workload
+  backend     tracking server -> its database / artifact store (read and write)
+  logs        workload -> the artifact store of its tracking server (derived from `tracking`:
+              MLflow clients write run artifacts to the store directly, read them back to load)
 
-Streams are data nodes like buckets: `reads` of a stream consume it,
-`writes` produce into it. A stream is read while it is written, so its readers are not
-ordered after its writers (a consumer that also produces upstream would otherwise be a cycle).
+Two graphs are derived from them and never mixed:
+- data flow (reads, model, writes, checkpoint): who touches which data. IAM, network
+  policy, lineage and cost read it. It may contain loops (feedback: scoring output that the
+  next training reads); lineage propagates over it to a fixed point (`lineage.py`).
+- run order (`run_order.py`): `after`, "in place before" edges, and data flow between the
+  steps of one pipeline within one run. Sync waves, `order`, `generations` and Argo DAGs
+  read it. A cycle here is MLC-E042, reported at the entry that closes it.
 
-Everything downstream (IAM, network policy, Argo DAGs, sync waves, lineage policies)
-reads this module's API, never the raw `reads`/`writes` lists.
+Streams are data nodes like buckets: `reads` of a stream consume it, `writes` produce into
+it, and classification flows through it. A stream is read while it is written, so even
+within a pipeline run its readers are not ordered after its writers.
+
+Everything downstream reads this module's API, never the raw `reads`/`writes` lists.
 """
 
 from __future__ import annotations
@@ -23,14 +34,20 @@ from typing import Any
 
 import networkx as nx
 
+from compiler.analysis import run_order
+from compiler.analysis.lineage import Lineage, compute_lineage
 from compiler.core.diagnostics import Diagnostic, InputError, did_you_mean
 from compiler.model import kinds
-from compiler.model.environment import CLASSIFICATION_RANK, Component, Environment
+from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Reference
 
+__all__ = ["DependencyGraph", "Edge", "Lineage", "build_graph", "component_id"]
+
 READ_KINDS = ("reads", "model")
-WRITE_KINDS = ("writes", "checkpoint")
-FLOW_KINDS = READ_KINDS + WRITE_KINDS  # edges data (and its classification) flows along
+#: workload -> store edges that read as well as write (a job reads back its checkpoints, a
+#: tracking server its backend, an MLflow client the artifacts it logged)
+READ_WRITE_KINDS = ("checkpoint", "backend", "logs")
+WRITE_KINDS = ("writes", *READ_WRITE_KINDS)
 
 
 def allowed_wording(ref: Reference) -> str:
@@ -55,13 +72,6 @@ class Edge:
     pointer: str  # JSON pointer of the reference that declared the edge
 
 
-@dataclass(frozen=True)
-class Lineage:
-    own: str
-    effective: str
-    path: tuple[str, ...]  # from the component whose own class is `effective` to this one
-
-
 def _references(component: Component) -> list[tuple[Reference, str, str]]:
     """(reference, target name, pointer) for every reference a component makes."""
     return [(ref, name, pointer) for ref in component.kind.references for name, pointer in ref.targets(component)]
@@ -83,7 +93,12 @@ class DependencyGraph:
         """Stores a workload reads (reads + model source + its checkpoint store, which it
         reads back to resume), sorted."""
         read = {e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}
-        return tuple(sorted(read | {e.target for e in self.edges if e.source == name and e.kind == "checkpoint"}))
+        return tuple(sorted(read | {e.target for e in self.edges if e.source == name and e.kind in READ_WRITE_KINDS}))
+
+    def consumes(self, name: str) -> tuple[str, ...]:
+        """Stores whose data a workload takes in (reads + model source), without what it only
+        reads back of its own (checkpoints, a tracking server's backend, logged artifacts)."""
+        return tuple(sorted({e.source for e in self.edges if e.target == name and e.kind in READ_KINDS}))
 
     def writes(self, name: str) -> tuple[str, ...]:
         """Stores a workload writes (writes + checkpoints), sorted."""
@@ -91,7 +106,7 @@ class DependencyGraph:
 
     def readers(self, store: str) -> tuple[str, ...]:
         read = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
-        return tuple(sorted(read | {e.source for e in self.edges if e.target == store and e.kind == "checkpoint"}))
+        return tuple(sorted(read | {e.source for e in self.edges if e.target == store and e.kind in READ_WRITE_KINDS}))
 
     def writers(self, store: str) -> tuple[str, ...]:
         return tuple(sorted({e.source for e in self.edges if e.target == store and e.kind in WRITE_KINDS}))
@@ -107,30 +122,51 @@ class DependencyGraph:
     def edges_of(self, kind: str) -> tuple[Edge, ...]:
         return tuple(e for e in self.edges if e.kind == kind)
 
-    # --- ordering --------------------------------------------------------------------
+    @functools.cached_property
+    def data_flow(self) -> nx.DiGraph:
+        """Declared data flow: store -> reader (reads, model), writer -> store (writes, checkpoint)."""
+        flow = nx.DiGraph()
+        flow.add_nodes_from(sorted(self.env.components))
+        flow.add_edges_from((e.source, e.target) for e in self.edges if e.kind in READ_KINDS + WRITE_KINDS)
+        return flow
+
+    @functools.cached_property
+    def loops(self) -> tuple[tuple[str, ...], ...]:
+        """Data-flow feedback loops (strongly connected sets of 2+ components), sorted. Allowed."""
+        found = (tuple(sorted(c)) for c in nx.strongly_connected_components(self.data_flow) if len(c) > 1)
+        return tuple(sorted(found))
+
+    def in_loop(self, edge: Edge) -> bool:
+        """Whether a data-flow edge lies on a feedback loop."""
+        return edge.kind in READ_KINDS + WRITE_KINDS and self._loop_of.get(edge.source, -1) == self._loop_of.get(edge.target, -2)
+
+    @functools.cached_property
+    def _loop_of(self) -> dict[str, int]:
+        return {name: index for index, loop in enumerate(self.loops) for name in loop}
+
+    # --- run order -------------------------------------------------------------------
+    @functools.cached_property
+    def global_order_edges(self) -> tuple[run_order.OrderEdge, ...]:
+        return tuple(sorted(run_order.global_edges(self.edges)))
+
+    @functools.cached_property
+    def pipeline_order_edges(self) -> dict[str, tuple[run_order.OrderEdge, ...]]:
+        """Per pipeline: step -> step edges holding within one of its runs."""
+        steps: dict[str, list[str]] = {}
+        for edge in self.edges_of("step"):
+            steps.setdefault(edge.target, []).append(edge.source)
+        # a stream is produced and consumed at the same time: no step order through it
+        data = [e for e in self.edges if not any(self.env.components[n].has(kinds.Trait.STREAM) for n in (e.source, e.target))]
+        return {name: tuple(run_order.pipeline_edges(data, name, members)) for name, members in sorted(steps.items())}
+
     @functools.cached_property
     def ordering(self) -> nx.DiGraph:
-        """X -> Y when X must be in place / finish before Y (see `workload_order`)."""
-        order = nx.DiGraph()
-        order.add_nodes_from(sorted(self.env.components))
-        for edge in self.edges:
-            if edge.kind in READ_KINDS + WRITE_KINDS:
-                store = edge.source if edge.kind in READ_KINDS else edge.target
-                workload = edge.target if edge.kind in READ_KINDS else edge.source
-                order.add_edge(store, workload)  # the store exists before anything touching it
-            elif edge.source != edge.target or edge.kind == "after":
-                order.add_edge(edge.source, edge.target)
-        for store, component in self.env.components.items():
-            if component.has(kinds.Trait.STREAM):
-                continue  # produced and consumed at the same time: no order between them
-            # data consumers only: a job reading back its own checkpoints consumes nothing
-            # another job produced, so it adds no ordering (two jobs may share a checkpoint store)
-            consumers = {e.target for e in self.edges if e.source == store and e.kind in READ_KINDS}
-            for writer in self.writers(store):
-                for reader in sorted(consumers):
-                    if writer != reader:
-                        order.add_edge(writer, reader)  # produced before consumed
-        return order
+        """Global run order: X -> Y when X must be in place / finish before Y everywhere.
+
+        `after` and placement only: data flow between workloads orders them only within one
+        pipeline run (`pipeline_order`), never globally.
+        """
+        return run_order.digraph(self.env.components, self.global_order_edges)
 
     @functools.cached_property
     def order(self) -> tuple[str, ...]:
@@ -145,16 +181,27 @@ class DependencyGraph:
     def generation_of(self) -> dict[str, int]:
         return {name: index for index, gen in enumerate(self.generations) for name in gen}
 
-    def workload_order(self, names: list[str] | tuple[str, ...]) -> list[tuple[str, str]]:
-        """Direct predecessor pairs (X, Y) among `names`: X must finish before Y starts.
+    @functools.cached_property
+    def _global_predecessors(self) -> dict[str, set[str]]:
+        preds: dict[str, set[str]] = {}
+        for edge in self.global_order_edges:
+            preds.setdefault(edge.target, set()).add(edge.source)
+        return preds
 
-        Transitive through components outside `names` (e.g. a store between two steps).
+    def pipeline_order(self, pipeline: str) -> list[tuple[str, str]]:
+        """Direct predecessor pairs (X, Y) among a pipeline's steps: X must finish before Y starts.
+
+        Over global run order plus the pipeline's own step edges, transitive through
+        components outside the pipeline (e.g. `b.after: [x]`, `x.after: [a]` puts a before b).
         """
-        wanted = set(names)
+        own: dict[str, set[str]] = {}
+        for edge in self.pipeline_order_edges.get(pipeline, ()):
+            own.setdefault(edge.target, set()).add(edge.source)
+        wanted = set(self.env.components[pipeline].get("steps") or [])
         pairs: set[tuple[str, str]] = set()
         for name in wanted:
             seen: set[str] = set()
-            queue = deque(self.ordering.predecessors(name))
+            queue = deque(sorted(self._global_predecessors.get(name, set()) | own.get(name, set())))
             while queue:
                 node = queue.popleft()
                 if node in seen:
@@ -163,38 +210,16 @@ class DependencyGraph:
                 if node in wanted:
                     pairs.add((node, name))
                 else:
-                    queue.extend(self.ordering.predecessors(node))
+                    queue.extend(sorted(self._global_predecessors.get(node, set()) | own.get(node, set())))
         return sorted(pairs)
 
     # --- lineage ---------------------------------------------------------------------
     @functools.cached_property
     def lineage(self) -> dict[str, Lineage]:
-        """Effective classification of each component: the highest along incoming data flow."""
-        flow: dict[str, list[str]] = {name: [] for name in self.env.components}  # node -> upstream
-        for edge in self.edges:
-            if edge.kind in FLOW_KINDS:
-                flow[edge.target].append(edge.source)
-        result: dict[str, Lineage] = {}
-        for name, component in self.env.components.items():
-            own = component.spec["classification"]
-            best, best_path = own, (name,)  # type: tuple[str, tuple[str, ...]]
-            parents: dict[str, str | None] = {name: None}
-            queue = deque([name])
-            while queue:  # BFS upstream: the shortest explanation of the highest class
-                node = queue.popleft()
-                for upstream in sorted(flow[node]):
-                    if upstream in parents:
-                        continue
-                    parents[upstream] = node
-                    queue.append(upstream)
-                    cls = self.env.components[upstream].spec["classification"]
-                    if CLASSIFICATION_RANK[cls] > CLASSIFICATION_RANK[best]:
-                        best, path = cls, [upstream]
-                        while parents[path[-1]] is not None:
-                            path.append(parents[path[-1]])  # type: ignore[arg-type]
-                        best_path = tuple(path)
-            result[name] = Lineage(own, best, best_path)
-        return result
+        """Effective classification of each component: the highest over incoming data flow (loops included)."""
+        own = {name: c.spec["classification"] for name, c in self.env.components.items()}
+        upstream = {name: list(self.data_flow.predecessors(name)) for name in own}
+        return compute_lineage(own, upstream)
 
     # --- export ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -257,12 +282,25 @@ def build_graph(env: Environment) -> DependencyGraph:
                 edges.append(Edge(component.name, target, ref.edge, pointer))
             else:  # reads / model / after / monitors / step / on_failure: the target comes first
                 edges.append(Edge(target, component.name, ref.edge, pointer))
+    edges += _logging_edges(env, edges)
     diagnostics += _scheduled_steps(env, edges)
     if diagnostics:
         raise InputError(diagnostics)
     graph = DependencyGraph(env, edges)
     _check_cycles(graph)
     return graph
+
+
+def _logging_edges(env: Environment, edges: list[Edge]) -> list[Edge]:
+    """A workload that logs to a tracking server (`tracking`) writes and reads that server's
+    artifact store(s) itself: MLflow clients upload artifacts directly (the server runs
+    without artifact proxying), so the grants come from the graph like any other."""
+    derived = []
+    for tracking in (e for e in edges if e.kind == "tracking"):
+        for backend in edges:
+            if backend.kind == "backend" and backend.source == tracking.source and env.components[backend.target].has(kinds.Trait.BUCKET):
+                derived.append(Edge(tracking.target, backend.target, "logs", tracking.pointer))
+    return derived
 
 
 def _scheduled_steps(env: Environment, edges: list[Edge]) -> list[Diagnostic]:
@@ -284,17 +322,8 @@ def _scheduled_steps(env: Environment, edges: list[Edge]) -> list[Diagnostic]:
 
 
 def _check_cycles(graph: DependencyGraph) -> None:
-    order = graph.ordering
-    if nx.is_directed_acyclic_graph(order):
-        return
-    env = graph.env
-    diagnostics = []
-    for component_set in sorted(
-        (sorted(c) for c in nx.strongly_connected_components(order) if len(c) > 1 or order.has_edge(*(list(c) * 2))), key=lambda c: c[0]
-    ):
-        cycle = [u for u, _ in nx.find_cycle(order.subgraph(component_set))]
-        start = min(range(len(cycle)), key=lambda i: cycle[i])
-        cycle = cycle[start:] + cycle[:start]
-        described = " -> ".join(f"{n} ({env.locate(f'/components/{n}', True)})" for n in cycle) + f" -> {cycle[0]}"
-        diagnostics.append(Diagnostic(env.locate(f"/components/{cycle[0]}", True), "MLC-E042", f"dependency cycle: {described}"))
-    raise InputError(diagnostics)
+    problems = run_order.check_run_order(
+        graph.env, list(graph.global_order_edges), {k: list(v) for k, v in graph.pipeline_order_edges.items()}
+    )
+    if problems:
+        raise InputError(problems)

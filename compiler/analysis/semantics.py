@@ -123,7 +123,8 @@ def scale_to_zero_problems(env: Environment) -> list[Diagnostic]:
 
 
 def stream_problems(env: Environment) -> list[Diagnostic]:
-    """A stream's retention must be one its provider's stream service can keep."""
+    """A stream's retention must be one its provider's stream service can keep; a provider
+    without a stream service mlc can emit refuses the stream at its line (MLC-E026)."""
     from compiler.providers.registry import provider_of
 
     limits = provider_of(env).stream_retention_hours
@@ -131,10 +132,10 @@ def stream_problems(env: Environment) -> list[Diagnostic]:
     for stream in env.with_trait(Trait.STREAM):
         hours = int(stream.spec["retention_hours"])
         if limits is None:
-            message = f'cloud provider "{env.provider}" has no stream service mlc can emit yet'
-        elif not limits[0] <= hours <= limits[1]:
-            message = f"retention_hours {hours} is outside what {env.provider} streams keep ({limits[0]} to {limits[1]} hours)"
-        else:
+            message = f'stream "{stream.name}": cloud provider "{env.provider}" has no stream service mlc can emit (supported: aws, gcp)'
+            problems.append(Diagnostic(env.locate(stream.pointer), "MLC-E026", message))
             continue
-        problems.append(Diagnostic(env.locate(f"{stream.pointer}/retention_hours"), "MLC-E061", message))
+        if not limits[0] <= hours <= limits[1]:
+            message = f"retention_hours {hours} is outside what {env.provider} streams keep ({limits[0]} to {limits[1]} hours)"
+            problems.append(Diagnostic(env.locate(f"{stream.pointer}/retention_hours"), "MLC-E065", message))
     return problems

@@ -98,6 +98,13 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Replace the link with a copy of the file, or use `extends` to share a parent.",
     ),
     (
+        "MLC-E013",
+        "two files for one environment",
+        "Two files in environments/ name the same environment (prod.yaml beside prod.yml or PROD.yaml); mlc "
+        "would have to pick one silently.",
+        "Keep one file per environment, named <name>.yaml in lower case; delete or rename the other.",
+    ),
+    (
         "MLC-E020",
         "unknown field",
         "The field is not part of the spec (schemas/environment.schema.json); a misspelled key would otherwise be ignored.",
@@ -287,6 +294,29 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "reference secrets through the secret manager.",
     ),
     (
+        "MLC-E057",
+        "tuning trials exceed GPU capacity",
+        "A tuning job runs `parallel_trials` trials at once, each on the trial job's `nodes` pods of `gpus.count` GPUs. "
+        "The node pools the trial can use (its `node_pool`, else every pool with enough GPUs of its model) hold fewer "
+        "such pods at their `max` size: trials would wait Pending while their deadline runs.",
+        "Lower `parallel_trials` to the number the message suggests, or raise the pool's `max`.",
+    ),
+    (
+        "MLC-E058",
+        "tuning job cannot be planned",
+        "A tuning job needs a run-time bound per trial (`hours_per_trial`, or `max_runtime_hours` on the trial job), "
+        "parameter ranges with min < max (min > 0 on a log scale, integers for int parameters), no more parallel than "
+        "total trials, and a trial Katib can run (a pytorch training job: a Job or a PyTorchJob).",
+        "Fix the field the message points at.",
+    ),
+    (
+        "MLC-E059",
+        "node pool cannot be confidential",
+        "`confidential: true` needs an instance type that runs as a confidential VM: AMD SEV-SNP families on AWS "
+        "(m6a, c6a, r6a), Confidential GKE Nodes machine families on GCP (n2d, c2d, c3).",
+        "Choose an instance type of a family the message lists, or remove `confidential`.",
+    ),
+    (
         "MLC-E060",
         "unknown price",
         "An instance type, GPU or database class is not in the pricing data, so the cost and the budget cannot be checked.",
@@ -294,9 +324,38 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
     ),
     (
         "MLC-E061",
+        "pod does not fit a node of its pool",
+        "A workload's pod asks for more CPU, memory or GPUs than one node of the pool it is scheduled on can give "
+        "(allocatable: the instance's capacity less what the kubelet reserves, see docs/cost-model.md), so it stays "
+        "Pending forever. Checked for pods pinned by `node_pool` and for GPU pods (placed on the pools with their GPU).",
+        "Lower the request at the reported line, or use a pool with a larger instance type.",
+    ),
+    (
+        "MLC-E062",
+        "GPU model not offered by the pool",
+        "`gpus.type` names a GPU model the instance type of the chosen `node_pool` does not carry (e.g. nvidia-a100 "
+        "on an A10G pool): the pod could never be scheduled there.",
+        "Ask for the pool's GPU model, or choose a pool whose instance type has the wanted GPU.",
+    ),
+    (
+        "MLC-E063",
+        "no node pool can run the workload",
+        "The workload asks for GPUs but its `node_pool` has none, or no node pool of the environment has the GPU model "
+        "it asks for; the namespace GPU quota (the pools' GPUs) would also refuse it.",
+        "Add a node pool with that GPU (cluster.node_pools), or point `node_pool` at one.",
+    ),
+    (
+        "MLC-E064",
+        "machine type not offered in the region",
+        "Accelerator-optimised machine types exist only in some zones; the zone table in compiler/data/pricing.yaml "
+        "(machine_zones) lists none in the environment's region for the node pool's type, so GKE could not create its nodes.",
+        "Choose a machine type offered in the region, or a region that offers it; correct the zone table if it is out of date.",
+    ),
+    (
+        "MLC-E065",
         "stream retention outside the provider's limits",
         "A stream's `retention_hours` is outside what the cloud's stream service keeps (Kinesis data streams: 24 to "
-        "8760 hours; Pub/Sub topics: up to 744 hours), or the provider has no stream service mlc can emit.",
+        "8760 hours; Pub/Sub topics: up to 744 hours; Event Hubs Premium: 1 to 2160 hours, whole days).",
         "Set `retention_hours` within the limits the message names.",
     ),
     (

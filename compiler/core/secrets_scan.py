@@ -33,10 +33,12 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # 16k characters of "a-a-..." took 0.7 s, 1 MB half an hour);
         # the user may be empty (redis://:password@host)
         ("connection string with password", r"(?i)(?:\b[a-z][a-z0-9+.-]{0,30})?://[^\s:/@]{0,256}:[^\s@/]{3,256}@"),
-        # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose
+        # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose;
+        # a reference or placeholder ({...}, $VAR, <path>, also quoted: "<path>#<key>") is not a value
         (
             "password assignment",
-            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])[^\s{$<]\S{5}",
+            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
+            r"(?![\"']?[{$<])[^\s{$<]\S{5}",
         ),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
         ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
@@ -79,10 +81,23 @@ def _made_of_words(token: str) -> bool:
     return True
 
 
+# Azure VM sizes and flexible-server SKUs (Standard_NC24ads_A100_v4, GP_Standard_D4ds_v5):
+# mixed case and digits by design, and never a credential
+_AZURE_SIZE = re.compile(r"(?:[A-Z]{1,2}_)?(?:Standard|Basic)_[A-Z][A-Za-z0-9]{0,20}(?:_[A-Za-z0-9]{1,12}){0,3}\Z")
+
+
+# an Azure resource id (/subscriptions/<guid>/resourceGroups/<rg>/providers/...): a path of names
+_AZURE_RESOURCE_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}(/[A-Za-z0-9._()-]+)*\Z")
+
+
 def _high_entropy_token(text: str) -> bool:
+    if _AZURE_RESOURCE_ID.match(text):
+        return False
     for token in _TOKEN.findall(text):
         if _HEX_DIGEST.match(token) or "/" in token.strip("/") and token.count("/") > 2 or _made_of_words(token):
             continue  # image digests, paths and CamelCase identifiers are not secrets
+        if _AZURE_SIZE.match(token):
+            continue
         classes = sum(bool(re.search(p, token)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
         # a random 24-character token is below 4.0 bits 6% of the time (its maximum is 4.58)
         if classes == 3 and shannon_entropy(token) >= (3.8 if len(token) < 28 else 4.0):

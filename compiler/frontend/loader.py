@@ -47,6 +47,7 @@ class Document:
     data: Any
     positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # pointer -> value pos
     key_positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # pointer -> key pos
+    sha256: str = ""  # of the bytes this Document was parsed from (the cache keys on it)
 
     def locate(self, pointer: str, key: bool = False) -> Location:
         """Position of the node at `pointer` (its key when `key`), else of the nearest ancestor."""
@@ -311,4 +312,7 @@ def load_file(path_on_disk: str, display_path: str) -> Document:
                 ]
             ) from None
         raise InputError([Diagnostic(Location(display_path, 1, 1), "MLC-E001", f"cannot read file: {exc.strerror}")]) from None
-    return parse(display_path, decode(display_path, raw))
+    import dataclasses
+    import hashlib
+
+    return dataclasses.replace(parse(display_path, decode(display_path, raw)), sha256=hashlib.sha256(raw).hexdigest())

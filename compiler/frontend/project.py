@@ -32,6 +32,7 @@ class Project:
     _documents: dict[str, Document] = field(default_factory=dict, repr=False)
     _failed: dict[str, list[Diagnostic]] = field(default_factory=dict, repr=False)
     _files: dict[str, Path] | None = field(default=None, repr=False)
+    _ignored: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
     def at(cls, root: str | Path, out: str | Path | None = None) -> Project:
@@ -58,19 +59,60 @@ class Project:
             return path.as_posix()
 
     def env_files(self) -> dict[str, Path]:
-        """Environment name -> file, for every *.yaml / *.yml under environments/ (cached)."""
+        """Environment name -> file, for every *.yaml / *.yml directly in environments/
+        (cached). Two files for one name (prod.yaml beside prod.yml, or PROD.yaml: names are
+        compared ignoring case, as a case-insensitive checkout would) and an upper-case
+        extension are errors (MLC-E013, MLC-E011): silently picking one would compile the
+        other's spec. Everything else in the folder is listed by `ignored()`."""
         if self._files is not None:
             return self._files
         if not self.env_dir.is_dir():
             return {}
-        files: dict[str, Path] = {}
+        groups: dict[str, list[Path]] = {}
+        problems: list[Diagnostic] = []
+        ignored: list[str] = []
         for path in sorted(self.env_dir.iterdir()):
             # symlinks are listed (and refused when loaded, MLC-E012) rather than skipped:
             # skipping would silently prune the environment's output as if it were deleted
-            if path.suffix in (".yaml", ".yml") and (path.is_file() or path.is_symlink()):
-                files.setdefault(path.stem, path)
+            if path.suffix.lower() in (".yaml", ".yml") and (path.is_file() or path.is_symlink()):
+                groups.setdefault(path.stem.lower(), []).append(path)
+                if path.suffix not in (".yaml", ".yml"):
+                    problems.append(
+                        Diagnostic(
+                            Location(self.relpath(path), 1, 1),
+                            "MLC-E011",
+                            f'file name "{path.name}": the extension of an environment file is .yaml or .yml, in lower case',
+                        )
+                    )
+            else:
+                ignored.append(self.relpath(path) + ("/" if path.is_dir() and not path.is_symlink() else ""))
+        files: dict[str, Path] = {}
+        for paths in groups.values():
+            if len(paths) > 1:
+                names = " and ".join(p.name for p in paths)
+                for path in paths:
+                    problems.append(
+                        Diagnostic(
+                            Location(self.relpath(path), 1, 1),
+                            "MLC-E013",
+                            f'environment "{paths[0].stem.lower()}" is defined by {len(paths)} files ({names}); keep exactly one',
+                        )
+                    )
+            files[paths[0].stem] = paths[0]
+        self._ignored = ignored
+        if problems:
+            raise InputError(problems)
         self._files = files
         return files
+
+    def ignored(self) -> list[str]:
+        """Entries of environments/ that are not environment files (subfolders end in "/")."""
+        if self._files is None:
+            try:
+                self.env_files()
+            except InputError:
+                pass
+        return list(self._ignored)
 
     def document(self, name: str, path: Path) -> Document:
         if name in self._failed:

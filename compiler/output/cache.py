@@ -4,7 +4,19 @@ The key of an environment hashes everything its output depends on: the compiler 
 (its source and data files), the schema, the policies, today's date (waivers expire),
 and the bytes of every file of its `extends` chain. The state lives in
 `<project>/.mlc-cache/state.json` (never in out/, which is committed), next to the
-sizes and mtimes of the files written, so an edit inside out/ also forces a recompile.
+size, mtime, ctime and inode of every file written, so an edit inside out/ also forces a
+recompile.
+
+Why each part cannot lie:
+- the environment files are keyed by the digests of the bytes the worker actually parsed
+  (`Document.sha256`), never by a second read: a file edited while the run compiles gets
+  the key of what was compiled, so the next run sees the edit;
+- the shared inputs (schema, policies) are hashed before any worker reads them: an edit
+  during the run makes the recorded key older than the output, which only costs a recompile;
+- an output file is unchanged when size, mtime, ctime and inode all match what was
+  recorded right after it was written (or right before it was compared). Size and mtime
+  alone can be restored by hand (`touch -d`); ctime cannot be set without changing the
+  clock, and replacing the file changes its inode.
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from typing import Any
 import compiler
 
 CACHE_DIR = ".mlc-cache"
-STATE_VERSION = 1
+STATE_VERSION = 3  # 3: keys from parsed bytes, outputs with ctime and inode, entries with apply_order
 
 
 @functools.cache
@@ -38,10 +50,13 @@ def compiler_fingerprint() -> str:
 def _hash_tree(digest: Any, directory: Path, suffixes: tuple[str, ...]) -> None:
     if not directory.is_dir():
         return
+    from compiler.frontend.loader import MAX_FILE_BYTES
+
     for path in sorted(directory.rglob("*")):
         if path.is_file() and path.suffix in suffixes:
             digest.update(path.relative_to(directory).as_posix().encode())
-            digest.update(path.read_bytes())
+            with open(path, "rb") as handle:  # bounded: a larger file fails the compile (MLC-E001)
+                digest.update(handle.read(MAX_FILE_BYTES + 1))
 
 
 @dataclass
@@ -91,10 +106,12 @@ class Cache:
             found = self.file_digests[rel] = hashlib.sha256(data).digest()
         return found
 
-    def key(self, files: list[str] | tuple[str, ...]) -> str | None:
+    def key(self, files: list[str] | tuple[str, ...], digests: dict[str, str] | None = None) -> str | None:
+        """The key of an environment whose chain is `files`; `digests` (sha256 hex of each
+        file, as parsed by the compile) instead of reading the files now."""
         digest = hashlib.sha256(self.shared_key.encode())
         for rel in files:
-            file_digest = self._digest(rel)
+            file_digest = bytes.fromhex(digests[rel]) if digests is not None and digests.get(rel) else self._digest(rel)
             if file_digest is None:
                 return None
             digest.update(rel.encode() + b"\0" + file_digest)
@@ -109,32 +126,41 @@ class Cache:
         prefix = os.path.join(out_dir, env, "")  # plain strings: ~70k lstat calls at N=1000
         lstat = os.lstat
         try:
-            for rel, (size, mtime) in outputs.items():
+            for rel, (size, mtime, ctime, inode) in outputs.items():
                 info = lstat(prefix + rel)
-                if info.st_size != size or info.st_mtime_ns != mtime:
+                if info.st_size != size or info.st_mtime_ns != mtime or info.st_ctime_ns != ctime or info.st_ino != inode:
                     return False
-        except OSError:
+        except (OSError, ValueError, TypeError):
             return False
         return True
 
     def record(
-        self, env: str, files: tuple[str, ...], out_dir: Path, written: list[str], stats: dict[str, list[int]] | None = None
+        self,
+        env: str,
+        inputs: dict[str, str],
+        out_dir: Path,
+        written: list[str],
+        stats: dict[str, list[int]] | None = None,
+        apply_order: int | None = None,
     ) -> None:
-        """Remember env's key and its output files' [size, mtime_ns]: from `stats` (taken by
-        the worker that wrote them) when it covers them, else from lstat."""
-        key = self.key(files)
-        if key is None:
+        """Remember env's key (from `inputs`: file -> sha256 of the bytes the compile parsed,
+        in chain order) and its output files' [size, mtime_ns, ctime_ns, inode]: from `stats`
+        (taken by the worker when it wrote or compared them). An output without stats is not
+        proven: the entry is not recorded, the next run compiles the environment again."""
+        files = tuple(inputs)
+        key = self.key(files, inputs)
+        if key is None or not files:
             return
         outputs = {}
-        prefix = os.path.join(out_dir, env, "")
         for rel in written:
             known = stats.get(rel) if stats else None
-            if known is not None:
-                outputs[rel] = known
-                continue
-            info = os.lstat(prefix + rel)
-            outputs[rel] = [info.st_size, info.st_mtime_ns]
-        entry = {"key": key, "files": list(files), "outputs": outputs}
+            if known is None:
+                self.forget(env)
+                return
+            outputs[rel] = known
+        entry: dict[str, Any] = {"key": key, "files": list(files), "outputs": outputs}
+        if apply_order is not None:
+            entry["apply_order"] = apply_order  # out/atlantis.yaml is rebuilt without loading the environment
         if self.envs.get(env) != entry:
             self.envs[env] = entry
             self.dirty = True

@@ -9,11 +9,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
 from compiler.pipeline import Mode
+from compiler.plan.cost import money
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
 
@@ -26,17 +29,37 @@ class EnvDiff:
     removed: list[str] = field(default_factory=list)
     patches: dict[str, list[str]] = field(default_factory=dict)
     owners: dict[str, str | None] = field(default_factory=dict)
-    cost_before: float | None = None
-    cost_after: float | None = None
+    cost_before: Decimal | None = None
+    cost_after: Decimal | None = None
     new_findings: list[Any] = field(default_factory=list)
     resolved_findings: list[Any] = field(default_factory=list)
+    blocking: list[Any] = field(default_factory=list)  # head side: error-level findings that keep it from being written
+    problems: int = 0  # head side: input problems (the environment does not compile)
+    max_increase_usd: float | None = None  # head side: budget.max_increase_usd
+    replaced: list[str] = field(default_factory=list)  # Terraform resources destroyed and re-created ("addr (args)")
+    destroyed: list[str] = field(default_factory=list)  # Terraform resources removed
+    created: list[str] = field(default_factory=list)  # Terraform resources added
     note: str = ""
+
+    @property
+    def status(self) -> str:
+        """blocked / invalid (head side), added / removed (environment), or changed."""
+        if self.problems:
+            return "invalid"
+        if self.blocking:
+            return "blocked"
+        if self.cost_before is None and self.cost_after is not None:
+            return "added"
+        if self.cost_after is None and self.cost_before is not None:
+            return "removed"
+        return "changed"
 
     @property
     def empty(self) -> bool:
         return (
             not (self.added or self.changed or self.removed or self.new_findings or self.resolved_findings or self.note)
-            and self.cost_before == self.cost_after
+            and (self.cost_before is None) == (self.cost_after is None)
+            and self.cost_before == self.cost_after  # both already rounded to the cent, as mlc cost rounds
         )
 
 
@@ -56,6 +79,11 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
         d = EnvDiff(env)
         old_files = (before.content or {}) if before else {}
         new_files = (after.content or {}) if after else {}
+        if after is not None and (after.blocked or after.diagnostics):
+            # the head side writes nothing: its files are unknown, not deleted
+            old_files = new_files = {}
+            d.blocking = [f for f in after.findings if f.blocking]
+            d.problems = len(after.diagnostics)
         d.owners = {**(before.owners if before else {}), **(after.owners if after else {})}
         for path in sorted(set(old_files) | set(new_files)):
             if path.startswith(".mlc-manifest"):
@@ -66,8 +94,8 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             (d.added if old is None else d.removed if new is None else d.changed).append(path)
             patch = list(
                 difflib.unified_diff(
-                    (old or b"").decode().splitlines(),
-                    (new or b"").decode().splitlines(),
+                    _lines(old),
+                    _lines(new),
                     f"a/out/{env}/{path}",
                     f"b/out/{env}/{path}",
                     lineterm="",
@@ -77,30 +105,49 @@ def diff_outcomes(base: dict[str, EnvOutcome], head: dict[str, EnvOutcome]) -> l
             d.patches[path] = patch[:MAX_DIFF_LINES] + (
                 [f"... {len(patch) - MAX_DIFF_LINES} more lines"] if len(patch) > MAX_DIFF_LINES else []
             )
-        d.cost_before = before.cost.total_usd if before and before.cost is not None else None  # type: ignore[attr-defined]
-        d.cost_after = after.cost.total_usd if after and after.cost is not None else None  # type: ignore[attr-defined]
+        if old_files or new_files:
+            from compiler.targets.terraform.force_new import plan_markers
+
+            d.replaced, d.destroyed, d.created = plan_markers(old_files, new_files)
+        d.cost_before = _total(before)
+        d.cost_after = _total(after)
+        d.max_increase_usd = after.max_increase_usd if after is not None else None
         old_f = {_finding_key(f): f for f in (before.findings if before else []) if not f.waived}
         new_f = {_finding_key(f): f for f in (after.findings if after else []) if not f.waived}
         d.new_findings = [new_f[k] for k in sorted(set(new_f) - set(old_f), key=str)]
         d.resolved_findings = [old_f[k] for k in sorted(set(old_f) - set(new_f), key=str)]
-        for side, outcome in (("base", before), ("head", after)):
-            if outcome is not None and outcome.diagnostics:
-                d.note += f"{side}: invalid input ({len(outcome.diagnostics)} problem(s)); "
-            elif outcome is not None and outcome.blocked:
-                d.note += f"{side}: blocked by error-level findings; "
+        if before is not None and before.diagnostics:
+            d.note += f"base: invalid input ({len(before.diagnostics)} problem(s)); "
+        elif before is not None and before.blocked:
+            d.note += "base: blocked by error-level findings; "
+        if d.problems:
+            d.note += f"head: invalid input ({d.problems} problem(s)): not compiled, run `mlc validate`; "
+        elif d.blocking:
+            d.note += "head: blocked by error-level findings: out/ would not be written for it; "
         diffs.append(d)
     return [d for d in diffs if not d.empty]
 
 
-def _money(value: float | None) -> str:
-    return "—" if value is None else f"${value:,.2f}"
+def _total(outcome: EnvOutcome | None) -> Decimal | None:
+    """The monthly total rounded exactly as `mlc cost` rounds it (half up, to the cent)."""
+
+    if outcome is None or outcome.cost is None:
+        return None
+    return money(outcome.cost.total_usd)  # type: ignore[attr-defined]
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,}"
 
 
 def _delta(d: EnvDiff) -> str:
+    """Before → after (change), in cents rounded half up exactly as `mlc cost` rounds them, the
+    change being the difference of the rounded amounts (so both commands agree to the cent)."""
     if d.cost_before is None or d.cost_after is None:
         return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
     change = d.cost_after - d.cost_before
-    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({'+' if change >= 0 else '-'}${abs(change):,.2f})"
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    return f"{_money(d.cost_before)} → {_money(d.cost_after)} ({sign}${abs(change):,})"
 
 
 def _by_component(d: EnvDiff) -> dict[str, dict[str, list[str]]]:
@@ -116,9 +163,16 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
         return f"no change to compiled output against {ref}\n"
     lines = []
     for d in diffs:
-        lines.append(f"== {d.env}: {len(d.added)} added, {len(d.changed)} changed, {len(d.removed)} removed; cost {_delta(d)}")
+        if d.status in ("blocked", "invalid"):
+            lines.append(f"== {d.env}: {d.status.upper()}; cost {_delta(d)}")
+        else:
+            lines.append(f"== {d.env}: {len(d.added)} added, {len(d.changed)} changed, {len(d.removed)} removed; cost {_delta(d)}")
         if d.note:
             lines.append(f"   note: {d.note.rstrip('; ')}")
+        for f in d.blocking:
+            lines.append(f"  blocking finding: {f.location}: {f.rule} [{f.component or '-'}] {f.message}")
+        lines += [f"  replaced (destroyed and re-created): {address}" for address in d.replaced]
+        lines += [f"  destroyed: {address}" for address in d.destroyed]
         for component, verbs in _by_component(d).items():
             lines.append(f"  {component}:")
             for verb, paths in verbs.items():
@@ -132,35 +186,228 @@ def render_text(diffs: list[EnvDiff], ref: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(diffs: list[EnvDiff], ref: str) -> str:
-    out = [f"### mlc: compiled output against `{ref}`", ""]
+def _lines(data: bytes | None) -> list[str]:
+    """Lines split on "\n" only: str.splitlines() also splits on U+2028, U+0085, \r, ...,
+    which would make a diff line out of part of a value."""
+    text = (data or b"").decode("utf-8", "replace")
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in one pull-request comment
+_FILE_WEIGHT = {"terraform": 0, "kubernetes": 1, "argo": 2, "argocd": 3}  # which diffs matter most
+
+
+def _counts(d: EnvDiff) -> str:
+    if d.status in ("blocked", "invalid"):
+        return "–"
+    return f"+{len(d.added)} ~{len(d.changed)} -{len(d.removed)}"
+
+
+def _cost_cell(d: EnvDiff) -> str:
+    if d.cost_before is None or d.cost_after is None:
+        return f"{_money(d.cost_before)} → {_money(d.cost_after)}"
+    change = d.cost_after - d.cost_before
+    sign = "+" if change > 0 else "-" if change < 0 else ""
+    return f"{sign}${abs(change):,} ({_money(d.cost_after)})"
+
+
+def _summary_row(d: EnvDiff) -> str:
+    from compiler.output import markdown as md
+
+    status = {"blocked": "**blocked**", "invalid": "**invalid**"}.get(d.status, md.text(d.status))
+    findings = f"{len(d.new_findings)} / {len(d.resolved_findings)}"
+    replaced = f"**{len(d.replaced)}**" if d.replaced else "0"
+    return f"| {md.code(d.env, table=True)} | {status} | {_counts(d)} | {_cost_cell(d)} | {findings} | {replaced} |"
+
+
+def _env_section(d: EnvDiff) -> list[str]:
+    """What needs attention in one environment. Every string from the specs or policies is
+    escaped (compiler.output.markdown): a spec value cannot add headings, links or fences."""
+    from compiler.output import markdown as md
+
+    out = ["", f"#### {md.code(d.env)}"]
+    if d.note:
+        out.append(f"> {md.text(d.note.rstrip('; '))}")
+    for f in d.blocking:
+        where = md.text(str(f.location))
+        out.append(f"- :no_entry: blocking {md.code(f.rule)} on {md.code(f.component or d.env)} ({where}): {md.text(f.message)}")
+    for address in d.replaced:
+        out.append(f"- :warning: **replaced** (destroyed and re-created): {md.code(address)}")
+    if d.destroyed:
+        out.append(f"- destroyed: {', '.join(md.code(a) for a in d.destroyed)}")
+    if d.created:
+        out.append(f"- created: {len(d.created)} resource{'s' if len(d.created) != 1 else ''}")
+    for f in d.new_findings:
+        out.append(f"- :warning: new {md.code(f.rule)} ({md.text(f.severity)}) on {md.code(f.component or d.env)}: {md.text(f.message)}")
+    for f in d.resolved_findings:
+        out.append(f"- :white_check_mark: resolved {md.code(f.rule)} on {md.code(f.component or d.env)}")
+    for component, verbs in _by_component(d).items():
+        summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
+        out.append(f"- **{md.text(component)}**: {summary}")
+    return out
+
+
+def _file_details(d: EnvDiff, path: str) -> str:
+    import html
+
+    from compiler.core.diagnostics import printable
+    from compiler.output import markdown as md
+
+    verb = "added" if path in d.added else "removed" if path in d.removed else "changed"
+    # control, format and separator characters as visible escapes: CommonMark would turn a NUL
+    # into U+FFFD and a CR into a line break inside the block; the fence outlasts any backtick run
+    lines = [printable(line) for line in d.patches.get(path, [])]
+    opening, closing = md.fence(lines, "diff")
+    summary = f"<code>{html.escape(f'out/{d.env}/{path}')}</code> ({verb})"
+    return "\n".join(["", f"<details><summary>{summary}</summary>", "", opening, *lines, closing, "", "</details>"])
+
+
+def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) -> str:
+    """A pull-request comment: a summary table (one row per environment), then per
+    environment what needs attention (blocked, replaced resources, findings), then each
+    file's diff folded in <details>. Stays under `limit` characters: file diffs are added
+    in order of importance (Terraform first, plan.json last) while they fit; what is left
+    out is named in a note with the command that shows everything."""
+    from compiler.output import markdown as md
+
+    head = [f"### mlc: compiled output against {md.code(ref)}", ""]
     if not diffs:
-        return "\n".join(out + ["No change to compiled output."]) + "\n"
-    out += ["| environment | added | changed | removed | monthly cost |", "|---|---:|---:|---:|---|"]
-    out += [f"| `{d.env}` | {len(d.added)} | {len(d.changed)} | {len(d.removed)} | {_delta(d)} |" for d in diffs]
-    for d in diffs:
-        out += ["", f"#### `{d.env}`"]
-        if d.note:
-            out.append(f"> {d.note.rstrip('; ')}")
-        for component, verbs in _by_component(d).items():
-            summary = ", ".join(f"{len(p)} {v}" for v, p in verbs.items())
-            out.append(f"- **{component}**: {summary}")
-        for f in d.new_findings:
-            out.append(f"- :warning: new `{f.rule}` ({f.severity}) on `{f.component or d.env}`: {f.message}")
-        for f in d.resolved_findings:
-            out.append(f"- :white_check_mark: resolved `{f.rule}` on `{f.component or d.env}`")
-        patches = [line for p in d.added + d.changed + d.removed for line in d.patches.get(p, [])]
-        if patches:
-            out += ["", "<details><summary>diff</summary>", "", "```diff", *patches, "```", "", "</details>"]
+        return "\n".join(head + ["No change to compiled output."]) + "\n"
+    full = md.code(f"mlc diff --base {ref}")
+    table = [
+        "| environment | status | files (+ ~ -) | monthly cost | findings new / resolved | replaced |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    rows = [_summary_row(d) for d in diffs]
+    sections = [_env_section(d) for d in diffs]
+    reserve = 400  # the truncation notes
+    budget = limit - reserve - sum(len(x) + 1 for x in head + table)
+    kept_rows: list[str] = []
+    for row in rows:
+        if budget - len(row) - 1 < 0:
+            break
+        kept_rows.append(row)
+        budget -= len(row) + 1
+    notes: list[str] = []
+    if len(kept_rows) < len(rows):
+        notes.append(f"_{len(rows) - len(kept_rows)} more environments changed; run {full} to see them._")
+    chosen_sections: list[list[str]] = []
+    for section in sections[: len(kept_rows)]:
+        size = sum(len(x) + 1 for x in section)
+        if budget - size < 0:
+            break
+        chosen_sections.append(section)
+        budget -= size
+    if len(chosen_sections) < len(kept_rows):
+        notes.append(f"_Details of {len(kept_rows) - len(chosen_sections)} environments left out to fit; run {full}._")
+    files = sorted(
+        (
+            (_FILE_WEIGHT.get(p.split("/", 1)[0], 4), len(d.patches.get(p, [])), d.env, p, d)
+            for d in diffs[: len(chosen_sections)]
+            for p in d.added + d.changed + d.removed
+        ),
+        key=lambda t: t[:4],
+    )
+    details: dict[str, list[str]] = {}
+    left_out = 0
+    for _weight, _size, env, path, d in files:
+        block = _file_details(d, path)
+        if budget - len(block) - 1 < 0:
+            left_out += 1
+            continue
+        details.setdefault(env, []).append(block)
+        budget -= len(block) + 1
+    if left_out:
+        notes.append(
+            f"_{left_out} file diff{'s' if left_out != 1 else ''} left out to stay under GitHub's {COMMENT_LIMIT:,}-character "
+            f"comment limit; run {full} to see everything._"
+        )
+    out = head + table + kept_rows
+    for d, section in zip(diffs, chosen_sections, strict=False):
+        out += section + details.get(d.env, [])
+    if notes:
+        out += ["", *notes]
     return "\n".join(out) + "\n"
 
 
-def diff_against_base(project: Project, ref: str, today: date, fmt: str) -> str:
+CHUNK = 64  # environments compiled (both sides) and diffed at a time: memory stays bounded
+
+
+def _tree_bytes(directory: Path, suffixes: tuple[str, ...]) -> dict[str, bytes]:
+    if not directory.is_dir():
+        return {}
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file() and p.suffix in suffixes
+    }
+
+
+def affected_environments(head: Project, base: Project) -> list[str]:
+    """The environments whose inputs differ between the two sides: a file that differs (or
+    exists on one side only), and every environment that extends one of those, transitively.
+    When the schema or the policies differ, all of them. Files are compared as bytes; only
+    files that mention an affected name are parsed (to read their `extends`)."""
+    from compiler.core.diagnostics import InputError
+    from compiler.frontend.resolve import parents_of
+
+    head_files, base_files = head.env_files(), base.env_files()
+    names = sorted(set(head_files) | set(base_files))
+    if Path(head.schema_path).read_bytes() != Path(base.schema_path).read_bytes() or _tree_bytes(
+        head.policies_dir, (".k", ".yaml", ".yml")
+    ) != _tree_bytes(base.policies_dir, (".k", ".yaml", ".yml")):
+        return names
+
+    def read(files: dict[str, Path], name: str) -> bytes | None:
+        try:
+            return files[name].read_bytes() if name in files else None
+        except OSError:
+            return None
+
+    data = {name: (read(head_files, name), read(base_files, name)) for name in names}
+    affected = {name for name, (new, old) in data.items() if new != old}
+    frontier = set(affected)
+    while frontier:
+        needles = [name.encode() for name in frontier]
+        frontier = set()
+        for name in names:
+            if name in affected:
+                continue
+            for side, project, files in ((0, head, head_files), (1, base, base_files)):
+                text = data[name][side]
+                if text is None or not any(needle in text for needle in needles):
+                    continue
+                try:
+                    parents = set(parents_of(project.document(name, files[name])))
+                except InputError:
+                    parents = set(affected)  # unreadable: compile it, its problems are reported
+                if parents & affected:
+                    frontier.add(name)
+                    break
+        affected |= frontier
+    return sorted(affected)
+
+
+def diff_against_base(project: Project, ref: str, today: date, stats: dict[str, list[str]] | None = None) -> list[EnvDiff]:
+    """Compile, on both sides, only the environments whose inputs differ, CHUNK at a time, and
+    diff them; `stats` (optional) receives the names compiled per side."""
     from compiler.output.gitbase import checkout_base
 
-    head = compile_in_memory(project, today)
     checkout = checkout_base(project.root, ref)
+    diffs: list[EnvDiff] = []
     with checkout:
-        base = compile_in_memory(Project.at(checkout.project_root), today)  # type: ignore[attr-defined]
-    diffs = diff_outcomes(base, head)
+        base_project = Project.at(checkout.project_root)  # type: ignore[attr-defined]
+        names = affected_environments(project, base_project)
+        head_names = [n for n in names if n in project.env_files() and not project.is_abstract(n)]
+        base_names = [n for n in names if n in base_project.env_files() and not base_project.is_abstract(n)]
+        if stats is not None:
+            stats["head"], stats["base"] = head_names, base_names
+        for start in range(0, len(names), CHUNK):
+            chunk = set(names[start : start + CHUNK])
+            head = {o.env: o for o in run_many(project, [n for n in head_names if n in chunk], today, Mode.MEMORY)}
+            base = {o.env: o for o in run_many(base_project, [n for n in base_names if n in chunk], today, Mode.MEMORY)}
+            diffs += diff_outcomes(base, head)  # the outcomes (whole trees) are dropped here
+    return diffs
+
+
+def render(diffs: list[EnvDiff], ref: str, fmt: str) -> str:
     return render_markdown(diffs, ref) if fmt == "markdown" else render_text(diffs, ref)

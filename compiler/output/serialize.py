@@ -47,8 +47,10 @@ Mapping keys whose rendered form exceeds ``_MAX_SIMPLE_KEY`` characters use the 
 
 JSON (``dump_json``)
 --------------------
-Same text as ``json.dumps(obj, indent=2, ensure_ascii=False) + "\\n"`` (checked by the
-tests), but produced by a hand-written walker: with ``indent`` set the stdlib falls back
+Same text as ``escape_separators(json.dumps(obj, indent=2, ensure_ascii=False)) + "\\n"``
+(checked by the tests): U+2028, U+2029 and U+0085 are written as ``\\uXXXX`` escapes, since
+JavaScript before ES2019 and tools that split lines on them (Python's str.splitlines) would
+break a string there. It is produced by a hand-written walker: with ``indent`` set the stdlib falls back
 to its pure-Python encoder, which is slower than this one. Type checks are the same as
 for YAML (non-``str`` keys raise ``TypeError`` instead of being silently stringified),
 NaN/inf raise ``ValueError``, as do lone surrogates (they cannot be encoded as UTF-8).
@@ -60,7 +62,7 @@ import re
 from json.encoder import encode_basestring as _json_str  # C implementation when available
 from typing import Any
 
-__all__ = ["dump_yaml", "dump_json"]
+__all__ = ["dump_yaml", "dump_json", "escape_separators"]
 
 # --------------------------------------------------------------------------- strings
 
@@ -328,6 +330,15 @@ def dump_yaml(obj: Any) -> str:
 # --------------------------------------------------------------------------- JSON
 
 _json_cache: dict[str, str] = {}
+_SEPARATORS = re.compile("[\u2028\u2029\x85]")
+
+
+def escape_separators(json_text: str) -> str:
+    """JSON text with U+2028, U+2029 and U+0085 as \\u escapes (valid JSON either way; they
+    can only occur inside strings, so a plain replacement is exact)."""
+    if _SEPARATORS.search(json_text) is None:
+        return json_text
+    return json_text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\x85", "\\u0085")
 
 
 def _jstr(s: str) -> str:
@@ -336,6 +347,8 @@ def _jstr(s: str) -> str:
         if _SURROGATE.search(s) is not None:
             raise ValueError(f"string contains a lone surrogate: {s!r:.80}")
         r = _json_str(s)
+        if _SEPARATORS.search(r) is not None:
+            r = escape_separators(r)
         if len(_json_cache) >= _CACHE_MAX:
             _json_cache.clear()
         _json_cache[s] = r

@@ -2,10 +2,12 @@
 
 Guarantees (each is tested):
 - Deterministic bytes: one serialiser (compiler.output.serialize), artifacts in path order.
-- Per-environment atomicity: the tree is written to `out/.mlc-staging-<env>-<token>/` and
-  exchanged with `out/<env>` in one `renameat2(RENAME_EXCHANGE)` (Linux); elsewhere two
-  renames with recovery of a leftover `.mlc-old-<env>` at the next start. A failure or a
-  kill at any moment leaves `out/<env>` either entirely old or entirely new.
+- Per-environment atomicity: the tree is written to `out/.mlc-staging-<pid>-<token>-<env>/`
+  and exchanged with `out/<env>` in one `renameat2(RENAME_EXCHANGE)` (Linux); elsewhere two
+  renames with recovery of a leftover `.mlc-old-<pid>-<token>-<env>` at the next start. A
+  failure or a kill at any moment leaves `out/<env>` either entirely old or entirely new.
+- Ownership: `<pid>` in those names is the process that made the folder; `recover` (run
+  under the out/ lock, compiler.output.lock) removes only folders whose owner is gone.
 - Durability (power loss), in one pass: staged trees are written without a flush each; then
   `make_durable` flushes them all at once, before the first exchange, and `sync_dir(out/)`
   makes the exchanges durable at the end. See "Durability" below for the trade-off.
@@ -53,18 +55,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.core.procs import owned_name, owner_of, pid_alive
 from compiler.targets.artifact import Artifact
 
 MANIFEST = ".mlc-manifest.json"
 STAGING_PREFIX = ".mlc-staging-"
 OLD_PREFIX = ".mlc-old-"
 PLATFORM_DIR = "_platform"  # out/_platform: per-cluster output, written like an environment (never a DNS-label env name)
+_OWNED = re.compile(r"(\d+)-([0-9a-f]+)-(.+)\Z")  # <pid>-<token>-<env> after the prefix
 _SAFE_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\Z")
 _RENAME_EXCHANGE = 2
 
 
 class WriteError(Exception):
-    """Writing out/ failed (disk full, permissions...); out/ was left as it was."""
+    """Writing out/ failed (disk full, permissions...). `written`: environments already
+    replaced (or pruned) by this run before the failure; every other one was left as it was."""
+
+    def __init__(self, message: str, written: list[str] | None = None):
+        super().__init__(message)
+        self.written = sorted(written or [])
 
 
 def serialise(artifacts: Iterable[Artifact]) -> dict[str, bytes]:
@@ -270,8 +279,8 @@ def diff_env(out_dir: Path, env: str, files: dict[str, bytes]) -> EnvWrite:
 def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str, stats: dict[str, list[int]] | None = None) -> Path:
     """Write the whole environment tree aside (inside out/, same filesystem), unflushed:
     call `make_durable` on it before `swap_in`. `stats`, when given, receives
-    rel -> [size, mtime_ns] of every file written (a later rename keeps both)."""
-    staging = out_dir / f"{STAGING_PREFIX}{env}-{token}"
+    rel -> [size, mtime_ns, ctime_ns, inode] of every file written (a later rename keeps them all)."""
+    staging = out_dir / f"{owned_name(STAGING_PREFIX)}{token}-{env}"
     if staging.exists() or staging.is_symlink():
         remove_tree(staging)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -291,7 +300,7 @@ def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str, stat
                     view = view[os.write(fd, view) :]
                 if stats is not None:
                     info = os.fstat(fd)
-                    stats[rel] = [info.st_size, info.st_mtime_ns]
+                    stats[rel] = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
             finally:
                 os.close(fd)
     except OSError as exc:
@@ -328,9 +337,9 @@ def swap_in(out_dir: Path, env: str, staging: Path, sync: bool = True) -> None:
             _fsync_dir(out_dir)
         remove_tree(staging)  # now holds the old tree
         return
-    old = out_dir / f"{OLD_PREFIX}{env}"
-    if old.exists():
-        remove_tree(old)
+    import uuid
+
+    old = out_dir / f"{owned_name(OLD_PREFIX)}{uuid.uuid4().hex[:12]}-{env}"
     os.rename(env_dir, old)
     os.rename(staging, env_dir)
     if sync:
@@ -345,19 +354,43 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path)
 
 
-def recover(out_dir: Path) -> None:
-    """Clean up after an interrupted run: drop staging trees, restore a half-swapped env."""
+def leftovers(out_dir: Path) -> list[str]:
+    """Names of staging / old folders in out/ (an interrupted or a running write)."""
     if not out_dir.is_dir() or out_dir.is_symlink():
-        return
-    for entry in sorted(out_dir.iterdir()):
-        if entry.name.startswith(STAGING_PREFIX):
+        return []
+    return sorted(entry.name for entry in out_dir.iterdir() if entry.name.startswith((STAGING_PREFIX, OLD_PREFIX)))
+
+
+def _owner_and_env(name: str, prefix: str) -> tuple[int | None, str]:
+    """(owner pid, environment) of a staging / old folder; (None, rest) for the names of
+    mlc versions that did not record an owner (`.mlc-old-<env>`, `.mlc-staging-<env>-<token>`)."""
+    match = _OWNED.match(name[len(prefix) :])
+    if match:
+        return owner_of(name, prefix), match.group(3)
+    return None, name[len(prefix) :]
+
+
+def recover(out_dir: Path) -> list[str]:
+    """Clean up after interrupted runs: drop their staging trees, restore a half-swapped
+    environment. Only folders whose owner process is gone are touched; returns the names of
+    those left in place because their owner still runs (call it holding the out/ lock)."""
+    kept: list[str] = []
+    for name in leftovers(out_dir):
+        entry = out_dir / name
+        prefix = STAGING_PREFIX if name.startswith(STAGING_PREFIX) else OLD_PREFIX
+        owner, env = _owner_and_env(name, prefix)
+        if owner is not None and owner != os.getpid() and pid_alive(owner):
+            kept.append(name)
+            continue
+        if prefix == STAGING_PREFIX:
             remove_tree(entry)
-        elif entry.name.startswith(OLD_PREFIX):
-            env_dir = out_dir / entry.name[len(OLD_PREFIX) :]
-            if env_dir.exists():
-                remove_tree(entry)
-            else:
-                os.rename(entry, env_dir)
+            continue
+        env_dir = out_dir / env
+        if entry.is_symlink() or env_dir.exists() or env_dir.is_symlink() or not _SAFE_SEGMENT.match(env):
+            remove_tree(entry)
+        else:
+            os.rename(entry, env_dir)
+    return kept
 
 
 def write_env(out_dir: Path, env: str, files: dict[str, bytes], token: str) -> EnvWrite:
@@ -402,3 +435,57 @@ def prune_env(out_dir: Path, env: str, token: str) -> EnvWrite:
     if env_dir.is_dir() and not env_dir.is_symlink() and not any(env_dir.iterdir()):
         env_dir.rmdir()
     return report
+
+
+# --- files at the top of out/ (out/atlantis.yaml): owned by mlc, replaced atomically ------------
+
+
+def top_level_drift(out_dir: Path, name: str, data: bytes) -> EnvWrite:
+    """What writing out/<name> would do, as an EnvWrite whose env is "" (paths are out/-relative)."""
+    report = EnvWrite("")
+    path = out_dir / name
+    if not (path.exists() or path.is_symlink()):
+        report.added.append(name)
+    elif _read_regular(path) != data:
+        report.changed.append(name)
+    return report
+
+
+def write_top_level(out_dir: Path, name: str, data: bytes, token: str) -> None:
+    """Replace out/<name> in one rename (a symlink there is replaced, never followed); the
+    temporary file carries the staging prefix, so an interrupted run's leftover is cleaned."""
+    check_relative_path(name)
+    tmp = out_dir / f"{STAGING_PREFIX}{name}-{token}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, out_dir / name)
+        _fsync_dir(out_dir)
+    except OSError as exc:
+        if tmp.exists():
+            tmp.unlink()
+        raise WriteError(f"cannot write {name}: {exc.strerror or exc}") from None
+
+
+def repository_relpath(path: Path, project_root: Path) -> str:
+    """`path` relative to the root of the Git repository holding the project (the nearest parent
+    with a .git), as Atlantis wants project directories; else relative to the project; "." when
+    out/ is outside both (then the config is only meaningful with out/ as a repository root)."""
+    resolved, root = path.resolve(), project_root.resolve()
+    for parent in [root, *root.parents]:
+        if (parent / ".git").exists():
+            try:
+                return resolved.relative_to(parent).as_posix() or "."
+            except ValueError:
+                break
+    try:
+        return resolved.relative_to(root).as_posix() or "."
+    except ValueError:  # out/ outside the project: paths relative to out/ itself (deterministic)
+        return "."

@@ -81,6 +81,10 @@ SUGGESTERS: DispatchTable[Suggester] = DispatchTable(
         "batch_inference": NOTHING,
         "monitoring": NOTHING,
         "pipeline": NOTHING,
+        "job": NOTHING,
+        "tuning_job": NOTHING,  # its trials are priced (and suggested) through the training job
+        "tracking_server": NOTHING,
+        "edge_deployment": NOTHING,
         "stream": NOTHING,
         "stream_job": NOTHING,
     },

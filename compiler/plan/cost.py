@@ -1,7 +1,10 @@
 """Cost model: a monthly USD estimate of one resolved environment, per component and node pool.
 
-Prices come from the data file compiler/data/pricing.yaml (list prices with sources; regions
-are not differentiated). The model and its assumptions are documented in docs/cost-model.md.
+Prices come from the data file compiler/data/pricing.yaml (list prices with sources; a region
+without its own prices there is priced as the provider's `priced_region`, and the estimate
+says so in `notes`). Spot is priced only where every pool a pod can land on is a spot pool
+(the capacity model's placement); always-on pods (serving replicas, canaries, drift
+detectors) are priced for the whole month. The model and its assumptions are documented in docs/cost-model.md.
 Amounts stay floats internally and are rounded to cents (ROUND_HALF_UP) only when presented:
 `money()`, `CostEstimate.to_dict()` and the renderers in compiler/plan/cost_render.py.
 
@@ -14,14 +17,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler import providers
 from compiler.model.environment import Component, Environment
+from compiler.model.resources import MONITOR_RESOURCES, requests
 from compiler.plan.pricing import InstanceType, Pricing, ProviderPrices
 
+if TYPE_CHECKING:
+    from compiler.plan.capacity import Capacity, Pods
+    from compiler.plan.monitors import MonitorWorkload
+
 CENT = Decimal("0.01")
-DEFAULT_RESOURCES = {"cpu": 1, "memory": "2Gi"}  # a workload without `resources`
 DEFAULT_LIFECYCLE_HORIZON_DAYS = 365  # assumed data age span when nothing expires
 LARGE_STORE_GB = 1000  # lifecycle suggestion threshold
 SUGGESTED_LIFECYCLE = {"infrequent_after_days": 30, "archive_after_days": 90}
@@ -81,6 +88,9 @@ class CostEstimate:
     provider: str = ""
     hours_per_month: float = 730.0
     currency: str = "USD"
+    region: str = ""
+    priced_region: str = ""  # the region whose prices were used
+    notes: tuple[str, ...] = ()  # what the reader must know (regions, spot that cannot be used)
 
     def top(self, n: int) -> tuple[CostItem, ...]:
         """The n biggest contributors, largest first (ties by kind, then name)."""
@@ -93,6 +103,9 @@ class CostEstimate:
             "currency": self.currency,
             "provider": self.provider,
             "hours_per_month": int(hours) if float(hours).is_integer() else hours,
+            "region": self.region,
+            "priced_region": self.priced_region,
+            "notes": list(self.notes),
             "total_usd": float(money(self.total_usd)),
             "items": [
                 {"component": i.component, "kind": i.kind, "type": i.type, "monthly_usd": float(i.rounded), "detail": i.detail}
@@ -104,21 +117,6 @@ class CostEstimate:
 def _num(x: float) -> str:
     """A compact number for detail text: 2, 0.5, 21.957642."""
     return f"{float(x):.6f}".rstrip("0").rstrip(".")
-
-
-def cpu_cores(value: Any) -> float:
-    """Kubernetes CPU quantity (2, 0.5, "2", "500m") -> cores."""
-    s = str(value)
-    return float(s[:-1]) / 1000 if s.endswith("m") else float(s)
-
-
-_MEMORY_UNITS = {"Ki": 1 / 1024**2, "Mi": 1 / 1024, "Gi": 1.0, "Ti": 1024.0}
-
-
-def memory_gib(value: Any) -> float:
-    """Kubernetes memory quantity ("512Mi", "8Gi") -> GiB."""
-    s = str(value)
-    return float(s[:-2]) * _MEMORY_UNITS[s[-2:]] if s[-2:] in _MEMORY_UNITS else float(s) / 1024**3
 
 
 def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
@@ -139,8 +137,9 @@ def lifecycle_shares(lifecycle: dict[str, Any] | None) -> dict[str, float]:
 class Estimator:
     """Prices one environment; collects unknown-price errors instead of stopping at the first."""
 
-    def __init__(self, env: Environment, pricing: Pricing):
+    def __init__(self, env: Environment, pricing: Pricing, capacity: Capacity | None = None, monitors: tuple[MonitorWorkload, ...] = ()):
         self.spec = env.spec
+        self.env = env
         self.pricing = pricing
         self.hours = pricing.hours_per_month
         self.errors: dict[str, UnknownPriceError] = {}
@@ -149,8 +148,20 @@ class Estimator:
         prices = pricing.providers.get(key) if key is not None else None
         if prices is None:
             raise CostErrors([UnknownPriceError("/cloud/provider", f'no pricing data for cloud provider "{self.provider}"')])
-        self.prices: ProviderPrices = prices
+        self.region = env.region
+        self.priced_region = env.region if prices.has_region(env.region) else prices.priced_region
+        self.prices: ProviderPrices = prices.in_region(env.region)
         self.pools: dict[str, Any] = env.spec["cluster"]["node_pools"]
+        self.components = env.components
+        if capacity is None:
+            from compiler.plan.capacity import build_capacity
+
+            capacity = build_capacity(env, self.prices, pricing.gpu_models)
+        self.capacity: Capacity = capacity
+        self.monitors = monitors
+        self.notes: list[str] = []
+        if self.priced_region != env.region:
+            self.notes.append(f"priced as {self.priced_region}: the pricing data has no {env.region} prices")
 
     def error(self, ptr: str, message: str) -> None:
         self.errors.setdefault(ptr, UnknownPriceError(ptr, message))
@@ -159,6 +170,24 @@ class Estimator:
         """(price factor, detail note) for an instance family, on spot or not."""
         discount = self.prices.spot_discount(family) if spot else 0.0
         return 1 - discount, (f", spot -{_num(100 * discount)}%" if spot else "")
+
+    def placement(self, component: Component, role: str) -> Pods | None:
+        return next((p for p in self.capacity.of(component.name) if p.group.role == role), None)
+
+    def spot_of(self, component: Component, role: str) -> tuple[float, str]:
+        """(price factor, detail note) of a pod group, by where it can run: spot only when every
+        pool it may land on is a spot pool; a spot request no spot pool can serve is noted."""
+        pods = self.placement(component, role)
+        pools = [self.capacity.pools[n] for n in (pods.pools if pods else ()) if n in self.capacity.pools]
+        if pools and all(p.spot for p in pools):
+            family = min(pools, key=lambda p: p.name).instance.family
+            return self.spot(family, True)
+        if pods is not None and pods.group.spot:
+            on_demand = ", ".join(p.name for p in pools if not p.spot)
+            why = f"may run on on-demand pool(s) {on_demand}" if on_demand else "no spot pool can run it"
+            self.notes.append(f"{component.name}: spot requested, but {why}: priced on-demand")
+            return 1.0, f", on-demand (spot requested; {why})"
+        return 1.0, ""
 
     def instance(self, name: str, ptr: str) -> InstanceType | None:
         inst = self.prices.instances.get(name)
@@ -181,8 +210,7 @@ class Estimator:
 
     def vcpu_share(self, comp: dict[str, Any]) -> tuple[float, str]:
         """Billable vCPUs of one replica: max(cpu, memory / reference GiB-per-vCPU)."""
-        res = {**DEFAULT_RESOURCES, **(comp.get("resources") or {})}
-        cpu, mem = cpu_cores(res["cpu"]), memory_gib(res["memory"])
+        cpu, mem = requests(comp)
         ref = self.prices.cpu_ref
         billable = max(cpu, mem / (ref.memory_gib / ref.vcpu))
         return billable, f"{_num(billable)} vCPU-equiv ({_num(cpu)} CPU, {_num(mem)} GiB) x ${_num(self.prices.per_vcpu_hour())}/vCPU-h"
@@ -202,20 +230,20 @@ class Estimator:
 
     def training(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
-        nodes, hours, spot = int(c["nodes"]), float(c["hours_per_month"]), bool(c["spot"])
+        nodes, hours = int(c["nodes"]), float(c["hours_per_month"])
         gpus = c.get("gpus")
         if not gpus:
             share, how = self.vcpu_share(c)
-            factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
+            factor, spot_note = self.spot_of(component, "pod")
             return nodes * hours * share * self.prices.per_vcpu_hour() * factor, f"{nodes} node(s) x {_num(hours)} h x {how}{spot_note}"
         inst = self.training_instance(name, c)
         if inst is None:
             return None
-        pool = self.pools.get(c.get("node_pool") or "") or {}
-        factor, spot_note = self.spot(inst.family, spot or bool(pool.get("spot")))
+        factor, spot_note = self.spot_of(component, "pod")
+        gpu_note = f", {inst.gpus}x {inst.gpu_model}" if inst.gpus else ""
         return (
             nodes * hours * inst.hourly * factor,
-            f"{nodes} node(s) x {_num(hours)} h x {inst.name} (${_num(inst.hourly)}/h, {inst.gpus}x {inst.gpu_model}){spot_note}",
+            f"{nodes} node(s) x {_num(hours)} h x {inst.name} (${_num(inst.hourly)}/h{gpu_note}){spot_note}",
         )
 
     def training_instance(self, name: str, c: dict[str, Any]) -> InstanceType | None:
@@ -233,6 +261,9 @@ class Estimator:
         if models is None:
             return None
         count = int(c["gpus"]["count"])
+        placed = self.capacity.gpu_pools(str(c["gpus"]["type"]), count)
+        if placed:  # the pods land on these pools (GPU affinity): the cheapest one's instance
+            return min((self.capacity.pools[n].instance for n in placed), key=lambda i: (i.hourly, i.name))
         candidates = self.prices.gpu_instances(models, count)
         if not candidates:
             self.error(
@@ -243,23 +274,58 @@ class Estimator:
 
     def spark(self, component: Component) -> tuple[float, str] | None:
         c = component.spec
-        hours, spot = float(c["hours_per_month"]), bool(c["spot"])
+        hours = float(c["hours_per_month"])
         driver, executors = c["driver"], c["executors"]
         dyn = c.get("dynamic_allocation") or {}
         count = int(dyn["max"]) if "max" in dyn else int(executors["instances"])
-        cores = int(driver["cores"]) + count * int(executors["cores"])
-        factor, spot_note = self.spot(self.prices.cpu_ref.family, spot)
+        rate = self.prices.per_vcpu_hour()
+        driver_factor, driver_note = self.spot_of(component, "driver")
+        factor, spot_note = self.spot_of(component, "executor")
         which = "dynamic_allocation.max" if "max" in dyn else "executors.instances"
+        driver_cores, executor_cores = int(driver["cores"]), count * int(executors["cores"])
         detail = (
-            f"{cores} vCPU (driver {driver['cores']} + {count} executors [{which}] x {executors['cores']}) x {_num(hours)} h"
-            f" x ${_num(self.prices.per_vcpu_hour())}/vCPU-h{spot_note}"
+            f"{driver_cores + executor_cores} vCPU (driver {driver['cores']}{driver_note} + {count} executors [{which}] x "
+            f"{executors['cores']}{spot_note}) x {_num(hours)} h x ${_num(rate)}/vCPU-h"
         )
-        return cores * hours * self.prices.per_vcpu_hour() * factor, detail
+        return (driver_cores * driver_factor + executor_cores * factor) * hours * rate, detail
 
     def serving(self, component: Component) -> tuple[float, str] | None:
+        """Always-on pods: replicas.min and, with a canary, the canary's pods, all month."""
         name, c = component.name, component.spec
-        replicas = int(c["replicas"]["min"])
+        groups = {g.role: g.count for g in component.kind.pods(component)}
+        replicas, canary = groups.get("replica", 0), groups.get("canary", 0)
+        head = f"{replicas} replica(s)" + (f" + {canary} canary pod(s)" if canary else "")
+        return self._replicas(name, c, replicas + canary, self.hours, f"{head} x {_num(self.hours)} h")
+
+    def monitoring(self, component: Component) -> tuple[float, str]:
+        """Drift detectors run all month (one pod each); data-quality checks are short CronJob
+        runs and are not priced."""
+        detectors = [m for m in self.monitors if m.monitoring == component.name and m.role == "drift_detector"]
+        if not detectors:
+            return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
+        share, how = self.vcpu_share({"resources": MONITOR_RESOURCES})
+        return (
+            len(detectors) * self.hours * share * self.prices.per_vcpu_hour(),
+            f"{len(detectors)} drift detector(s) x {_num(self.hours)} h x {how}",
+        )
+
+    def service(self, component: Component) -> tuple[float, str] | None:
+        """An always-on service with a fixed replica count (a tracking server)."""
+        name, c = component.name, component.spec
+        replicas = int(c["replicas"])
         return self._replicas(name, c, replicas, self.hours, f"{replicas} replica(s) x {_num(self.hours)} h")
+
+    def tuning(self, component: Component) -> tuple[float, str] | None:
+        """runs_per_month x max_trials x the trial job's cost for one trial of hours_per_trial
+        (default: the trial's max_runtime_hours; the validation stage requires one of them)."""
+        c = component.spec
+        trial = self.components[str(c["trial"])]
+        hours = float(c.get("hours_per_trial") or trial.spec.get("max_runtime_hours") or 0)
+        one = self.training(type(trial)(trial.name, trial.type, {**trial.spec, "hours_per_month": hours}))
+        if one is None:
+            return None
+        trials, runs = int(c["max_trials"]), float(c["runs_per_month"])
+        return runs * trials * one[0], f"{_num(runs)} run(s) x {trials} trials x ({one[1]})"
 
     def batch(self, component: Component) -> tuple[float, str] | None:
         name, c = component.name, component.spec
@@ -321,9 +387,11 @@ class Estimator:
         )
 
 
-def estimate(env: Environment, pricing: Pricing) -> CostEstimate:
+def estimate(
+    env: Environment, pricing: Pricing, capacity: Capacity | None = None, monitors: tuple[MonitorWorkload, ...] = ()
+) -> CostEstimate:
     """Monthly estimate of a resolved environment (defaults applied); raises CostErrors on unknown prices."""
-    est = Estimator(env, pricing)
+    est = Estimator(env, pricing, capacity, monitors)
     items: list[CostItem] = []
     for component in env.components.values():
         priced = component.kind.cost(est, component)
@@ -336,4 +404,12 @@ def estimate(env: Environment, pricing: Pricing) -> CostEstimate:
             items.append(CostItem(name, "node_pool", str(pool["instance_type"]), priced[0], priced[1]))
     if est.errors:
         raise CostErrors(list(est.errors.values()))
-    return CostEstimate(sum(i.monthly_usd for i in items), tuple(items), est.provider, pricing.hours_per_month)
+    return CostEstimate(
+        sum(i.monthly_usd for i in items),
+        tuple(items),
+        est.provider,
+        pricing.hours_per_month,
+        region=est.region,
+        priced_region=est.priced_region,
+        notes=tuple(dict.fromkeys(est.notes)),
+    )

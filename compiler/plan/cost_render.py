@@ -40,19 +40,25 @@ def render_table(estimate: CostEstimate) -> str:
         return "  ".join([r[0].ljust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]), r[3].rjust(widths[3]), r[4]]).rstrip()
 
     rule = "-" * (sum(widths) + 6)
-    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total)]) + "\n"
+    notes = [f"note: {n}" for n in estimate.notes]
+    return "\n".join([line(header), *(line(r) for r in rows), rule, line(total), *notes]) + "\n"
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A spec-derived string in a Markdown table cell (compiler.output.markdown.text)."""
+    from compiler.output.markdown import text as md_text
+
+    return md_text(text)
 
 
 def render_markdown(estimate: CostEstimate) -> str:
     """A Markdown table of the items and the total."""
     out = ["| Component | Kind | Type | Monthly | Detail |", "|---|---|---|---:|---|"]
     for i in estimate.items:
-        out.append(f"| {_cell(i.component)} | {i.kind} | {_cell(i.type)} | {_usd(i.rounded)} | {_cell(i.detail)} |")
+        out.append(f"| {_cell(i.component)} | {_cell(i.kind)} | {_cell(i.type)} | {_usd(i.rounded)} | {_cell(i.detail)} |")
     out.append(f"| **Total** | | | **{_usd(money(estimate.total_usd))}** | |")
+    if estimate.notes:
+        out += ["", *(f"_Note: {_cell(n)}_" for n in estimate.notes)]
     return "\n".join(out) + "\n"
 
 
@@ -145,7 +151,7 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
     summary = f"Monthly cost will {verb}" + (f" by **{_usd(abs(delta))}**" if delta else "") + f" ({_usd(bt)} → {_usd(ht)})."
     out = ["### mlc cost estimate", "", summary, "", "| Environment | Base | Head | Change |", "|---|---:|---:|---:|"]
     for e in data["environments"]:
-        label = e["name"] + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
+        label = _cell(e["name"]) + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
         out.append(
             f"| {label} | {_money_or_none(_dec(e['base_usd']))} | {_money_or_none(_dec(e['head_usd']))} | "
             f"{_change(_dec(e['base_usd']), _dec(e['head_usd']))} |"
@@ -154,12 +160,12 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
         changed = [c for c in e["components"] if c["status"] != "unchanged"]
         if not changed:
             continue
-        out += ["", f"#### {e['name']}", "", "| Item | Kind | Type | Base | Head | Change |", "|---|---|---|---:|---:|---:|"]
+        out += ["", f"#### {_cell(e['name'])}", "", "| Item | Kind | Type | Base | Head | Change |", "|---|---|---|---:|---:|---:|"]
         for c in changed:
-            label = c["component"] + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
-            typ = c["type"] if c["base_type"] in (None, c["type"]) else f"{c['base_type']} → {c['type']}"
+            label = _cell(c["component"]) + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
+            typ = _cell(c["type"]) if c["base_type"] in (None, c["type"]) else f"{_cell(c['base_type'])} → {_cell(c['type'])}"
             out.append(
-                f"| {_cell(label)} | {c['kind']} | {_cell(typ)} | "
+                f"| {label} | {_cell(c['kind'])} | {typ} | "
                 f"{_money_or_none(_dec(c['base_usd']))} | {_money_or_none(_dec(c['head_usd']))} | "
                 f"{_change(_dec(c['base_usd']), _dec(c['head_usd']))} |"
             )
@@ -167,3 +173,63 @@ def render_delta_markdown(base: dict[str, CostEstimate | None], head: dict[str, 
         if unchanged:
             out += ["", f"_{unchanged} unchanged item{'s' if unchanged != 1 else ''} not shown._"]
     return "\n".join(out) + "\n"
+
+
+def render_delta_table(base: dict[str, CostEstimate | None], head: dict[str, CostEstimate | None]) -> str:
+    """Plain text: a line per environment (base, head, change), then the changed items of each."""
+    data = delta_dict(base, head)
+    header = ("ITEM", "KIND", "TYPE", "BASE USD", "HEAD USD", "CHANGE")
+    rows: list[tuple[str, ...]] = []
+    for e in data["environments"]:
+        label = e["name"] + (f" ({e['status']})" if e["status"] in ("added", "removed") else "")
+        rows.append(
+            (
+                label,
+                "environment",
+                "",
+                _plain(_dec(e["base_usd"])),
+                _plain(_dec(e["head_usd"])),
+                _change(_dec(e["base_usd"]), _dec(e["head_usd"])),
+            )
+        )
+        for c in e["components"]:
+            if c["status"] == "unchanged":
+                continue
+            typ = c["type"] if c["base_type"] in (None, c["type"]) else f"{c['base_type']} -> {c['type']}"
+            label = "  " + c["component"] + (f" ({c['status']})" if c["status"] in ("added", "removed") else "")
+            rows.append(
+                (
+                    label,
+                    c["kind"],
+                    typ,
+                    _plain(_dec(c["base_usd"])),
+                    _plain(_dec(c["head_usd"])),
+                    _change(_dec(c["base_usd"]), _dec(c["head_usd"])),
+                )
+            )
+    bt, ht = _dec(data["total"]["base_usd"]), _dec(data["total"]["head_usd"])
+    total = ("TOTAL", "", "", _plain(bt), _plain(ht), _change(bt, ht))
+    widths = [max(len(r[k]) for r in [header, *rows, total]) for k in range(6)]
+
+    def line(r: tuple[str, ...]) -> str:
+        cells = [r[k].ljust(widths[k]) if k < 3 else r[k].rjust(widths[k]) for k in range(6)]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join([line(header), *(line(r) for r in rows), "-" * (sum(widths) + 10), line(total)]) + "\n"
+
+
+def _plain(x: Decimal | None) -> str:
+    return NONE if x is None else f"{x:,}"
+
+
+def increase_over_limit(env: str, base_usd: Decimal | None, head_usd: Decimal | None, limit: float | None) -> str | None:
+    """The cost gate of a pull request: a message when the monthly increase of `env` exceeds
+    `limit` (budget.max_increase_usd or --max-increase-usd), else None. Amounts are the
+    rounded totals `mlc cost` shows; a new environment counts its whole estimate."""
+    if limit is None or head_usd is None:
+        return None
+    delta = head_usd - (base_usd or Decimal("0.00"))
+    cap = money(limit)
+    if delta <= cap:
+        return None
+    return f"{env}: monthly cost increases by ${delta:,} ({_money_or_none(base_usd)} → ${head_usd:,}), above the allowed ${cap:,}"

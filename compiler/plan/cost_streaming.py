@@ -56,11 +56,15 @@ def stream_cost(est: Estimator, component: Component) -> Priced | None:
 
 def stream_job_cost(est: Estimator, component: Component) -> Priced | None:
     """Always on: one JobManager and `parallelism` TaskManagers (one slot each), each pod
-    sized by `resources`, 730 h a month; spot (own flag or a spot pool) discounts every pod."""
+    sized by `resources`, 730 h a month; spot where every pool the pods may land on is spot."""
     c = component.spec
-    pods = 1 + int(c["parallelism"])
     share, how = est.vcpu_share(c)
-    pool = est.pools.get(c.get("node_pool") or "") or {}
-    factor, spot_note = est.spot(est.prices.cpu_ref.family, bool(c["spot"]) or bool(pool.get("spot")))
-    monthly = pods * est.hours * share * est.prices.per_vcpu_hour() * factor
-    return monthly, f"always on: {pods} pods (1 JobManager + {c['parallelism']} TaskManagers) x {_num(est.hours)} h x {how}{spot_note}"
+    groups = (("jobmanager", 1), ("taskmanager", int(c["parallelism"])))
+    monthly, notes = 0.0, []
+    for role, count in groups:
+        factor, note = est.spot_of(component, role)
+        monthly += count * est.hours * share * est.prices.per_vcpu_hour() * factor
+        notes.append(note)
+    spot = notes[1] if notes[0] == notes[1] else "".join(f"; {role}{note}" for (role, _), note in zip(groups, notes, strict=True))
+    pods = f"{1 + int(c['parallelism'])} pods (1 JobManager + {c['parallelism']} TaskManagers)"
+    return monthly, f"always on: {pods} x {_num(est.hours)} h x {how}{spot}"

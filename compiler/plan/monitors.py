@@ -72,7 +72,7 @@ def training_sources(graph: DependencyGraph, target: Component) -> list[str]:
     model_store = str((target.get("model") or {}).get("from"))
     sources: set[str] = set()
     for writer in graph.writers(model_store):
-        sources |= set(graph.reads(writer))
+        sources |= set(graph.consumes(writer))
     sources.discard(model_store)
     return sorted(s for s in sources if graph.env.components[s].has(DATASET))
 

@@ -307,6 +307,17 @@ CATALOG: tuple[Rule, ...] = (
         "personal data (residency, retention) cannot run.",
         "Add `compliance: {allowed_regions: [...], frameworks: [gdpr]}` (or the frameworks that apply).",
     ),
+    _r(
+        "MLC-GOV-070",
+        "error",
+        "Workloads touching data of the classes in compliance.confidential_computing run on confidential node pools",
+        "Confidential VMs (AMD SEV-SNP, Intel TDX, Confidential GKE Nodes) keep data encrypted in memory, out of "
+        "reach of the host and the cloud operator. The requirement follows lineage: a job reading a store, an "
+        "endpoint serving a model trained on pii data, a tracking server storing its runs all touch that data. "
+        "Edge fleets run outside the environment's cluster and cannot meet it.",
+        "Set `node_pool:` to a pool with `confidential: true` (an AMD SEV-SNP / Confidential GKE Nodes instance "
+        "type), or stop the flow of that class into the workload.",
+    ),
     # ------------------------------------------------------------------ REL: reliability
     _r(
         "MLC-REL-001",
@@ -407,6 +418,18 @@ CATALOG: tuple[Rule, ...] = (
         "Monitoring of serving endpoints defines alerts",
         "A monitoring component without `alerts` only collects metrics: nobody is told when the endpoint breaks its SLO.",
         "Add `alerts: {latency_p99_ms: ..., error_rate: ...}` to the monitoring component.",
+    ),
+    _r(
+        "MLC-REL-050",
+        "error",
+        "Node pools and the GPU quota hold the largest job next to the always-on pods",
+        "Serving replicas and canaries hold their nodes and GPUs all month. When a pool at its max size "
+        "(or the namespace GPU ResourceQuota, the sum of every pool's max x GPUs per node) cannot hold "
+        "the largest run of a job on top of them, part of the job stays Pending: a distributed job "
+        "waits at rendezvous until its deadline, and the GPU-hours of the pods that did start are paid "
+        "for nothing.",
+        "Raise the pool's `max` to the number of nodes the message names, move the job or the endpoint "
+        "to another pool, or make the job smaller.",
     ),
     # ------------------------------------------------------------------ streaming (checks_streaming.py)
     _r(

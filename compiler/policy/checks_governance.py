@@ -151,3 +151,67 @@ def pii_without_compliance(compiled: Compiled) -> Iterator[Hit]:
     if missing:
         pointer = "/compliance" if is_set(env, "/compliance") else "/metadata"
         yield Hit(None, pointer, f"holds pii data ({', '.join(pii)}) but compliance declares no {' and no '.join(missing)}", key=True)
+
+
+def _class_sources(compiled: Compiled, name: str) -> dict[str, tuple[str, ...]]:
+    """class -> the shortest data-flow path (source first) from a component declaring that class
+    to `name`, over every component whose data flows into `name` (itself included)."""
+    from collections import deque
+
+    from compiler.analysis.graph import READ_KINDS, WRITE_KINDS
+
+    env = compiled.env
+    upstream: dict[str, list[str]] = {n: [] for n in env.components}
+    for edge in compiled.graph.edges:
+        if edge.kind in READ_KINDS + WRITE_KINDS:
+            upstream[edge.target].append(edge.source)
+    found: dict[str, tuple[str, ...]] = {}
+    parents: dict[str, str | None] = {name: None}
+    queue = deque([name])
+    while queue:
+        node = queue.popleft()
+        cls = env.components[node].spec["classification"]
+        if cls not in found:
+            path = [node]
+            while parents[path[-1]] is not None:
+                path.append(parents[path[-1]])  # type: ignore[arg-type]
+            found[cls] = tuple(path)
+        for up in sorted(upstream[node]):
+            if up not in parents:
+                parents[up] = node
+                queue.append(up)
+    return found
+
+
+def confidential_computing(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-GOV-070: every workload touching data of a class in compliance.confidential_computing
+    (declared by any component whose data flows into it, or into a store it is granted) runs on
+    a confidential pool. A kind that runs as another component (a tuning job's trials) is
+    checked through that one."""
+    env = compiled.env
+    required = set((env.spec.get("compliance") or {}).get("confidential_computing") or [])
+    if not required:
+        return
+    pools = env.spec["cluster"]["node_pools"]
+    for workload in env.of_category(Category.WORKLOAD):
+        if workload.kind.runs_as(workload) is not None:
+            continue
+        grants = compiled.grants.get(workload.name)
+        touched: dict[str, tuple[str, ...]] = {}
+        for name in (workload.name, *(grants.stores if grants else ())):
+            for cls, path in _class_sources(compiled, name).items():
+                if cls in required and (cls not in touched or len(path) < len(touched[cls])):
+                    touched[cls] = path if name == workload.name else (*path, workload.name)
+        if not touched:
+            continue
+        cls = max(touched, key=lambda c: CLASSIFICATION_RANK[c])
+        first, *rest = touched[cls]
+        why = f"touches {cls} data ({' -> '.join([f'{first} ({cls})', *rest])})"
+        pool = workload.get("node_pool")
+        pointer = f"{workload.pointer}/node_pool"
+        if workload.has(Trait.FOREIGN_PODS):
+            yield Hit(workload.name, workload.pointer, f"{why} but runs on edge clusters, outside any confidential node pool", key=True)
+        elif pool is None:
+            yield fix_at(workload.name, env, pointer, f"{why} but names no node_pool; {cls} requires a pool with confidential: true")
+        elif not (pools.get(pool) or {}).get("confidential"):
+            yield Hit(workload.name, pointer, f'{why} but runs on node pool "{pool}", which is not confidential')

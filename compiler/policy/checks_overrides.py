@@ -13,6 +13,7 @@ that only reorders or adds containers does not look like a change to the others.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,9 @@ CREDENTIAL = "MLC-SEC-001"
 _PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 _PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 _PRIMITIVE_ROLES = frozenset({"roles/owner", "roles/editor"})
+# Azure built-in roles that can do everything (or hand out roles), and scopes that are not one resource
+_AZURE_BROAD_ROLES = frozenset({"Owner", "Contributor", "User Access Administrator", "Storage Blob Data Owner"})
+_AZURE_WIDE_SCOPE = re.compile(r"/subscriptions/[^/]+(/resourceGroups/[^/]+)?/?\Z|/\Z", re.IGNORECASE)
 _IDENTITY_ANNOTATIONS = ("eks.amazonaws.com/role-arn", "iam.gke.io/gcp-service-account", "azure.workload.identity/client-id")
 
 
@@ -143,6 +147,16 @@ def terraform_facts(rtype: str, body: dict[str, Any]) -> dict[str, set[str]]:
             facts[PUBLIC].add("uniform_bucket_level_access is off")
     if rtype == "azurerm_storage_account" and body.get("allow_nested_items_to_be_public") is not False:
         facts[PUBLIC].add("allow_nested_items_to_be_public is not false")
+    if rtype == "azurerm_storage_account" and body.get("shared_access_key_enabled") is not False:
+        facts[PUBLIC].add("shared_access_key_enabled is not false (account keys and SAS tokens bypass Entra ID)")
+    if rtype == "azurerm_storage_container" and body.get("container_access_type", "private") != "private":
+        facts[PUBLIC].add(f"container_access_type is {body.get('container_access_type')}")
+    if rtype == "azurerm_role_assignment":
+        role, scope = body.get("role_definition_name"), body.get("scope")
+        if isinstance(role, str) and role in _AZURE_BROAD_ROLES:
+            facts[WILDCARD].add(f"assigns the broad role {role}")
+        if isinstance(scope, str) and _AZURE_WIDE_SCOPE.search(scope):
+            facts[WILDCARD].add(f"is scoped to {scope} (a subscription or resource group, not one container)")
     members = [body.get("member")] + list(body.get("members") or [])
     for member in members:
         if isinstance(member, str) and member in _PUBLIC_MEMBERS:
@@ -185,10 +199,12 @@ _KEYS = {
         "public_access_prevention",
         "uniform_bucket_level_access",
         "allow_nested_items_to_be_public",
+        "shared_access_key_enabled",
+        "container_access_type",
         "member",
         "members",
     ),
-    WILDCARD: ("policy", "assume_role_policy", "inline_policy", "statement", "actions", "role"),
+    WILDCARD: ("policy", "assume_role_policy", "inline_policy", "statement", "actions", "role", "role_definition_name", "scope"),
 }
 
 

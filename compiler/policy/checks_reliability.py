@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Trait
+from compiler.plan.capacity import nodes_needed
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, fix_at, is_prod
 
@@ -191,3 +192,47 @@ def monitoring_without_alerts(compiled: Compiled) -> Iterator[Hit]:
             yield fix_at(
                 monitoring.name, env, f"{monitoring.pointer}/alerts", f"monitors serving endpoint(s) {', '.join(served)} without alerts"
             )
+
+
+def capacity_headroom(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-REL-050: per pool, the always-on pods pinned to it plus its largest job need more
+    nodes than `max`; else, the namespace GPU quota is below the largest GPU job plus every
+    always-on GPU pod."""
+    capacity, env = compiled.capacity, compiled.env
+    pinned = [p for p in capacity.pods if len(p.pools) == 1]
+    reported = False
+    for name, pool in sorted(capacity.pools.items()):
+        here = [p for p in pinned if p.pools[0] == name]
+        always = [p.group for p in here if p.group.always_on]
+        jobs = sorted({p.workload for p in here if not p.group.always_on})
+        worst = max(
+            ((nodes_needed(pool, always + [p.group for p in here if p.workload == job]), job) for job in jobs),
+            key=lambda t: (t[0], t[1]),
+            default=(nodes_needed(pool, always), ""),
+        )
+        if worst[0] <= pool.max:
+            continue
+        holders = sorted({p.workload for p in here if p.group.always_on})
+        what = f"the largest job {worst[1]}" if worst[1] else "its always-on pods"
+        also = f" next to the always-on {', '.join(holders)}" if holders and worst[1] else ""
+        reported = True
+        yield Hit(
+            None,
+            f"/cluster/node_pools/{name}/max",
+            f'node pool "{name}" needs at least {worst[0]} nodes ({pool.instance.name}) for {what}{also}, but max is {pool.max}',
+        )
+    if reported:
+        return
+    always_gpus = sum(p.group.count * p.group.gpus for p in capacity.pods if p.group.always_on)
+    runs = {p.workload for p in capacity.pods if not p.group.always_on}
+    job_gpus = {j: sum(p.group.count * p.group.gpus for p in capacity.of(j)) for j in runs}
+    largest = max(sorted(job_gpus), key=lambda j: job_gpus[j], default=None)
+    if largest is None or not job_gpus[largest] or job_gpus[largest] + always_gpus <= capacity.gpu_quota:
+        return
+    job = env.components[largest]
+    yield Hit(
+        largest,
+        f"{job.pointer}/gpus/count",
+        f"{largest} needs {job_gpus[largest]} GPUs and the always-on pods hold {always_gpus}, "
+        f"but the namespace GPU quota (every pool's max x GPUs per node) is {capacity.gpu_quota}",
+    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from compiler.core.secrets_scan import find_secret
 from compiler.frontend.loader import Document, escape_pointer_token
-from compiler.model.environment import CLASSIFICATION_RANK, Environment
+from compiler.model.environment import CLASSIFICATION_RANK, Component, Environment
 from compiler.model.kinds import Category, Trait
 from compiler.plan.compiled import Compiled
 from compiler.policy.hits import Hit, describe_lineage, fix_at, is_set, show
@@ -191,6 +191,29 @@ def editor_to_everyone(compiled: Compiled) -> Iterator[Hit]:
             yield Hit(None, f"/access/{index}/role", 'editor is granted to "*" (every authenticated identity)')
 
 
+def declared_access(env: Environment, component: Component) -> tuple[set[str], set[str]]:
+    """(reads, writes) the spec declares, read from the kind's reference fields: reads / model
+    are read; writes written; checkpoint_to and a tracking server's backend are both (written,
+    and read back); `tracking: <server>` declares both on the server's artifact store(s)."""
+    from compiler.analysis.graph import READ_KINDS, READ_WRITE_KINDS, WRITE_KINDS
+
+    reads: set[str] = set()
+    writes: set[str] = set()
+    for ref in component.kind.references:
+        targets = {target for target, _ in ref.targets(component)}
+        if ref.edge in READ_KINDS or ref.edge in READ_WRITE_KINDS:
+            reads |= targets
+        if ref.edge in WRITE_KINDS:
+            writes |= targets
+        if ref.edge == "tracking":  # MLflow clients write (and read back) the server's artifacts
+            for server in targets & set(env.components):
+                _, stores = declared_access(env, env.components[server])
+                logged = {s for s in stores if env.components[s].has(Trait.BUCKET)}
+                reads |= logged
+                writes |= logged
+    return reads, writes
+
+
 def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
     """MLC-IAM-004: grants == graph data flow == what the spec declares, for every workload."""
     env, graph = compiled.env, compiled.graph
@@ -204,12 +227,7 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
             message = f'the grants of "{name}" are not exactly read access to "{monitor.store}"'
             yield Hit(monitor.monitoring, monitor.pointer, message, key=True)
     for name in sorted(workloads):
-        spec = env.components[name].spec
-        checkpoint = {spec["checkpoint_to"]} if spec.get("checkpoint_to") else set()  # written, and read back to resume
-        declared_reads = (
-            set(spec.get("reads") or []) | ({spec["model"]["from"]} if isinstance(spec.get("model"), dict) else set()) | checkpoint
-        )
-        declared_writes = set(spec.get("writes") or []) | checkpoint
+        declared_reads, declared_writes = declared_access(env, env.components[name])
         grant = compiled.grants.get(name)
         got_reads, got_writes = (set(grant.reads), set(grant.writes)) if grant else (set(), set())
         for label, got, declared, edges in (

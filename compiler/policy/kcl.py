@@ -15,20 +15,36 @@ directory of a temporary folder (`m0/`, `m1/`, ...), and a generated main file i
 them all and collects `mN.mlc_rules` / `mN.mlc_findings`: one exec_program call, each
 file its own namespace. A file that fails (syntax, runtime, contract) is reported as a
 located diagnostic and the remaining files are evaluated again without it.
+
+Isolation: kcl-lib never runs in mlc's own process. One evaluator child per mlc process
+(`_Evaluator`, compiler/policy/kcl_child.py) serves every environment of the run, with
+- a wall-clock timeout per evaluation (MLC_POLICY_TIMEOUT seconds, default 20): the child
+  is killed when it expires;
+- a memory limit (MLC_POLICY_MEMORY_MB, default 2048: RLIMIT_AS set in the child);
+- a scrubbed environment (HOME/TMPDIR in a private folder, PATH, a locale; nothing else),
+  so `file.read_env` sees no CI secret; mlc's own processes are made non-dumpable, so
+  their /proc/<pid>/environ is unreadable too;
+- death with its parent (PR_SET_PDEATHSIG), so a killed run leaves no evaluator behind.
+A crash (e.g. SIGSEGV from unbounded recursion), a timeout or memory exhaustion is
+MLC-E090 at the policy file: the project's file when one is evaluated, else each project
+file is evaluated alone to find it. A file found broken that way is remembered for the
+rest of the process, so later environments do not wait for it again.
 """
 
 from __future__ import annotations
 
-import functools
 import json
+import os
 import re
 import shutil
-import tempfile
+import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from compiler.core.diagnostics import Diagnostic, Location
+from compiler.core.procs import hide_environment, owned_tempdir
 from compiler.core.secrets_scan import scrub
 from compiler.policy.catalog import RULE_ID, Rule
 
@@ -41,6 +57,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _DEFINES = {name: re.compile(rf"^{name}\s*(:[^=\n]*)?=", re.MULTILINE) for name in ("mlc_rules", "mlc_findings")}
 RULE_FIELDS = ("id", "title", "severity", "rationale", "fix")
 SEVERITIES = ("error", "warning", "info")
+DEFAULT_TIMEOUT = 20.0  # seconds per evaluation (one environment); MLC_POLICY_TIMEOUT overrides
+DEFAULT_MEMORY_MB = 2048  # address-space limit of the evaluator; MLC_POLICY_MEMORY_MB overrides
+TEMP_PREFIX = "mlc-kcl-"
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class PolicyFile:
     path: Path
     display: str  # project-relative path shown in messages, e.g. policies/owner.k
     text: str
+    problem: tuple[str, str] | None = None  # (code, message): not read (too large, not UTF-8)
 
 
 @dataclass(frozen=True)
@@ -67,13 +87,31 @@ class KclResult:
 
 
 def policy_files(policies_dir: Path | None) -> list[PolicyFile]:
-    """Built-in .k files, then the project's policies/*.k (sorted; symlinks are not followed)."""
+    """Built-in .k files, then the project's policies/*.k (sorted; symlinks are not followed).
+    A project file larger than MAX_FILE_BYTES or not UTF-8 is kept with `problem` set (and
+    no text): `evaluate` reports it (MLC-E001 / MLC-E002) instead of running it."""
     files = [PolicyFile(p, f"{BUILTIN_DISPLAY}/{p.name}", p.read_text(encoding="utf-8")) for p in sorted(BUILTIN_DIR.glob("*.k"))]
     if policies_dir is not None and policies_dir.is_dir():
         for p in sorted(policies_dir.glob("*.k")):
             if p.is_file() and not p.is_symlink():
-                files.append(PolicyFile(p, f"{policies_dir.name}/{p.name}", p.read_text(encoding="utf-8")))
+                files.append(_read_policy(p, f"{policies_dir.name}/{p.name}"))
     return files
+
+
+def _read_policy(path: Path, display: str) -> PolicyFile:
+    from compiler.frontend.loader import MAX_FILE_BYTES
+
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return PolicyFile(path, display, "", ("MLC-E001", f"cannot read policy file: {exc.strerror}"))
+    if len(raw) > MAX_FILE_BYTES:
+        return PolicyFile(path, display, "", ("MLC-E001", f"policy file is larger than the limit of {MAX_FILE_BYTES} bytes"))
+    try:
+        return PolicyFile(path, display, raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return PolicyFile(path, display, "", ("MLC-E002", f"policy file is not valid UTF-8 (byte {exc.start})"))
 
 
 def empty_plan() -> dict[str, Any]:
@@ -105,11 +143,166 @@ def empty_plan() -> dict[str, Any]:
     }
 
 
-@functools.cache
-def _api() -> Any:
-    import kcl_lib.api as api
+def _setting(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, ""))
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
-    return api
+
+def policy_timeout() -> float:
+    return _setting("MLC_POLICY_TIMEOUT", DEFAULT_TIMEOUT)
+
+
+def policy_memory_mb() -> int:
+    return int(_setting("MLC_POLICY_MEMORY_MB", DEFAULT_MEMORY_MB))
+
+
+class EvaluatorFailed(Exception):
+    """The evaluator child did not answer: `kind` is timeout, memory or crash."""
+
+    def __init__(self, kind: str, detail: str):
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
+_TEMP_ROOT: dict[int, str] = {}  # pid -> that process's temporary folder (workspaces, the child's HOME)
+
+
+def temp_root() -> str:
+    """This process's private temporary folder, `mlc-kcl-<pid>-*`: removed at exit (pool
+    workers included), and by any later run if this process is killed."""
+    root = _TEMP_ROOT.get(os.getpid())
+    if root is not None and os.path.isdir(root):
+        return root
+    from multiprocessing.util import Finalize
+
+    root = _TEMP_ROOT[os.getpid()] = owned_tempdir(TEMP_PREFIX)
+    Finalize(None, shutil.rmtree, args=(root,), kwargs={"ignore_errors": True}, exitpriority=0)
+    return root
+
+
+class _Evaluator:
+    """The evaluator child of this process (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.proc: Any = None
+        self.pid = 0  # of the process that started the child (a forked worker starts its own)
+        self.log: Any = None
+
+    def _start(self) -> None:
+        import subprocess
+        import tempfile
+        from multiprocessing.util import Finalize
+
+        hide_environment()
+        home = os.path.join(temp_root(), "home")
+        os.makedirs(home, exist_ok=True)
+        env = {"HOME": home, "TMPDIR": home, "PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+        package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        boot = f"import sys; sys.path.insert(0, {package_parent!r}); from compiler.policy.kcl_child import main; main()"
+        self.log = tempfile.TemporaryFile(dir=home)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", boot, str(os.getpid()), str(policy_memory_mb())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            cwd=home,
+            close_fds=True,
+        )
+        self.pid = os.getpid()
+        Finalize(self, _Evaluator.stop, args=(self,), exitpriority=1)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.pid == os.getpid():
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def run(self, main: str, plan: str, timeout: float) -> tuple[str, str]:
+        """(json result, error text) of one evaluation; EvaluatorFailed when the child
+        times out, crashes or runs out of memory (it is then stopped and restarted next time)."""
+        import select
+        import time
+
+        if self.proc is None or self.pid != os.getpid() or self.proc.poll() is not None:
+            self.proc = None if self.pid != os.getpid() else self.proc
+            if self.proc is not None:
+                self.stop()
+            self._start()
+        proc = self.proc
+        from compiler.policy.kcl_child import pack
+
+        deadline = time.monotonic() + timeout
+        try:
+            proc.stdin.write(pack(main.encode("utf-8"), plan.encode("utf-8")))
+            proc.stdin.flush()
+        except OSError:
+            raise self._failed() from None
+        fd = proc.stdout.fileno()
+        buffer = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                raise EvaluatorFailed("timeout", f"did not finish within {timeout:g} s (an endless loop?)")
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise self._failed()
+            buffer += chunk
+            answer = _unpack(buffer)
+            if answer is not None:
+                return answer
+
+    def _failed(self) -> EvaluatorFailed:
+        import signal
+
+        proc = self.proc
+        code = proc.wait() if proc is not None else None
+        tail = ""
+        if self.log is not None:
+            self.log.seek(0, os.SEEK_END)
+            self.log.seek(max(0, self.log.tell() - 4096))
+            tail = self.log.read().decode("utf-8", "replace")
+        self.stop()
+        memory = any(hint in tail for hint in ("memory allocation", "MemoryError", "out of memory", "Cannot allocate memory"))
+        if memory:
+            return EvaluatorFailed("memory", f"exceeded the memory limit of {policy_memory_mb()} MiB")
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = "; unbounded recursion?" if "overflow" in tail or name == "SIGSEGV" else ""
+            return EvaluatorFailed("crash", f"crashed the evaluator ({name}{hint})")
+        return EvaluatorFailed("crash", f"crashed the evaluator (exit status {code})")
+
+
+def _unpack(buffer: bytes) -> tuple[str, str] | None:
+    """The two strings of a complete answer in `buffer`, or None while it is incomplete."""
+    parts, at = [], 0
+    for _ in range(2):
+        if len(buffer) < at + 4:
+            return None
+        size = struct.unpack(">I", buffer[at : at + 4])[0]
+        if len(buffer) < at + 4 + size:
+            return None
+        parts.append(buffer[at + 4 : at + 4 + size].decode("utf-8"))
+        at += 4 + size
+    return parts[0], parts[1]
+
+
+_EVALUATOR = _Evaluator()
+_BROKEN: dict[tuple[str, str], Diagnostic] = {}  # (display, text) -> why, for the rest of the process
 
 
 def evaluate(files: list[PolicyFile], plan: dict[str, Any], reserved: dict[str, str], components: set[str]) -> KclResult:
@@ -118,7 +311,12 @@ def evaluate(files: list[PolicyFile], plan: dict[str, Any], reserved: dict[str, 
     runnable = []
     for f in files:
         missing = [name for name, pattern in _DEFINES.items() if not pattern.search(f.text)]
-        if missing:
+        known = _BROKEN.get((f.display, f.text))
+        if f.problem is not None:
+            diagnostics.append(Diagnostic(Location(f.display, 1, 1), *f.problem))
+        elif known is not None:
+            diagnostics.append(known)
+        elif missing:
             diagnostics.append(
                 Diagnostic(
                     Location(f.display, 1, 1),
@@ -159,17 +357,15 @@ def _workspace(files: list[PolicyFile]) -> tuple[str, int]:
     generated main file. Written once per process and set of files, then reused for every
     environment: creating and deleting ~8 files per environment cost more than evaluating
     them, and ext4 makes every file created soon after a deletion dearer (bench/ANALYSIS.md).
-    Removed when the process exits, pool workers included (a multiprocessing finalizer);
-    a killed process leaves it in the temp folder, as the per-call folder did before."""
-    import os
-    from multiprocessing.util import Finalize
+    Inside this process's temporary folder (`temp_root`), removed when the process exits,
+    pool workers included, and by a later run when the process was killed."""
+    import tempfile
 
     key = (os.getpid(), *((f.path.name, f.text) for f in files))
     found = _WORKSPACES.get(key)
     if found is not None and os.path.isdir(found[0]):
         return found
-    tmp = tempfile.mkdtemp(prefix="mlc-kcl-")
-    Finalize(None, shutil.rmtree, args=(tmp,), kwargs={"ignore_errors": True}, exitpriority=0)
+    tmp = tempfile.mkdtemp(prefix="ws-", dir=temp_root())
     lines = []
     for index, f in enumerate(files):
         package = Path(tmp) / f"m{index}"
@@ -185,18 +381,39 @@ def _workspace(files: list[PolicyFile]) -> tuple[str, int]:
 
 
 def _run(files: list[PolicyFile], plan: dict[str, Any]) -> tuple[bool, list[dict[str, Any]], list[tuple[int, Diagnostic]]]:
-    api = _api()
-    tmp, first = _workspace(files)
-    main = Path(tmp) / MAIN
-    args = api.ExecProgramArgs(k_filename_list=[str(main)], args=[api.Argument(name="plan", value=json.dumps(plan, sort_keys=True))])
+    text = json.dumps(plan, sort_keys=True)
     try:
-        result = api.API().exec_program(args)
-        error = result.err_message
-    except Exception as exc:  # kcl-lib raises on compile errors
-        result, error = None, str(exc) or type(exc).__name__
-    if not error and result is not None:
-        return True, list(json.loads(result.json_result or "{}").get("mlc_out") or []), []
+        return _run_text(files, text)
+    except EvaluatorFailed as failure:
+        return False, [], _blame(files, text, failure)
+
+
+def _run_text(files: list[PolicyFile], plan: str) -> tuple[bool, list[dict[str, Any]], list[tuple[int, Diagnostic]]]:
+    tmp, first = _workspace(files)
+    result, error = _EVALUATOR.run(str(Path(tmp) / MAIN), plan, policy_timeout())
+    if not error:
+        return True, list(json.loads(result or "{}").get("mlc_out") or []), []
     return False, [], _attribute(_ANSI.sub("", error), tmp, files, first)
+
+
+def _blame(files: list[PolicyFile], plan: str, failure: EvaluatorFailed) -> list[tuple[int, Diagnostic]]:
+    """The project file(s) that made the evaluator fail: the only one, else each alone."""
+
+    def diagnostic(f: PolicyFile, why: EvaluatorFailed) -> Diagnostic:
+        found = Diagnostic(Location(f.display, 1, 1), E_BROKEN, f"KCL policy {why.detail}; its evaluation was stopped")
+        _BROKEN[(f.display, f.text)] = found
+        return found
+
+    own = [k for k, f in enumerate(files) if not f.display.startswith(BUILTIN_DISPLAY + "/")]
+    if len(own) == 1:
+        return [(own[0], diagnostic(files[own[0]], failure))]
+    for k in own:
+        try:
+            _run_text([files[k]], plan)
+        except EvaluatorFailed as alone:
+            return [(k, diagnostic(files[k], alone))]
+    first = files[own[0]] if own else files[0]
+    return [(-1, Diagnostic(Location(first.display, 1, 1), E_BROKEN, f"KCL policies {failure.detail}; their evaluation was stopped"))]
 
 
 _TITLE = re.compile(r"(?:error\[\w+\]:\s*(\w*)|^(\w+Error)\s*$)", re.MULTILINE)

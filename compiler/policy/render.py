@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from compiler.output.serialize import escape_separators
 from compiler.policy.catalog import BY_ID, Rule
 from compiler.policy.findings import SEVERITIES, Finding
 
@@ -90,7 +91,7 @@ def render_text(findings: list[Finding]) -> str:
 
 def render_json(findings: list[Finding]) -> str:
     document = {"findings": [f.to_dict() for f in findings], "summary": summary(findings)}
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return escape_separators(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 # ---------------------------------------------------------------------------- SARIF
@@ -102,6 +103,9 @@ def _rule_name(rule: Rule) -> str:
 
 
 def _descriptor(rule_id: str, rule: Rule | None, severity: str) -> dict[str, Any]:
+    from compiler.output.markdown import code as md_code
+    from compiler.output.markdown import text as md_text
+
     if rule is None:  # a KCL rule whose metadata was not passed in
         return {"id": rule_id, "shortDescription": {"text": rule_id}, "defaultConfiguration": {"level": SARIF_LEVEL[severity]}}
     return {
@@ -109,7 +113,10 @@ def _descriptor(rule_id: str, rule: Rule | None, severity: str) -> dict[str, Any
         "name": _rule_name(rule),
         "shortDescription": {"text": rule.title},
         "fullDescription": {"text": rule.rationale},
-        "help": {"text": f"{rule.fix}\n\nMore: mlc explain {rule.id}", "markdown": f"**Fix:** {rule.fix}\n\n`mlc explain {rule.id}`"},
+        "help": {
+            "text": f"{rule.fix}\n\nMore: mlc explain {rule.id}",
+            "markdown": f"**Fix:** {md_text(rule.fix)}\n\n{md_code('mlc explain ' + rule.id)}",
+        },
         "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
         "properties": {"tags": [rule.area.lower()], "source": rule.source, "waivable": rule.waivable},
     }
@@ -164,7 +171,7 @@ def render_sarif(findings: list[Finding], rules: dict[str, Rule]) -> str:
             }
         ],
     }
-    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return escape_separators(json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
 
 
 # ---------------------------------------------------------------------------- GitHub

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compiler.model.environment import Component, Environment
 from compiler.providers.base import Provider
@@ -32,12 +32,25 @@ def db_iam_user(component: Component) -> str:
 
 class Aws(Provider):
     name = "aws"
+
+    def spark_store_conf(self) -> dict[str, str]:
+        # Hadoop 3.3's default S3A chain lacks web identity: IRSA's token would be ignored and
+        # S3A would fall back to the node's instance profile, which the network policy blocks
+        return {"spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"}
+
+    def external_secrets_provider(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {"aws": {"service": "SecretsManager", "region": settings["region"]}}
+
     pricing_key = "aws"
     store_scheme = "s3"
     store_schemes_read = ("s3", "s3a")
     catalog_name_limit = 255  # Glue database
     stream_retention_hours = (24, 8760)  # Kinesis data streams: 1 to 365 days
     stream_resource = ("aws_kinesis_stream", ("encryption_type", "kms_key_id"))
+    # AMD SEV-SNP: EC2 supports it on M6a, C6a and R6a (EC2 user guide, "AMD SEV-SNP"); the
+    # node group's launch template turns it on (cpu_options.amd_sev_snp = enabled)
+    confidential_families = ("m6a", "c6a", "r6a")
+    confidential_technology = "AMD SEV-SNP"
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"eks.amazonaws.com/role-arn": role_arn(env, component)}

@@ -1,4 +1,4 @@
-"""What a cloud provider is to the compiler: one class per provider (providers/aws.py, gcp.py).
+"""What a cloud provider is to the compiler: one class per provider (providers/aws.py, gcp.py, azure.py).
 
 Everything that differs between clouds sits behind this class: the workload identity the
 Kubernetes ServiceAccount is annotated with (and its name, shared with Terraform), store
@@ -10,7 +10,7 @@ provider is never treated as one of the others.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component, Environment
@@ -39,23 +39,54 @@ class Provider:
     stream_retention_hours: ClassVar[tuple[int, int] | None] = None  # (min, max) a stream keeps events; None: no streams
     # Terraform resource type of a stream and its attributes that decide its encryption (MLC-SEC-060)
     stream_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    #: instance families that run as confidential VMs (node_pools.<name>.confidential: true),
+    #: and how the provider calls the technology, for messages
+    confidential_families: ClassVar[tuple[str, ...]] = ()
+    confidential_technology: ClassVar[str] = "confidential VMs"
+    # (key, value) of the NoSchedule taint on spot nodes that workloads on spot tolerate;
+    # None: mlc's own taint (naming.SPOT_TAINT_KEY), which the Terraform node pools set
+    spot_taint: ClassVar[tuple[str, str] | None] = None
 
     def unsupported(self, target: str, what: str) -> NotSupportedError:
         return NotSupportedError(self.name, target, what)
+
+    # --- what the platform and the pods need from the provider
+    #: (why, CIDR, TCP port) a workload's pods must reach beyond TCP 443 to get their identity
+    identity_egress: ClassVar[tuple[tuple[str, str, int], ...]] = ()
+
+    def spark_store_conf(self) -> dict[str, str]:
+        """Spark (Hadoop connector) settings that make it use the pod's workload identity."""
+        raise self.unsupported("kubernetes", "no Spark object-store credentials")
+
+    def secret_store_settings(self, env: Environment) -> dict[str, str]:
+        """Cluster-wide facts of the provider's secret store (part of the platform settings,
+        so two environments on one cluster that would need two stores are an error)."""
+        return {}
+
+    def external_secrets_provider(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """The `spec.provider` of the ClusterSecretStore External Secrets reads through."""
+        raise self.unsupported("platform", "no External Secrets provider")
 
     # --- Kubernetes
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         """Annotation binding a workload's ServiceAccount to its cloud identity."""
         raise self.unsupported("kubernetes", "no workload identity")
 
+    def pod_labels(self, env: Environment, component: Component) -> dict[str, str]:
+        """Labels a workload's pods need for its cloud identity (none unless a provider says so)."""
+        return {}
+
     def secret_store(self, env: Environment) -> str:
         """ClusterSecretStore (External Secrets Operator) of the provider's secret manager."""
         raise self.unsupported("kubernetes", "no secret store")
 
-    def store_uri(self, bucket: str, path: str = "") -> str:
+    def store_uri(self, env: Environment, store: Component, path: str = "") -> str:
+        """<scheme>://<bucket>[/path] of a bucket-backed store (naming.bucket_name)."""
         if self.store_scheme is None:
             raise self.unsupported("kubernetes", "no object-store URI scheme")
-        uri = f"{self.store_scheme}://{bucket}"
+        from compiler.providers.naming import bucket_name
+
+        uri = f"{self.store_scheme}://{bucket_name(env, store)}"
         return f"{uri}/{path.strip('/')}" if path.strip("/") else uri
 
     # --- pricing and the instance catalogue
@@ -71,6 +102,11 @@ class Provider:
         """Facts of an instance/machine type from the pricing data (None when unknown)."""
         prices = self.prices()
         return prices.instances.get(instance_type) if prices else None
+
+    def confidential_capable(self, instance_type: str) -> bool:
+        """Whether node pools of this instance type can run as confidential VMs."""
+        family = instance_type.split(".", 1)[0] if "." in instance_type else instance_type.split("-", 1)[0]
+        return family in self.confidential_families
 
     # --- Terraform
     def terraform(self) -> TerraformEmitter:

@@ -3,7 +3,7 @@ section, the GCP Terraform emitter."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compiler.model.environment import Component, Environment
 from compiler.providers.base import Provider
@@ -38,12 +38,30 @@ def kms_key_ring(env: Environment) -> str:
 
 class Gcp(Provider):
     name = "gcp"
+    identity_egress = (
+        ("GKE metadata server (Workload Identity credentials)", "169.254.169.254/32", 80),
+        ("gke-metadata-server behind Dataplane V2", "169.254.169.252/32", 988),
+    )
+
+    def spark_store_conf(self) -> dict[str, str]:
+        # the GCS connector 3.x: APPLICATION_DEFAULT resolves the metadata server, where
+        # Workload Identity serves the pod's service account
+        return {"spark.hadoop.fs.gs.auth.type": "APPLICATION_DEFAULT"}
+
+    def external_secrets_provider(self, settings: dict[str, Any]) -> dict[str, Any]:
+        return {"gcpsm": {"projectID": settings["account"]}}
+
     pricing_key = "gcp"
     store_scheme = "gs"
     store_schemes_read = ("gs",)
     catalog_name_limit = 1024  # BigQuery dataset
     stream_retention_hours = (1, 744)  # Pub/Sub topic retention: 10 minutes to 31 days
     stream_resource = ("google_pubsub_topic", ("kms_key_name",))
+
+    # Confidential GKE Nodes: AMD SEV on N2D and C2D, SEV-SNP on N2D, Intel TDX on C3
+    # (GKE docs, "Encrypt workload data in-use with Confidential GKE Nodes")
+    confidential_families = ("n2d", "c2d", "c3")
+    confidential_technology = "Confidential GKE Nodes"
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
         return {"iam.gke.io/gcp-service-account": service_account_email(env, component)}

@@ -1,7 +1,7 @@
 """Names shared by emitters: one function per name, so Kubernetes service accounts, cloud
 identities, buckets and keys agree by construction. Every name is bounded and DNS-safe.
 Provider-specific names (IAM roles, service accounts, ...) live in the provider's module
-(compiler/providers/aws.py, gcp.py); what differs per provider here asks the provider.
+(compiler/providers/aws.py, gcp.py, azure.py); what differs per provider here asks the provider.
 """
 
 from __future__ import annotations
@@ -128,8 +128,20 @@ def workload_secret(component: Component) -> str:
 
 
 def store_uri(env: Environment, store: Component, path: str = "") -> str:
-    """<scheme>://bucket[/path] of a bucket-backed store (s3:// on AWS, gs:// on GCP)."""
-    return provider_of(env).store_uri(bucket_name(env, store), path)
+    """URI of a bucket-backed store (s3:// on AWS, gs:// on GCP, https://<account>.blob... on Azure)."""
+    return provider_of(env).store_uri(env, store, path)
+
+
+def pod_labels(env: Environment, component: Component) -> dict[str, str]:
+    """Labels of a workload's pods: k8s_labels plus what the provider's identity needs
+    (Azure Workload Identity: azure.workload.identity/use)."""
+    return dict(sorted({**k8s_labels(env, component), **provider_of(env).pod_labels(env, component)}.items()))
+
+
+def spot_taint(env: Environment) -> tuple[str, str]:
+    """(key, value) of the NoSchedule taint on the environment's spot nodes: mlc's own
+    mlc.dev/spot=true, or the one the provider puts there itself (AKS)."""
+    return provider_of(env).spot_taint or (SPOT_TAINT_KEY, SPOT_TAINT_VALUE)
 
 
 # --- Argo Workflows / Argo CD -----------------------------------------------------------
@@ -184,3 +196,31 @@ def argocd_application(env: Environment) -> str:
 def argocd_workflows_application(env: Environment) -> str:
     """Application syncing out/<env>/argo."""
     return bounded(f"{env.name}-workflows", 63)
+
+
+# --- lifecycle kinds (tracking servers, edge fleets) ----------------------------------------
+TRACKING_PORT = 5000  # MLflow's default port
+
+
+def tracking_uri(env: Environment, server: Component) -> str:
+    """MLFLOW_TRACKING_URI of the workloads logging to `server` (its Service in the namespace)."""
+    return f"http://{bounded(server.name, 63)}.{env.namespace}.svc.cluster.local:{TRACKING_PORT}"
+
+
+def tracking_db_secret(env: Environment, server: Component) -> str:
+    """Secret-manager entry holding a tracking server's database login (username, password, host)."""
+    return f"mlc/{env.name}/{server.name}/database"
+
+
+def tracking_db_k8s_secret(server: Component) -> str:
+    return bounded(f"{server.name}-backend", 63)
+
+
+def edge_namespace(component: Component) -> str:
+    """Namespace of an edge deployment on its fleet's clusters."""
+    fleet = component.spec.get("fleet") or {}
+    return str(fleet.get("namespace") or bounded(f"edge-{component.name}", 63))
+
+
+def edge_application_set(env: Environment, component: Component) -> str:
+    return bounded(f"{env.name}-{component.name}", 63)

@@ -1,4 +1,4 @@
-"""The registry of cloud providers. The built-ins (aws, gcp) register when
+"""The registry of cloud providers. The built-ins (aws, gcp, azure) register when
 `compiler.providers` is imported; a test or plug-in adds one with `register`."""
 
 from __future__ import annotations

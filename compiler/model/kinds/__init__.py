@@ -10,6 +10,8 @@ from compiler.model.kinds import (
     batch_inference,
     data_lake,
     database,
+    edge_deployment,
+    job,
     monitoring,
     object_store,
     pipeline,
@@ -17,7 +19,9 @@ from compiler.model.kinds import (
     spark_job,
     stream,
     stream_job,
+    tracking_server,
     training_job,
+    tuning_job,
 )
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Reference, Trait
 from compiler.model.kinds.registry import UnknownKindError, all_kinds, get, kind_of, names, register, unregister
@@ -32,6 +36,10 @@ for _module in (
     batch_inference,
     monitoring,
     pipeline,
+    job,
+    tuning_job,
+    tracking_server,
+    edge_deployment,
     stream,
     stream_job,
 ):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
+    from compiler.model.resources import PodGroup
     from compiler.plan.cost import Estimator
 
 Priced = tuple[float, str]  # (monthly USD, unrounded; how it was computed)
@@ -37,8 +38,14 @@ class Trait(Enum):
     RUNNABLE = "runnable"  # runs to completion as one run object: can be a pipeline step
     LONG_RUNNING = "long-running"  # a service that stays up (replicas, ingress, SLOs)
     SCORES_MODELS = "scores-models"  # applies a model to data (drift can be monitored)
+    WRITES_WITH_DELETES = "writes-with-deletes"  # its writer library deletes (Spark committers, overwrite mode)
+    TABLE_FORMAT = "table-format"  # Delta/Iceberg tables: writers expire files, catalogue tables
     TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
     STREAM = "stream"  # an event stream: readers consume, writers produce, both run at once
+    TRACKS_EXPERIMENTS = "tracks-experiments"  # an experiment-tracking server workloads log runs to (`tracking:`)
+    # its pods are not pods of its own in the environment's namespace (tuning trials run as the
+    # trial job; edge servers run on other clusters): no ServiceAccount or NetworkPolicy of its own
+    FOREIGN_PODS = "foreign-pods"
 
 
 @dataclass(frozen=True)
@@ -107,9 +114,19 @@ class Kind:
         """Monthly cost of one component, or None after reporting an unknown price to `est`."""
         raise NotImplementedError(f"kind {self.name} has no cost function")
 
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        """The pods one run (or, for long-running kinds, the always-on minimum) of the component
+        requests: what the capacity model places on node pools. None for kinds without pods."""
+        return ()
+
     def distributed(self, component: Component) -> bool:
         """Whether the component runs as several cooperating pods (they talk to each other)."""
         return False
+
+    def runs_as(self, component: Component) -> str | None:
+        """The component whose pods, identity and grants this one's runs use (a tuning job's
+        trial), or None when it runs as itself."""
+        return None
 
     def scheduled_by_argo(self, component: Component) -> bool:
         """Whether a schedule on the component is run by an Argo CronWorkflow (argo/) rather

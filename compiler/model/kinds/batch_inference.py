@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Trait
 from compiler.model.kinds.stores import MODEL, READS, WRITES
+from compiler.model.resources import PodGroup, container_pods
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
@@ -21,6 +22,9 @@ class BatchInference(Kind):
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         return est.batch(component)
+
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        return (container_pods(component.spec, "pod", 1),)
 
     def scheduled_by_argo(self, component: Component) -> bool:
         return True  # batch scoring on a schedule is an Argo CronWorkflow

@@ -9,7 +9,7 @@ from compiler.model.kinds.object_store import ObjectStore
 class DataLake(ObjectStore):
     name = "data_lake"
     category = Category.STORE
-    traits = frozenset({Trait.BUCKET})
+    traits = frozenset({Trait.BUCKET, Trait.TABLE_FORMAT})
     emits_to = frozenset({"terraform"})
 
 

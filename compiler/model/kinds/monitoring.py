@@ -19,7 +19,7 @@ class Monitoring(Kind):
     emits_to = frozenset({"kubernetes"})
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
-        return 0.0, "no direct cost: rules and dashboards on the cluster's existing monitoring stack"
+        return est.monitoring(component)
 
 
 KIND = Monitoring()

@@ -13,3 +13,7 @@ CHECKPOINT = Reference("checkpoint_to", "checkpoint", False, "{either}", traits=
 TARGETS = Reference("targets", "monitors", True, "a workload ({kinds})", categories=frozenset({Category.WORKLOAD}))
 STEPS = Reference("steps", "step", True, "a runnable workload ({kinds})", traits=frozenset({Trait.RUNNABLE}))
 ON_FAILURE = Reference("on_failure", "on_failure", False, "a runnable workload ({kinds})", traits=frozenset({Trait.RUNNABLE}))
+TRACKING = Reference("tracking", "tracking", False, "a tracking server ({kinds})", traits=frozenset({Trait.TRACKS_EXPERIMENTS}))
+TRIAL = Reference("trial", "trial", False, "a training job ({kinds})", traits=frozenset({Trait.TRAINS_MODELS}))
+BACKEND_DATABASE = Reference("database", "backend", False, "a database ({kinds})", traits=frozenset({Trait.DATABASE}), outgoing=True)
+BACKEND_ARTIFACTS = Reference("artifacts", "backend", False, "{either}", traits=BUCKETS, outgoing=True)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced
 from compiler.model.kinds.stores import CHECKPOINT, READS, WRITES
+from compiler.model.resources import PodGroup, container_pods
 
 if TYPE_CHECKING:
     from compiler.model.environment import Component
@@ -21,6 +22,14 @@ class StreamJob(Kind):
     category = Category.WORKLOAD
     references = (READS, WRITES, AFTER, CHECKPOINT)
     emits_to = frozenset({"kubernetes", "terraform"})
+
+    def pods(self, component: Component) -> tuple[PodGroup, ...]:
+        """One JobManager and `parallelism` TaskManagers (one slot each), all month."""
+        spec, spot = component.spec, bool(component.spec["spot"])
+        return (
+            container_pods(spec, "jobmanager", 1, always_on=True, spot=spot),
+            container_pods(spec, "taskmanager", int(spec["parallelism"]), always_on=True, spot=spot),
+        )
 
     def cost(self, est: Estimator, component: Component) -> Priced | None:
         from compiler.plan.cost_streaming import stream_job_cost

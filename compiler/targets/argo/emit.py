@@ -1,7 +1,7 @@
 """Argo Workflows emitter: pipelines and scheduled workloads -> out/<env>/argo/.
 
   pipeline                      -> WorkflowTemplate: a DAG whose task dependencies are exactly
-                                   `graph.workload_order(steps)`; each task creates the step's
+                                   `graph.pipeline_order(name)`; each task creates the step's
                                    run object (SparkApplication / PyTorchJob / Job, built by the
                                    Kubernetes emitter) through a resource template and waits
                                    for its success or failure condition
@@ -66,6 +66,7 @@ RUN_RESOURCES = {
     ("sparkoperator.k8s.io", "SparkApplication"): "sparkapplications",
     ("kubeflow.org", "PyTorchJob"): "pytorchjobs",
     ("batch", "Job"): "jobs",
+    ("ray.io", "RayJob"): "rayjobs",
 }
 # create: the executor's `kubectl create`; get: polling the conditions; list/watch: the
 # informer-based resource agent of Argo Workflows v4; delete: the cleanup before each attempt
@@ -145,6 +146,8 @@ def _argo_owns_retries(obj: dict[str, Any]) -> None:
         spec.setdefault("runPolicy", {})["backoffLimit"] = 0
     elif obj["kind"] == "Job":
         spec["backoffLimit"] = 0  # pods lost to disruption are still retried (podFailurePolicy Ignore)
+    elif obj["kind"] == "RayJob":
+        spec["backoffLimit"] = 0  # a failed Ray job is final: status.jobStatus FAILED, Argo retries
 
 
 def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
@@ -173,6 +176,10 @@ def run_conditions(obj: dict[str, Any]) -> tuple[str, str]:
         completions = int(spec.get("completions", 1) or 1)
         backoff_limit = int(spec.get("backoffLimit", 6))  # Kubernetes' default
         return f"status.succeeded > {completions - 1}", f"status.failed > {backoff_limit}"
+    if kind == "RayJob":
+        # KubeRay's terminal states: jobStatus (the Ray job) and jobDeploymentStatus (the RayJob,
+        # Failed when the cluster could not start or activeDeadlineSeconds passed)
+        return "status.jobStatus == SUCCEEDED", "status.jobStatus in (FAILED,STOPPED),status.jobDeploymentStatus == Failed"
     raise AssertionError(f"no run conditions for kind {kind}")
 
 
@@ -285,14 +292,14 @@ def check_template_name(check: MonitorWorkload) -> str:
 
 
 def dag_tasks(compiled: Compiled, pipeline: Component) -> list[dict[str, Any]]:
-    """One DAG task per step, depending on exactly the steps `workload_order` puts before it,
+    """One DAG task per step, depending on exactly the steps `pipeline_order` puts before it,
     plus one data-quality check task after each step per checked store it writes; the steps
     after it wait for its checks too, so a failed expectation stops the data flowing on."""
     from compiler.targets.kubernetes.monitor_workloads import checks_after
 
     steps = list(pipeline.get("steps") or [])
     before: dict[str, list[str]] = {step: [] for step in steps}
-    for first, then in compiled.graph.workload_order(steps):
+    for first, then in compiled.graph.pipeline_order(pipeline.name):
         before[then].append(first)
     checks = {step: checks_after(compiled, step) for step in steps}
     tasks = []
@@ -478,6 +485,10 @@ HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
         "serving": NOT_A_WORKFLOW,
         "monitoring": NOT_A_WORKFLOW,
         "pipeline": ArgoKind(_pipeline),
+        "job": ArgoKind(_scheduled_run, run_hours=2),  # a step, an on_failure handler, or scheduled
+        "tuning_job": NotApplicable("a Katib Experiment (kubernetes/); Katib runs the trials"),
+        "tracking_server": NOT_A_WORKFLOW,
+        "edge_deployment": NotApplicable("delivered by an Argo CD ApplicationSet (argocd/)"),
         "stream": NOT_A_WORKFLOW,
         # never a step (not runnable: the graph rejects it in `steps`); Argo CD keeps it running
         "stream_job": NotApplicable("runs continuously as a FlinkDeployment that Argo CD keeps synced"),

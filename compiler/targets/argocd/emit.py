@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.model.environment import Environment
+from compiler.model.environment import Component, Environment
+from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.artifact import Artifact
@@ -120,6 +121,41 @@ def application(env: Environment, name: str, path: str, wave: str) -> dict[str, 
     }
 
 
+def _edge(compiled: Compiled, component: Component) -> list[Artifact]:
+    from compiler.targets.argocd.edge import emit_edge
+
+    return emit_edge(compiled, component)
+
+
+NOT_ARGOCD = NotApplicable("synced by the environment's Applications (kubernetes/, argo/) or a cloud resource")
+#: what argocd/ emits of its own for a kind (beyond the environment's AppProject and Applications)
+HANDLERS: DispatchTable[Any] = DispatchTable(
+    "argocd",
+    {
+        **{
+            kind: NOT_ARGOCD
+            for kind in (
+                "object_store",
+                "data_lake",
+                "database",
+                "spark_job",
+                "training_job",
+                "serving",
+                "batch_inference",
+                "monitoring",
+                "pipeline",
+                "job",
+                "tuning_job",
+                "tracking_server",
+                "stream",
+                "stream_job",  # a FlinkDeployment in kubernetes/, kept running by the environment's Application
+            )
+        },
+        "edge_deployment": _edge,
+    },
+)
+
+
 def emit_argocd(compiled: Compiled, artifacts: list[Artifact]) -> list[Artifact]:
     """AppProject + Applications of one environment; `artifacts` = its kubernetes/ and argo/ output."""
     env = compiled.env
@@ -136,4 +172,8 @@ def emit_argocd(compiled: Compiled, artifacts: list[Artifact]) -> list[Artifact]
     if any(a.path.startswith("argo/") for a in artifacts):
         workflows = application(env, naming.argocd_workflows_application(env), f"{out_dir}/argo", WAVE_WORKFLOWS)
         result.append(Artifact(f"argocd/application-{env.name}-workflows.yaml", workflows, "yaml"))
+    for component in env.components.values():
+        handler = HANDLERS.handler(component.type)
+        if handler is not None:
+            result += handler(compiled, component)
     return result

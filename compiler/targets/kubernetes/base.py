@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds import Trait
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.providers.registry import provider_of
@@ -46,7 +47,7 @@ def namespace(compiled: Compiled) -> dict[str, Any]:
 
 def gpu_capacity(compiled: Compiled) -> int:
     """GPUs the node pools can hold at their max size: sum of max x GPUs per instance."""
-    return sum(int(pool["max"]) * compiled.pool_gpus(name)[0] for name, pool in c.node_pools(compiled.env).items())
+    return compiled.capacity.gpu_quota
 
 
 def resource_quota(compiled: Compiled) -> dict[str, Any]:
@@ -95,8 +96,8 @@ def emit_base(compiled: Compiled) -> list[dict[str, Any]]:
     """Namespace, quota, limits, and per-workload ServiceAccount + ExternalSecret."""
     objects = [namespace(compiled), resource_quota(compiled), limit_range(compiled)]
     for component in compiled.env.components.values():
-        if not component.is_workload:
-            continue
+        if not component.is_workload or component.has(Trait.FOREIGN_PODS):
+            continue  # tuning trials run as their trial job; edge servers on other clusters
         objects.append(service_account(compiled, component))
         secret = external_secret(compiled, component)
         if secret is not None:

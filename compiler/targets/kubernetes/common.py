@@ -21,6 +21,7 @@ from typing import Any
 
 from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Trait
+from compiler.model.resources import DEFAULT_RESOURCES, memory_bytes
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 
@@ -39,7 +40,6 @@ KIND_WAVES: dict[str, int] = {
 }
 
 RUN_AS = 10001
-DEFAULT_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 TMP_VOLUME = "tmp"
 SHM_VOLUME = "dshm"
 #: The root filesystem is read-only and uid 10001 has no passwd entry (HOME would be "/"):
@@ -52,8 +52,10 @@ def sync_wave(compiled: Compiled, kind: str, component: str | None = None) -> st
 
     Namespace -3; ResourceQuota, LimitRange and RBAC -2; ServiceAccounts, ExternalSecrets and
     NetworkPolicies -1 (identity and fences before anything runs); every other object of a
-    component at its graph generation (stores are generation 0, consumers follow in
-    dependency order, so serving and monitoring come after the jobs feeding them).
+    component at its generation in global run order (graph.py): stores 0, the workloads
+    touching them next, monitoring after its targets, and `after` as declared. Data flow
+    between workloads does not order waves (workloads run on their own schedules or in a
+    pipeline's DAG); `after` does.
     """
     if kind in KIND_WAVES:
         return str(KIND_WAVES[kind])
@@ -179,15 +181,6 @@ def needs_shm(component: Component) -> bool:
     return component.has(Trait.TRAINS_MODELS) or gpu_count(component) > 0
 
 
-def memory_bytes(quantity: str) -> int:
-    """Bytes of a Kubernetes memory quantity (512Mi, 4Gi, 1G, 1000)."""
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-    for suffix, factor in units.items():
-        if quantity.endswith(suffix):
-            return int(float(quantity[: -len(suffix)]) * factor)
-    return int(float(quantity))
-
-
 def shm_size(component: Component) -> str:
     """sizeLimit of /dev/shm: half the container's memory (tmpfs pages count against the
     memory limit, so the other half stays for the process), in MiB."""
@@ -246,22 +239,18 @@ def node_pools(env: Environment) -> dict[str, dict[str, Any]]:
 
 
 def gpu_pools(compiled: Compiled, gpu_type: str, count: int) -> list[str]:
-    """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type`."""
-    models = compiled.gpu_models.get(gpu_type, ())
-    found = []
-    for name in node_pools(compiled.env):
-        gpus, model = compiled.pool_gpus(name)
-        if model in models and gpus >= count:
-            found.append(name)
-    return found
+    """Pools whose instances carry at least `count` GPUs of the spec model `gpu_type` (the
+    capacity model's placement, so scheduling, capacity checks and cost agree)."""
+    return compiled.capacity.gpu_pools(gpu_type, count)
 
 
 def gpu_toleration() -> dict[str, Any]:
     return {"key": naming.GPU_TAINT_KEY, "operator": "Exists", "effect": naming.TAINT_EFFECT}
 
 
-def spot_toleration() -> dict[str, Any]:
-    return {"key": naming.SPOT_TAINT_KEY, "operator": "Equal", "value": naming.SPOT_TAINT_VALUE, "effect": naming.TAINT_EFFECT}
+def spot_toleration(env: Environment) -> dict[str, Any]:
+    key, value = naming.spot_taint(env)
+    return {"key": key, "operator": "Equal", "value": value, "effect": naming.TAINT_EFFECT}
 
 
 def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | None = None) -> dict[str, Any]:
@@ -271,7 +260,8 @@ def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | N
       affinity) to the pools whose instances have the requested GPU model and count.
     * GPU requests or a GPU pool -> toleration of the nvidia.com/gpu taint.
     * `spot: true` (unless `allow_spot` is False) or a spot pool -> toleration of the spot taint:
-      the workload may run on spot capacity (spot nodes carry the mlc.dev/spot taint).
+      the workload may run on spot capacity (spot nodes carry the mlc.dev/spot taint, on AKS
+      kubernetes.azure.com/scalesetpriority=spot: naming.spot_taint).
     """
     pools = node_pools(compiled.env)
     wanted_spot = bool(component.get("spot")) if allow_spot is None else allow_spot
@@ -293,7 +283,7 @@ def scheduling(compiled: Compiled, component: Component, *, allow_spot: bool | N
     if gpus or pool_gpus:
         tolerations.append(gpu_toleration())
     if wanted_spot or any(pools.get(p, {}).get("spot") for p in chosen):
-        tolerations.append(spot_toleration())
+        tolerations.append(spot_toleration(compiled.env))
     if tolerations:
         out["tolerations"] = tolerations
     return out

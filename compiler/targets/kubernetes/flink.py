@@ -30,8 +30,8 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
-from compiler.plan.compiled import Compiled
-from compiler.plan.cost import cpu_cores
+from compiler.model.resources import cpu_cores
+from compiler.plan.compiled import Compiled, checkpoint_prefix
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
 
@@ -72,7 +72,7 @@ def state_uri(compiled: Compiled, component: Component, what: str) -> str | None
     target = component.get("checkpoint_to")
     if not target:
         return None
-    return naming.store_uri(compiled.env, compiled.env.components[target], f"{component.name}/{what}")
+    return naming.store_uri(compiled.env, compiled.env.components[target], f"{checkpoint_prefix(component.name)}/{what}")
 
 
 def flink_configuration(compiled: Compiled, component: Component) -> dict[str, str]:

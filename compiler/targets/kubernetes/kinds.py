@@ -42,8 +42,8 @@ class K8sKind:
     run_object: Callable[[Compiled, Component], dict[str, Any]] | None = None  # runnable kinds
     needs_api: bool = False  # its pods call the Kubernetes API (a ServiceAccount token is mounted)
     scrape: Callable[[Component], Scrape] = lambda component: Scrape()
-    # ingress its pods accept besides what network.py derives (e.g. a controller calling the pods)
-    ingress: Callable[[Compiled, Component], list[dict[str, Any]]] | None = None
+    # ingress rules of its pods beyond the graph's (e.g. an operator that calls them)
+    ingress: Callable[[Compiled, Component], Objects] = lambda compiled, component: []
 
 
 def is_kserve(component: Component) -> bool:
@@ -83,9 +83,34 @@ def _spark_run(compiled: Compiled, component: Component) -> dict[str, Any]:
 
 
 def _training_run(compiled: Compiled, component: Component) -> dict[str, Any]:
+    from compiler.targets.kubernetes.lifecycle import build_rayjob
     from compiler.targets.kubernetes.workloads import build_job, build_pytorchjob
 
+    if component.spec["framework"] == "ray":
+        return build_rayjob(compiled, component)
     return build_pytorchjob(compiled, component) if component.kind.distributed(component) else build_job(compiled, component)
+
+
+def _training_ingress(compiled: Compiled, component: Component) -> Objects:
+    """KubeRay's operator submits a Ray job to the head's dashboard (HTTPMode)."""
+    from compiler.targets.kubernetes.lifecycle import KUBERAY_NAMESPACE, RAY_DASHBOARD_PORT
+    from compiler.targets.kubernetes.network import namespace_peer, ports
+
+    if component.spec["framework"] != "ray":
+        return []
+    return [{"from": [namespace_peer(KUBERAY_NAMESPACE)], "ports": ports(RAY_DASHBOARD_PORT)}]
+
+
+def _tuning_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.lifecycle import emit_tuning
+
+    return emit_tuning(compiled, component)
+
+
+def _tracking_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.lifecycle import emit_tracking_server
+
+    return emit_tracking_server(compiled, component)
 
 
 def _job_run(compiled: Compiled, component: Component) -> dict[str, Any]:
@@ -126,11 +151,15 @@ HANDLERS: DispatchTable[K8sKind] = DispatchTable(
             needs_api=True,  # the driver creates its executors
             scrape=lambda component: Scrape(SPARK_UI_PORT, "spark-ui", "/metrics/prometheus/", {"spark-role": "driver"}),
         ),
-        "training_job": K8sKind(_run_objects, _training_run),
+        "training_job": K8sKind(_run_objects, _training_run, ingress=_training_ingress),
         "batch_inference": K8sKind(_run_objects, _job_run),
         "serving": K8sKind(_serving_emit, scrape=_serving_scrape),
         "monitoring": K8sKind(_monitoring_emit),
         "pipeline": NotApplicable("an Argo WorkflowTemplate (argo/); its steps' run objects are created by Argo"),
+        "job": K8sKind(_run_objects, _job_run),
+        "tuning_job": K8sKind(_tuning_emit),
+        "tracking_server": K8sKind(_tracking_emit, scrape=lambda component: Scrape(5000, "http", "/metrics", service=True)),
+        "edge_deployment": NotApplicable("runs on the fleet's edge clusters: an ApplicationSet (argocd/) and edge/<name>/"),
         "stream": CLOUD,
         "stream_job": K8sKind(
             _stream_job_emit,

@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.resources import MONITOR_RESOURCES
 from compiler.plan.compiled import Compiled
 from compiler.plan.monitors import DATA_QUALITY, DRIFT, MonitorWorkload
 from compiler.providers import naming
@@ -42,7 +43,7 @@ DEFAULT_FORMAT = "parquet"
 DEFAULT_PUSHGATEWAY = "http://pushgateway.monitoring.svc:9091"
 MONITORING_LABEL = "mlc.dev/monitoring"
 CHECK_DEADLINE_SECONDS = 3600
-RESOURCES = {"cpu": "1", "memory": "2Gi"}
+RESOURCES = MONITOR_RESOURCES
 _PUSHGATEWAY = re.compile(r"^http://(?P<service>[a-z0-9-]+)\.(?P<namespace>[a-z0-9-]+)\.svc(\.cluster\.local)?:(?P<port>[0-9]+)$")
 
 

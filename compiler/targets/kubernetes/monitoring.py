@@ -148,8 +148,11 @@ def drift(compiled: Compiled, detector: str) -> str:
     return f"max(mlc_model_drift_score{_selector(_matchers(compiled, detector))})"
 
 
+PROMETHEUS_JOB_LABEL = "job"  # Prometheus' own label (the scrape job), not a component kind
+
+
 def dq_matchers(compiled: Compiled, store: str) -> dict[str, str]:
-    return {"namespace": compiled.env.namespace, "job": DQ_JOB, "store": store}
+    return {"namespace": compiled.env.namespace, PROMETHEUS_JOB_LABEL: DQ_JOB, "store": store}
 
 
 # --- alerts as data: the rule and its promtool tests come from the same AlertSpec ---------------

@@ -28,6 +28,15 @@
                         serving: ingress on the serving ports from the namespace only, or from
                           anywhere when `public: true` (see below for KServe); egress to its
                           drift detector when it has one (monitor_workloads)
+                        a workload logging to a tracking server (`tracking`): egress to the
+                          server's pods on 5000; the server: ingress on 5000 from exactly those
+                          workloads' pods
+                        a tuning job's trial: egress to katib-db-manager (kubeflow, 6789) to
+                          push its metrics; a Ray job: ingress to its pods on the dashboard port
+                          8265 from the KubeRay operator's namespace (HTTP job submission)
+                        tuning and edge deployments have no pods of their own here (trials run
+                          as the trial job; edge servers on the fleet's clusters)
+  <tuning>-suggestion   ingress to the Experiment's suggestion pods from Katib's controller
   <monitoring>-scrape-<target>
                         ingress to the target's metrics port from the Prometheus namespace
                         (`kubernetes.io/metadata.name: monitoring`)
@@ -63,8 +72,6 @@ QUEUE_PROXY_PORTS = (8012, 8013)
 KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
 DB_PORTS = {"postgres": 5432, "mysql": 3306}
 HTTPS = 443
-GKE_METADATA = ("169.254.169.254/32", 80)  # Workload Identity's metadata server (client side)
-GKE_METADATA_DPV2 = ("169.254.169.252/32", 988)  # gke-metadata-server behind Dataplane V2
 
 
 def _ports(*numbers: int, protocol: str = "TCP") -> list[dict[str, Any]]:
@@ -106,22 +113,13 @@ def _ip_rule(cidr: str, port: int) -> dict[str, Any]:
     return {"to": [{"ipBlock": {"cidr": cidr}}], "ports": _ports(port)}
 
 
-def _gke_identity() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        ("GKE metadata server (Workload Identity credentials)", _ip_rule(*GKE_METADATA)),
-        ("gke-metadata-server behind Dataplane V2", _ip_rule(*GKE_METADATA_DPV2)),
-    ]
-
-
-#: provider -> egress a workload identity needs beyond TCP 443 (see the module docstring)
-IDENTITY_EGRESS = {"aws": lambda: [], "gcp": _gke_identity}
-
-
 def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[str, dict[str, Any]]]:
     """(why, NetworkPolicy egress rule) for every dependency of a workload's pods, in order."""
     env = compiled.env
     out: list[tuple[str, dict[str, Any]]] = [("object stores, KMS, STS, Kubernetes API over TLS", {"ports": _ports(HTTPS)})]
-    out += IDENTITY_EGRESS[env.provider]()
+    from compiler.providers.registry import provider_of
+
+    out += [(why, _ip_rule(cidr, port)) for why, cidr, port in provider_of(env).identity_egress]
     stores = sorted(set(compiled.graph.reads(component.name)) | set(compiled.graph.writes(component.name)))
     db_ports = [DB_PORTS[env.components[s].spec["engine"]] for s in stores if env.components[s].has(Trait.DATABASE)]
     if db_ports:
@@ -131,7 +129,32 @@ def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[
         out.append(("its own pods (Spark driver and executors, torch.distributed rendezvous and NCCL)", {"to": [own]}))
     if component.has(Trait.LONG_RUNNING):
         out += [("its request logger's drift detector", rule) for rule in logger_egress(compiled, component)]
+    out += lifecycle_egress(compiled, component)
     return out
+
+
+def lifecycle_egress(compiled: Compiled, component: Component) -> list[tuple[str, dict[str, Any]]]:
+    """Egress to the tracking server it logs to, and to Katib's DB manager when it is a trial."""
+    from compiler.targets.kubernetes.lifecycle import KATIB_NAMESPACE, KATIB_PORT, tracking_server_of, tuning_jobs_of
+
+    out: list[tuple[str, dict[str, Any]]] = []
+    server = tracking_server_of(compiled, component.name)
+    if server is not None:
+        peer = {"podSelector": {"matchLabels": naming.selector_labels(server)}}
+        out.append((f"its tracking server {server.name}", {"to": [peer], "ports": _ports(naming.TRACKING_PORT)}))
+    if tuning_jobs_of(compiled, component.name):
+        out.append(("Katib's DB manager (trial metrics push)", {"to": [_namespace_peer(KATIB_NAMESPACE)], "ports": _ports(KATIB_PORT)}))
+    return out
+
+
+def lifecycle_ingress(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
+    """A tracking server admits the workloads that log to it."""
+    clients = sorted(e.target for e in compiled.graph.edges_of("tracking") if e.source == component.name)
+    if not clients:
+        return []
+    env = compiled.env
+    peers = [{"podSelector": {"matchLabels": naming.selector_labels(env.components[name])}} for name in clients]
+    return [{"from": peers, "ports": _ports(naming.TRACKING_PORT)}]
 
 
 def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
@@ -140,9 +163,8 @@ def workload_policy(compiled: Compiled, component: Component) -> dict[str, Any]:
     ingress: list[dict[str, Any]] = []
     if component.kind.distributed(component):  # pods of one run talk to each other
         ingress.append({"from": [own]})
-    extra = handler(component).ingress
-    if extra is not None:
-        ingress += extra(compiled, component)
+    ingress += handler(component).ingress(compiled, component)
+    ingress += lifecycle_ingress(compiled, component)
     if component.has(Trait.LONG_RUNNING):
         public = bool(component.get("public"))
         if is_kserve(component):
@@ -192,10 +214,14 @@ def emit_network_policies(compiled: Compiled, *, argo: bool) -> list[dict[str, A
     env = compiled.env
     objects = [default_deny(compiled), allow_dns(compiled)]
     for component in env.components.values():
-        if component.is_workload:
+        if component.is_workload and not component.has(Trait.FOREIGN_PODS):
             objects.append(workload_policy(compiled, component))
         elif component.category is Category.MONITORING:
             objects += scrape_policies(compiled, component)
     if argo:
         objects.append(argo_policy(compiled))
     return objects
+
+
+# shared with the lifecycle kinds' own policies (kubernetes/lifecycle.py)
+policy, namespace_peer, ports = _policy, _namespace_peer, _ports

@@ -31,10 +31,10 @@ Deployment (custom `image`): the image contract is: serve HTTP on `port` (defaul
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.model.kinds.serving import canary_pods
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
@@ -97,7 +97,7 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
         predictor["canaryTrafficPercent"] = int(canary["traffic_percent"])
     predictor["serviceAccountName"] = naming.service_account(component)
     predictor["automountServiceAccountToken"] = False
-    predictor["labels"] = naming.k8s_labels(env, component)
+    predictor["labels"] = naming.pod_labels(env, component)
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
@@ -115,7 +115,7 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     env = compiled.env
     image = component.get("image")
     port = int(component.spec["port"])
-    pod_labels = {**naming.k8s_labels(env, component), TRACK_LABEL: track}
+    pod_labels = {**naming.pod_labels(env, component), TRACK_LABEL: track}
     extra = {"MODEL_URI": _model_uri(compiled, component, path)}
     detector = detector_of(compiled, component.name)
     if detector is not None:  # the image posts its requests there, as KServe's logger would
@@ -156,10 +156,8 @@ def canary_name(component: Component) -> str:
 
 
 def canary_replicas(component: Component) -> int:
-    """Pods for the canary so that it gets about `traffic_percent` of the stable min pods' traffic."""
-    low, _ = _replicas(component)
-    percent = int(component.get("canary")["traffic_percent"])
-    return max(1, math.ceil(max(low, 1) * percent / (100 - percent)))
+    """Pods of the canary Deployment (the serving kind decides, so cost and capacity agree)."""
+    return canary_pods(component)
 
 
 def service(compiled: Compiled, component: Component) -> dict[str, Any]:

@@ -24,8 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
-from compiler.plan.compiled import Compiled
+from compiler.plan.compiled import Compiled, checkpoint_prefix
 from compiler.providers import naming
+from compiler.providers.registry import provider_of
 from compiler.targets.kubernetes import common as c
 from compiler.targets.kubernetes.kinds import METRICS_PORT, handler
 
@@ -46,10 +47,6 @@ TIME_ZONE = "Etc/UTC"
 #: profile, which the network policy blocks. Name the SDK's web-identity provider explicitly.
 #: GCP: the GCS connector 3.x takes `fs.gs.auth.type`; APPLICATION_DEFAULT resolves the GKE
 #: metadata server, where Workload Identity serves the pod's service account.
-SPARK_STORE_CREDENTIALS = {
-    "aws": {"spark.hadoop.fs.s3a.aws.credentials.provider": "com.amazonaws.auth.WebIdentityTokenCredentialsProvider"},
-    "gcp": {"spark.hadoop.fs.gs.auth.type": "APPLICATION_DEFAULT"},
-}
 
 
 def monitored(compiled: Compiled, name: str) -> bool:
@@ -57,7 +54,10 @@ def monitored(compiled: Compiled, name: str) -> bool:
 
 
 def extra_env(compiled: Compiled, component: Component) -> dict[str, str]:
-    """Where the workload finds its model / puts its checkpoints (bucket URIs)."""
+    """Where the workload finds its model / puts its checkpoints (bucket URIs), and the
+    tracking server it logs to (MLFLOW_TRACKING_URI)."""
+    from compiler.targets.kubernetes.lifecycle import tracking_server_of
+
     env = compiled.env
     out: dict[str, str] = {}
     model = component.get("model")
@@ -65,7 +65,10 @@ def extra_env(compiled: Compiled, component: Component) -> dict[str, str]:
         out["MODEL_URI"] = naming.store_uri(env, env.components[model["from"]], model.get("path", ""))
     target = component.get("checkpoint_to")
     if target in env.components:
-        out["CHECKPOINT_URI"] = naming.store_uri(env, env.components[target], component.name)
+        out["CHECKPOINT_URI"] = naming.store_uri(env, env.components[target], checkpoint_prefix(component.name))
+    server = tracking_server_of(compiled, component.name)
+    if server is not None:
+        out["MLFLOW_TRACKING_URI"] = naming.tracking_uri(env, server)
     return out
 
 
@@ -101,7 +104,7 @@ def pod_spec(compiled: Compiled, component: Component, containers: list[dict[str
 
 def pod_template(compiled: Compiled, component: Component, containers: list[dict[str, Any]], restart_policy: str) -> dict[str, Any]:
     return {
-        "metadata": {"labels": naming.k8s_labels(compiled.env, component)},
+        "metadata": {"labels": naming.pod_labels(compiled.env, component)},
         "spec": pod_spec(compiled, component, containers, restart_policy),
     }
 
@@ -180,7 +183,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
     pod["coreLimit"] = str(cores)
     pod["memory"] = c.spark_memory(memory)
     pod["serviceAccount"] = naming.service_account(component)
-    pod["labels"] = naming.k8s_labels(compiled.env, component)
+    pod["labels"] = naming.pod_labels(compiled.env, component)
     env = c.env_vars(compiled.env, component)
     if env:
         pod["env"] = env
@@ -198,7 +201,7 @@ def _spark_pod(compiled: Compiled, component: Component, role: str) -> dict[str,
 
 def spark_spec(compiled: Compiled, component: Component) -> dict[str, Any]:
     image = component.get("image")
-    conf: dict[str, str] = dict(SPARK_STORE_CREDENTIALS[compiled.env.provider])  # local dirs: Spark's own emptyDirs
+    conf: dict[str, str] = provider_of(compiled.env).spark_store_conf()  # local dirs: Spark's own emptyDirs
     if monitored(compiled, component.name):
         conf.update(
             {
@@ -249,9 +252,14 @@ def build_run_object(compiled: Compiled, component: Component) -> dict[str, Any]
 
 
 def runs_standalone(compiled: Compiled, component: Component) -> bool:
-    """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo)."""
+    """Whether kubernetes/ holds the component's run object (not run by a pipeline or Argo,
+    and not only the trial template of a tuning job)."""
+    from compiler.targets.kubernetes.lifecycle import tuning_jobs_of
+
     if compiled.graph.pipelines_running(component.name):
         return False
+    if tuning_jobs_of(compiled, component.name) and not component.get("schedule"):
+        return False  # its runs are the tuning job's trials
     if component.get("schedule") and component.kind.scheduled_by_argo(component):
         return False  # an Argo CronWorkflow (argo/): PyTorchJob has no cron form, batch scoring is Argo's
     return True
@@ -291,3 +299,6 @@ def emit_run_objects(compiled: Compiled, component: Component) -> list[dict[str,
         notes[SYNC_OPTIONS] = JOB_SYNC_OPTIONS
     meta = c.metadata(compiled, run["kind"], component.name, component, annotations=notes)
     return [c.k8s_object(run["apiVersion"], run["kind"], meta, spec=run["spec"])]
+
+
+run_metadata = _run_metadata  # shared with kubernetes/lifecycle.py (RayJob)

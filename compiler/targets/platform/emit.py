@@ -276,10 +276,9 @@ def root_application(cluster: str, need: dict[str, Any]) -> dict[str, Any]:
 def cluster_secret_store(cluster: str, settings: dict[str, Any]) -> dict[str, Any]:
     """ClusterSecretStore `mlc-<provider>` every ExternalSecret of mlc reads (naming.secret_store).
     The controller authenticates with its own workload identity (secret_store_identity)."""
-    if settings["provider"] == "aws":
-        provider: dict[str, Any] = {"aws": {"service": "SecretsManager", "region": settings["region"]}}
-    else:
-        provider = {"gcpsm": {"projectID": settings["account"]}}
+    from compiler.providers.registry import get
+
+    provider = get(settings["provider"]).external_secrets_provider(settings)
     return {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ClusterSecretStore",

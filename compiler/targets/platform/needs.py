@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.plan.compiled import Compiled
+from compiler.providers.registry import provider_of
 from compiler.targets.artifact import Artifact
 
 NEEDS_FILE = "platform.json"
@@ -62,6 +63,7 @@ def settings(compiled: Compiled) -> dict[str, Any]:
         "repo": gitops["repo"],
         "revision": gitops.get("revision", "main"),
         "server": gitops.get("server", "https://kubernetes.default.svc"),
+        **provider_of(compiled.env).secret_store_settings(compiled.env),
     }
 
 

@@ -30,6 +30,7 @@ from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
+from compiler.targets.terraform.aws_edge import edge_identity_file
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -115,10 +116,46 @@ def node_taints(gpus: int, spot: bool) -> list[dict[str, str]]:
     return taints
 
 
+ROOT_DEVICE = "/dev/xvda"  # root volume of the EKS-optimised AL2023 AMIs
+
+
+def compute_tags(ctx: AwsContext, pool_name: str) -> dict[str, str]:
+    """Tags of a pool's instances and volumes: the provider's default tags (incl. the
+    `mlc:environment` tag the budget filters on) and the pool's own. Neither default_tags nor
+    node-group tags reach the EC2 instances; the launch template's tag_specifications do."""
+    return dict(sorted({**ctx.default_tags(), **ctx.tags(None, **{"mlc:node-pool": pool_name})}.items()))
+
+
+def launch_template(f: TfFile, ctx: AwsContext, pool_name: str, pool: dict[str, Any]) -> None:
+    tags = compute_tags(ctx, pool_name)
+    f.resource(
+        "aws_launch_template",
+        rname(pool_name),
+        {
+            "name": naming.bounded(f"mlc-{ctx.env.name}-{pool_name}", 128),
+            "update_default_version": True,
+            "block_device_mappings": [
+                {
+                    "device_name": ROOT_DEVICE,
+                    "ebs": {"volume_size": pool["disk_gb"], "volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"},
+                }
+            ],
+            # IMDSv2 only, hop limit 1: pods (one hop further) cannot reach the node's credentials;
+            # they use their own IRSA role, and the network policy blocks the metadata address too
+            "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+            # a confidential pool: AMD SEV-SNP is a CPU option of the launch template
+            **({"cpu_options": {"amd_sev_snp": "enabled"}} if pool.get("confidential") else {}),
+            "tag_specifications": [{"resource_type": "instance", "tags": tags}, {"resource_type": "volume", "tags": tags}],
+            "tags": ctx.tags(None, **{"mlc:node-pool": pool_name}),
+        },
+    )
+
+
 def cluster_file(ctx: AwsContext) -> TfFile:
     env = ctx.env
     f = TfFile("terraform/cluster.tf.json")
     for pool_name, pool in sorted(env.spec["cluster"]["node_pools"].items()):
+        launch_template(f, ctx, pool_name, pool)
         instance_type, spot = str(pool["instance_type"]), bool(pool["spot"])
         gpus, _ = ctx.compiled.pool_gpus(pool_name)
         body: dict[str, Any] = {
@@ -129,7 +166,10 @@ def cluster_file(ctx: AwsContext) -> TfFile:
             "instance_types": [instance_type],
             "capacity_type": "SPOT" if spot else "ON_DEMAND",
             "ami_type": ami_type(instance_type, gpus),
-            "disk_size": pool["disk_gb"],
+            "launch_template": {
+                "id": ref("aws_launch_template", rname(pool_name), "id"),
+                "version": ref("aws_launch_template", rname(pool_name), "latest_version"),
+            },
             "scaling_config": {"min_size": pool["min"], "max_size": pool["max"], "desired_size": pool["min"]},
             "update_config": {"max_unavailable": 1},
             "labels": {naming.NODE_POOL_LABEL: pool_name},
@@ -290,6 +330,10 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "job": identity_file,
+            "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
+            "tracking_server": identity_file,
+            "edge_deployment": edge_identity_file,
             "stream": stream_file,
             "stream_job": identity_file,
         },

@@ -32,6 +32,17 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "type": "list(string)",
         "description": "Security groups of the RDS instances: allow the database port only from the cluster's node/pod security group.",
     },
+    "edge_oidc_provider_arn": {
+        "type": "string",
+        "description": (
+            "ARN of the IAM OIDC provider registered for the edge fleets' Kubernetes service-account issuer "
+            "(the issuer every edge cluster of the fleets signs its ServiceAccount tokens with)."
+        ),
+    },
+    "edge_oidc_issuer": {
+        "type": "string",
+        "description": "That issuer's URL without https:// (the prefix of the sub and aud condition keys), e.g. oidc.edge.example.com.",
+    },
     "budget_alert_emails": {
         "type": "list(string)",
         "description": (

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
+from compiler.plan.compiled import Access
 from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_storage import kms_key
@@ -67,18 +68,16 @@ def stream_file(ctx: AwsContext, stream: Component) -> TfFile:
     return f
 
 
-def stream_statements(base: str, stream: Component, reads: bool, writes: bool) -> list[dict[str, Any]]:
-    """Consume and/or produce statements of one workload on one stream."""
-    actions: set[str] = set()
-    key: set[str] = set()
-    if reads:
-        actions.update(CONSUME_ACTIONS)
-        key.update(CONSUME_KEY_ACTIONS)
-    if writes:
-        actions.update(PRODUCE_ACTIONS)
-        key.update(PRODUCE_KEY_ACTIONS)
+def stream_statements(base: str, stream: Component, access: Access) -> list[dict[str, Any]]:
+    """Consume (a `reads` edge) or produce (a `writes` edge) statements of one workload on one stream."""
+    from compiler.targets.terraform.aws_iam import statement
+
+    if access.write:
+        actions, key = PRODUCE_ACTIONS, PRODUCE_KEY_ACTIONS
+    else:
+        actions, key = CONSUME_ACTIONS, CONSUME_KEY_ACTIONS
     name = rname(stream)
     return [
-        {"Sid": f"{base}Stream", "Effect": "Allow", "Action": sorted(actions), "Resource": ref("aws_kinesis_stream", name, "arn")},
-        {"Sid": f"{base}StreamKey", "Effect": "Allow", "Action": sorted(key), "Resource": ref("aws_kms_key", name, "arn")},
+        statement(f"{base}Stream", actions, [ref("aws_kinesis_stream", name, "arn")]),
+        statement(f"{base}StreamKey", key, [ref("aws_kms_key", name, "arn")]),
     ]

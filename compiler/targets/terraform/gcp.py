@@ -88,6 +88,20 @@ def guest_accelerators(machine_type: str, count: int, model: str | None) -> list
     return [{"type": ACCELERATORS[model], "count": count, "gpu_driver_installation_config": {"gpu_driver_version": "DEFAULT"}}]
 
 
+def compute_labels(ctx: GcpContext, pool_name: str) -> dict[str, str]:
+    """Labels of a pool's VMs and boot disks: the environment's default labels (incl. the
+    `mlc-environment` label the budget filters on) and the pool's own."""
+    return dict(sorted({**ctx.default_labels(), **ctx.labels(None, **{"mlc-node-pool": pool_name})}.items()))
+
+
+def zones_of(ctx: GcpContext, pool_name: str) -> dict[str, Any]:
+    """node_locations of a pool whose machine family only some zones offer (the capacity model's
+    zone table); nothing for the others (GKE then uses every zone of the region)."""
+    pool = ctx.compiled.capacity.pools.get(pool_name)
+    zones = pool.zones if pool is not None else None
+    return {"node_locations": list(zones)} if zones else {}
+
+
 def cluster_file(ctx: GcpContext) -> TfFile:
     """GKE node pools. GPU nodes get GKE's own nvidia.com/gpu=present:NoSchedule taint
     (naming.GPU_TAINT_KEY), so only the spot taint is set here."""
@@ -104,11 +118,14 @@ def cluster_file(ctx: GcpContext) -> TfFile:
             "service_account": ctx.var("node_service_account"),
             "oauth_scopes": ["https://www.googleapis.com/auth/cloud-platform"],
             "labels": {naming.NODE_POOL_LABEL: pool_name},
-            "resource_labels": ctx.labels(None, **{"mlc-node-pool": pool_name}),
+            # on the VMs and their disks (provider default_labels do not reach them): the budget filters on these
+            "resource_labels": compute_labels(ctx, pool_name),
             "metadata": {"disable-legacy-endpoints": "true"},
             "workload_metadata_config": {"mode": "GKE_METADATA"},
             "shielded_instance_config": {"enable_secure_boot": True, "enable_integrity_monitoring": True},
         }
+        if pool.get("confidential"):  # Confidential GKE Nodes (AMD SEV on n2d/c2d, Intel TDX on c3)
+            node_config["confidential_nodes"] = {"enabled": True}
         if spot:
             node_config["taint"] = [{"key": naming.SPOT_TAINT_KEY, "value": naming.SPOT_TAINT_VALUE, "effect": TAINT_EFFECT}]
         accelerators = guest_accelerators(machine_type, *ctx.compiled.pool_gpus(pool_name))
@@ -121,6 +138,7 @@ def cluster_file(ctx: GcpContext) -> TfFile:
                 "name": naming.bounded(f"{env.name}-{pool_name}", 40),
                 "cluster": env.spec["cluster"]["name"],
                 "location": ctx.region,
+                **zones_of(ctx, pool_name),
                 "autoscaling": {
                     "total_min_node_count": pool["min"],
                     "total_max_node_count": pool["max"],
@@ -185,6 +203,11 @@ def audit_file(ctx: GcpContext) -> TfFile:
     return f
 
 
+def edge_not_supported(ctx: GcpContext, component: Component) -> TfFile:
+    """Edge fleets need a workload identity federation pool for the fleet's issuer; not built yet."""
+    raise gcp.PROVIDER.unsupported("terraform", "edge_deployment: no identity for edge fleets on GCP yet")
+
+
 # --- the emitter --------------------------------------------------------------------------
 class GcpTerraform(TerraformEmitter[GcpContext]):
     components = DispatchTable(
@@ -199,6 +222,10 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "batch_inference": identity_file,
             "monitoring": NotApplicable("rules and dashboards live in the cluster (kubernetes/)"),
             "pipeline": NotApplicable("pipelines live in Argo (argo/); their steps have their own identities"),
+            "job": identity_file,
+            "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
+            "tracking_server": identity_file,
+            "edge_deployment": edge_not_supported,
             "stream": stream_file,
             "stream_job": identity_file,
         },

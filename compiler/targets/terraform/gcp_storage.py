@@ -23,7 +23,15 @@ ACCESS_LOGS = "access-logs"  # resource name of the access-log bucket and its ke
 STORAGE_ANALYTICS = "group:cloud-storage-analytics@google.com"  # writes GCS usage logs
 
 
-def crypto_key(f: TfFile, ctx: GcpContext, name: str, key_name: str, labels: dict[str, str], agents: tuple[str, ...]) -> list[str]:
+def crypto_key(
+    f: TfFile,
+    ctx: GcpContext,
+    name: str,
+    key_name: str,
+    labels: dict[str, str],
+    agents: tuple[str, ...],
+    depends_on: list[str] | None = None,
+) -> list[str]:
     """A key in the environment's ring, usable by the given service agents; returns the
     addresses of the agents' grants (resources using the key must depend on them)."""
     f.resource(
@@ -49,6 +57,7 @@ def crypto_key(f: TfFile, ctx: GcpContext, name: str, key_name: str, labels: dic
                     "crypto_key_id": ref("google_kms_crypto_key", name, "id"),
                     "role": ENCRYPTER_DECRYPTER,
                     "member": ctx.service_agent(agent),
+                    **({"depends_on": depends_on} if depends_on else {}),
                 },
             )
         )
@@ -227,7 +236,12 @@ def database_file(ctx: GcpContext, store: Component) -> TfFile:
     labels = ctx.labels(store)
     engine, version = str(store.spec["engine"]), str(store.spec["version"])
     instance = naming.db_instance_name(env, store)
-    grants = crypto_key(f, ctx, name, f"store-{store.name}", labels, ("cloudsql",))
+    # The Cloud SQL service agent exists once the API is enabled and an identity was requested
+    # (`gcloud beta services identity create --service=sqladmin.googleapis.com`; the Terraform
+    # resource for it, google_project_service_identity, is google-beta only): enable the API
+    # before granting, and see docs/terraform.md for the one-time step.
+    api = f.resource("google_project_service", f"{name}-sqladmin", {"service": "sqladmin.googleapis.com", "disable_on_destroy": False})
+    grants = crypto_key(f, ctx, name, f"store-{store.name}", labels, ("cloudsql",), depends_on=[api])
     f.resource(
         "google_sql_database_instance",
         name,
@@ -264,7 +278,9 @@ def database_file(ctx: GcpContext, store: Component) -> TfFile:
         name,
         {
             "secret_id": f"{instance}-admin",
-            "replication": {"auto": {}},
+            # automatic replication copies the secret to any Google region; user-managed
+            # replication keeps it in the environment's region (compliance.allowed_regions)
+            "replication": {"user_managed": {"replicas": [{"location": ctx.region}]}},
             "labels": labels,
         },
     )
