@@ -174,8 +174,10 @@ EXPECTED_FRAUD_LINEAGE = {  # classification flows through the stream into the F
     "features-lake": ("pii", ("features-lake",)),
     "flink-state": ("pii", ("flink-state",)),
     "models": ("pii", ("models",)),
-    "fraud-train": ("pii", ("features-lake", "fraud-train")),
-    "fraud-scorer": ("pii", ("features-lake", "fraud-scorer")),
+    # the lake flows into the feature store (its offline store), and on to its readers
+    "fraud-features": ("pii", ("fraud-features",)),
+    "fraud-train": ("pii", ("fraud-features", "fraud-train")),
+    "fraud-scorer": ("pii", ("fraud-features", "fraud-scorer")),
     "risk-monitoring": ("internal", ("risk-monitoring",)),
 }
 

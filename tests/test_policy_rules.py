@@ -439,6 +439,10 @@ def stream_job(name: str, extra: str = "") -> str:
 
 GDPR = "compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr, soc2]}"
 CLICKS = "clicks: {type: stream, classification: pii}\n"
+FEATS = (
+    "lake: {type: data_lake, classification: pii}\n"
+    "feats: {type: feature_store, offline: lake, materialize: {schedule: '@daily', image: 'r.example/feast:1@sha256:" + "c" * 64 + "'}}\n"
+)
 CASES += [
     Case(
         "MLC-SEC-060",
@@ -450,6 +454,20 @@ CASES += [
             CLICKS, top="overrides:\n  terraform:\n    - address: aws_kinesis_stream.clicks\n      set: {enforce_consumer_deletion: true}"
         ),
         "clicks",
+    ),
+    Case(  # the feature store is declared internal; pii flows into it from its offline lake
+        "MLC-SEC-062",
+        spec(
+            FEATS,
+            top="overrides:\n  terraform:\n    - address: aws_elasticache_replication_group.feats\n      set:\n"
+            "        transit_encryption_enabled: false  # <-",
+        ),
+        spec(
+            FEATS,
+            top="overrides:\n  terraform:\n    - address: aws_elasticache_replication_group.feats\n"
+            "      set: {snapshot_retention_limit: 14}",
+        ),
+        "feats",
     ),
     Case(
         "MLC-SEC-061",

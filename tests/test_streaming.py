@@ -3,7 +3,6 @@ the emitted objects (validated against the vendored upstream schemas)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

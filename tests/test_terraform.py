@@ -250,6 +250,11 @@ def expected_edge_statements(env, workload, access) -> list[dict]:
     tf = access.store.replace("-", "_")
     if store.type == "database":
         return [{"Effect": "Allow", "Action": "rds-db:connect", "user": workload.replace("-", "_"), "db": tf}]
+    if store.has(Trait.FEATURE_STORE):  # a reader: read of its offline lake; writing it (online push) needs no IAM
+        if access.write:
+            return []
+        lake = env.components[store.spec["offline"]]
+        return expected_edge_statements(env, workload, Access(lake.name, "reads", catalog="read" if lake.spec.get("catalog") else ""))
     if store.has(Trait.STREAM):  # consume (reads) or produce (writes) on the Kinesis stream and its key
         actions, key = (PRODUCE, "kms:GenerateDataKey") if access.write else (CONSUME, "kms:Decrypt")
         return [
@@ -327,7 +332,9 @@ def test_iam_policy_has_exactly_one_statement_group_per_declared_edge(synth):
                 else:
                     one = {k: (v[0] if k == "Action" and isinstance(v, list) and len(v) == 1 else v) for k, v in got.items()}
                     assert {k: v for k, v in one.items() if k != "Sid"} == want, (workload, got["Sid"])
-            union_reads = {a.store for a in grants.access if a.edge in ("reads", "model", "checkpoint", "backend", "logs")}
+            union_reads = {
+                a.store for a in grants.access if a.edge in ("reads", "model", "checkpoint", "backend", "logs", "offline", "registry")
+            }
             union_writes = {a.store for a in grants.access if a.write}
             assert union_reads == set(grants.reads) and union_writes == set(grants.writes), workload
             checked += 1

@@ -104,6 +104,7 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("external-secrets.io/v1", "SecretStore"): "external-secrets.io/v1/secretstore.json",
     ("external-secrets.io/v1", "ClusterSecretStore"): "external-secrets.io/v1/clustersecretstore.json",
     ("flink.apache.org/v1beta1", "FlinkDeployment"): "flink.apache.org/v1beta1/flinkdeployment.json",
+    ("feast.dev/v1", "FeatureStore"): "feast.dev/v1/featurestore.json",
 }
 
 KUSTOMIZE_KINDS = {

@@ -9,6 +9,7 @@ Edges point the way data (or ordering) flows:
   backend     tracking server -> its database / artifact store (read and write)
   logs        workload -> the artifact store of its tracking server (derived from `tracking`:
               MLflow clients write run artifacts to the store directly, read them back to load)
+  offline     data lake -> the feature store whose offline store it is (data flows, no workload)
 
 Two graphs are derived from them and never mixed:
 - data flow (reads, model, writes, checkpoint): who touches which data. IAM, network
@@ -48,6 +49,8 @@ READ_KINDS = ("reads", "model")
 #: tracking server its backend, an MLflow client the artifacts it logged)
 READ_WRITE_KINDS = ("checkpoint", "backend", "logs")
 WRITE_KINDS = ("writes", *READ_WRITE_KINDS)
+#: store -> store edges data flows along without a workload (a feature store's offline lake)
+FEED_KINDS = ("offline",)
 
 
 def allowed_wording(ref: Reference) -> str:
@@ -124,10 +127,11 @@ class DependencyGraph:
 
     @functools.cached_property
     def data_flow(self) -> nx.DiGraph:
-        """Declared data flow: store -> reader (reads, model), writer -> store (writes, checkpoint)."""
+        """Declared data flow: store -> reader (reads, model), writer -> store (writes, checkpoint),
+        data lake -> the feature store it is the offline store of (offline)."""
         flow = nx.DiGraph()
         flow.add_nodes_from(sorted(self.env.components))
-        flow.add_edges_from((e.source, e.target) for e in self.edges if e.kind in READ_KINDS + WRITE_KINDS)
+        flow.add_edges_from((e.source, e.target) for e in self.edges if e.kind in READ_KINDS + WRITE_KINDS + FEED_KINDS)
         return flow
 
     @functools.cached_property
@@ -138,7 +142,9 @@ class DependencyGraph:
 
     def in_loop(self, edge: Edge) -> bool:
         """Whether a data-flow edge lies on a feedback loop."""
-        return edge.kind in READ_KINDS + WRITE_KINDS and self._loop_of.get(edge.source, -1) == self._loop_of.get(edge.target, -2)
+        return edge.kind in READ_KINDS + WRITE_KINDS + FEED_KINDS and self._loop_of.get(edge.source, -1) == self._loop_of.get(
+            edge.target, -2
+        )
 
     @functools.cached_property
     def _loop_of(self) -> dict[str, int]:

@@ -87,6 +87,7 @@ SUGGESTERS: DispatchTable[Suggester] = DispatchTable(
         "edge_deployment": NOTHING,
         "stream": NOTHING,
         "stream_job": NOTHING,
+        "feature_store": NOTHING,
     },
 )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from compiler import providers
 from compiler.model.environment import Component
+from compiler.model.kinds import feature_store as fs
 from compiler.plan.cost import Estimator, _num, pointer
 
 Priced = tuple[float, str]
@@ -68,3 +69,42 @@ def stream_job_cost(est: Estimator, component: Component) -> Priced | None:
     spot = notes[1] if notes[0] == notes[1] else "".join(f"; {role}{note}" for (role, _), note in zip(groups, notes, strict=True))
     pods = f"{1 + int(c['parallelism'])} pods (1 JobManager + {c['parallelism']} TaskManagers)"
     return monthly, f"always on: {pods} x {_num(est.hours)} h x {how}{spot}"
+
+
+def feature_store_cost(est: Estimator, component: Component) -> Priced | None:
+    """The online store (AWS: 2 ElastiCache nodes of the smallest type holding online.size_gb;
+    GCP: Memorystore Standard tier, per provisioned GB-hour) all month, plus the
+    materialisation pod for materialize.hours_per_month. The offline store is its data lake,
+    priced there."""
+    key = providers.get(est.provider).pricing_key
+    section = est.pricing.document.get(key or "", {})
+    prices = section.get("feature_online") if isinstance(section, dict) else None
+    size = int(fs.online(component)["size_gb"])
+    if prices is None:
+        est.error(
+            pointer("components", component.name, "type"), f"no feature store prices for cloud provider {est.provider} in the pricing data"
+        )
+        return None
+    rows = prices["rows"]
+    if "nodes" in prices:  # node-based (ElastiCache)
+        row = next((r for r in rows if float(r["memory_gib"]) >= size), None)
+        if row is None:
+            est.error(pointer("components", component.name, "online", "size_gb"), f"no cache node type holds {size} GB in the pricing data")
+            return None
+        nodes = int(prices["nodes"])
+        monthly = nodes * est.hours * float(row["hourly"])
+        online_detail = f"online store {nodes} x {row['type']} x {_num(est.hours)} h x ${_num(float(row['hourly']))}/h"
+    else:  # capacity-based (Memorystore)
+        row = next((r for r in rows if int(r["max_gb"]) >= size), None)
+        if row is None:
+            est.error(
+                pointer("components", component.name, "online", "size_gb"), f"no Memorystore tier holds {size} GB in the pricing data"
+            )
+            return None
+        monthly = size * est.hours * float(row["gb_hour"])
+        online_detail = f"online store {size} GB ({row['tier']}) x {_num(est.hours)} h x ${_num(float(row['gb_hour']))}/GB-h"
+    materialize = fs.materialize(component)
+    hours = float(materialize["hours_per_month"])
+    share, how = est.vcpu_share({"resources": materialize.get("resources") or {}})
+    monthly += hours * share * est.prices.per_vcpu_hour()
+    return monthly, f"{online_detail}; materialisation {_num(hours)} h x {how}"

@@ -453,6 +453,17 @@ CATALOG: tuple[Rule, ...] = (
         "Lower `retention_hours` to the limit, and keep what must stay longer in a store with lifecycle expiry.",
     ),
     _r(
+        "MLC-SEC-062",
+        "error",
+        "Online stores of feature stores carrying pii stay encrypted and authenticated",
+        "A feature store's online store (ElastiCache / Memorystore for Redis) holds the latest features of every "
+        "entity. mlc encrypts it at rest with its own key, in transit with TLS, and requires AUTH. A Terraform "
+        "override that changes those attributes of a feature store whose data is pii (by its classification or "
+        "what flows into it from its offline lake) removes that.",
+        "Remove the override of the encryption / authentication attributes.",
+        waivable=False,
+    ),
+    _r(
         "MLC-REL-060",
         "warning",
         "Stream jobs on spot capacity checkpoint their state",

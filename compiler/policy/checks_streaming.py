@@ -1,4 +1,5 @@
-"""Streaming checks: pii streams stay encrypted with their key and keep events no longer than
+"""Streaming checks: pii streams (and pii feature stores' online stores, MLC-SEC-062) stay encrypted
+with their key, and streams keep events no longer than
 the compliance frameworks allow (MLC-SEC-060/061); stream jobs on spot checkpoint, often
 (MLC-REL-060/061). Limits are documented in docs/streaming.md.
 """
@@ -26,28 +27,44 @@ def _pii_streams(compiled: Compiled) -> Iterator[Component]:
             yield stream
 
 
-def pii_stream_unencrypted(compiled: Compiled) -> Iterator[Hit]:
-    """MLC-SEC-060: a Terraform override on a pii stream's resource changes its encryption."""
+def _encryption_overrides(compiled: Compiled, trait: Trait, resource: tuple[str, tuple[str, ...]] | None, what: str) -> Iterator[Hit]:
+    """Terraform overrides setting an encryption / authentication attribute of the resource of
+    a component with `trait` that carries pii (by its classification or what flows into it)."""
     env = compiled.env
-    resource = provider_of(env).stream_resource
     if resource is None:
         return
     rtype, attributes = resource
     overrides = (env.spec.get("overrides") or {}).get("terraform") or []
-    for stream in _pii_streams(compiled):
-        address = f"{rtype}.{stream.name.replace('-', '_')}"
+    for component in env.with_trait(trait):
+        if compiled.graph.lineage[component.name].effective != "pii":
+            continue
+        address = f"{rtype}.{component.name.replace('-', '_')}"
         for index, entry in enumerate(overrides):
             if not isinstance(entry, dict) or entry.get("address") != address:
                 continue
             for attribute in attributes:
                 if attribute in (entry.get("set") or {}):
                     yield Hit(
-                        stream.name,
+                        component.name,
                         f"/overrides/terraform/{index}/set/{attribute}",
                         f"override changes {attribute} of {address}, which carries pii data "
-                        f"({describe_lineage(env, compiled.graph.lineage[stream.name])}): it must stay encrypted with its own key",
+                        f"({describe_lineage(env, compiled.graph.lineage[component.name])}): {what}",
                         key=True,
                     )
+
+
+def pii_stream_unencrypted(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-SEC-060: a Terraform override on a pii stream's resource changes its encryption."""
+    resource = provider_of(compiled.env).stream_resource
+    yield from _encryption_overrides(compiled, Trait.STREAM, resource, "it must stay encrypted with its own key")
+
+
+def pii_online_store_unprotected(compiled: Compiled) -> Iterator[Hit]:
+    """MLC-SEC-062: a Terraform override on a pii feature store's online store changes its
+    encryption (at rest, in transit) or its authentication."""
+    resource = provider_of(compiled.env).feature_online_resource
+    what = "its online store must stay encrypted with its own key, over TLS, with AUTH"
+    yield from _encryption_overrides(compiled, Trait.FEATURE_STORE, resource, what)
 
 
 def _limit(env: Environment) -> tuple[int, str] | None:

@@ -62,6 +62,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-REL-050", rel.capacity_headroom),
     ("MLC-SEC-060", streaming.pii_stream_unencrypted),
     ("MLC-SEC-061", streaming.pii_stream_retention),
+    ("MLC-SEC-062", streaming.pii_online_store_unprotected),
     ("MLC-REL-060", streaming.spot_stream_job_without_checkpoint),
     ("MLC-REL-061", streaming.spot_stream_job_checkpoints_rarely),
 )

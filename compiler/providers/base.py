@@ -39,6 +39,11 @@ class Provider:
     stream_retention_hours: ClassVar[tuple[int, int] | None] = None  # (min, max) a stream keeps events; None: no streams
     # Terraform resource type of a stream and its attributes that decide its encryption (MLC-SEC-060)
     stream_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    # online-store engines of a feature store mlc can create here (Terraform)
+    feature_online_engines: ClassVar[tuple[str, ...]] = ()
+    # Terraform resource type of a feature store's online store and its attributes that decide
+    # its encryption and authentication (MLC-SEC-062)
+    feature_online_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
     #: instance families that run as confidential VMs (node_pools.<name>.confidential: true),
     #: and how the provider calls the technology, for messages
     confidential_families: ClassVar[tuple[str, ...]] = ()

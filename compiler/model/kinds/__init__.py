@@ -11,6 +11,7 @@ from compiler.model.kinds import (
     data_lake,
     database,
     edge_deployment,
+    feature_store,
     job,
     monitoring,
     object_store,
@@ -42,6 +43,7 @@ for _module in (
     edge_deployment,
     stream,
     stream_job,
+    feature_store,
 ):
     register(_module.KIND)
 

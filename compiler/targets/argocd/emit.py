@@ -148,6 +148,7 @@ HANDLERS: DispatchTable[Any] = DispatchTable(
                 "tuning_job",
                 "tracking_server",
                 "stream",
+                "feature_store",
                 "stream_job",  # a FlinkDeployment in kubernetes/, kept running by the environment's Application
             )
         },

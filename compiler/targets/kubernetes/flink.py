@@ -169,8 +169,8 @@ def build_flink_deployment(compiled: Compiled, component: Component) -> dict[str
         "podTemplate": pod_template(compiled, component),
         "jobManager": {"replicas": 1, "resource": dict(resource)},
         "taskManager": {"resource": dict(resource)},
-        "job": job_spec(component),
     }
+    spec["job"] = job_spec(component)  # (a field of FlinkDeployment, not the component kind "job")
     meta = c.metadata(compiled, "FlinkDeployment", component.name, component)
     return c.k8s_object(API_VERSION, "FlinkDeployment", meta, spec=spec)
 

@@ -125,6 +125,12 @@ def _stream_job_emit(compiled: Compiled, component: Component) -> Objects:
     return emit_stream_job(compiled, component)
 
 
+def _feature_store_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.feature_store import emit_feature_store
+
+    return emit_feature_store(compiled, component)
+
+
 def _stream_job_ingress(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
     from compiler.targets.kubernetes.flink import operator_ingress
 
@@ -167,6 +173,7 @@ HANDLERS: DispatchTable[K8sKind] = DispatchTable(
             scrape=lambda component: Scrape(FLINK_METRICS_PORT),
             ingress=_stream_job_ingress,
         ),
+        "feature_store": K8sKind(_feature_store_emit),
     },
 )
 

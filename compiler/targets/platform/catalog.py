@@ -225,6 +225,17 @@ COMPONENTS: tuple[Component, ...] = (
         values={"webhook": {"create": False}},
     ),
     Component(
+        "feast-operator",
+        "https://github.com/feast-dev/feast.git",
+        "v0.66.0",
+        "feast-operator-system",
+        -30,
+        ("FeatureStore",),
+        "runs FeatureStores (feast.dev/v1): the registry, offline and online feature servers of each feature store",
+        "feast-dev/feast v0.66.0 infra/feast-operator/config/default (the operator's kustomize install)",
+        path="infra/feast-operator/config/default",
+    ),
+    Component(
         "nvidia-device-plugin",
         "https://nvidia.github.io/k8s-device-plugin",
         "0.19.0",

@@ -31,6 +31,7 @@ from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_edge import edge_identity_file
+from compiler.targets.terraform.aws_feature_store import feature_store_file
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -336,6 +337,7 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "edge_deployment": edge_identity_file,
             "stream": stream_file,
             "stream_job": identity_file,
+            "feature_store": feature_store_file,
         },
     )
 

@@ -249,8 +249,8 @@ def budget_file(ctx: AzureContext) -> TfFile:
 
 
 def stream_not_supported(ctx: AzureContext, component: Component) -> TfFile:
-    """Never reached: validation refuses streams on Azure at their line (MLC-E026)."""
-    raise azure.PROVIDER.unsupported("terraform", "stream: no Event Hubs emitter yet")
+    """Never reached: validation refuses streams and feature stores on Azure at their line (MLC-E026)."""
+    raise azure.PROVIDER.unsupported("terraform", f"{component.type}: no Event Hubs / Azure Cache emitter yet")
 
 
 # --- the emitter --------------------------------------------------------------------------
@@ -278,6 +278,7 @@ class AzureTerraform(TerraformEmitter[AzureContext]):
             "edge_deployment": edge_not_supported,
             "stream": stream_not_supported,
             "stream_job": identity_file,
+            "feature_store": stream_not_supported,
         },
     )
 

@@ -36,6 +36,7 @@ from compiler.targets.terraform.common import (
 )
 from compiler.targets.terraform.emitter import TerraformEmitter
 from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, GcpContext
+from compiler.targets.terraform.gcp_feature_store import feature_store_file
 from compiler.targets.terraform.gcp_iam import identity_file
 from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
 from compiler.targets.terraform.gcp_streaming import stream_file
@@ -228,6 +229,7 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "edge_deployment": edge_not_supported,
             "stream": stream_file,
             "stream_job": identity_file,
+            "feature_store": feature_store_file,
         },
     )
 

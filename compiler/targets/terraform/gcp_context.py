@@ -22,6 +22,8 @@ SERVICE_AGENT_EMAIL = {
     "cloudsql": f"service-{PROJECT_NUMBER}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
     # created when the Pub/Sub API is enabled; no data source returns it either
     "pubsub": f"service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com",
+    # Memorystore for Redis: created with the API, no data source returns it either
+    "redis": f"service-{PROJECT_NUMBER}@cloud-redis.iam.gserviceaccount.com",
 }
 SERVICE_AGENT_DATA = {"gcs": "google_storage_project_service_account", "bigquery": "google_bigquery_default_service_account"}
 
