@@ -132,6 +132,10 @@ def test_every_example_container_is_hardened(examples):
     checked = 0
     for _, artifacts in examples.values():
         for artifact in artifacts:
+            if isinstance(artifact.content, dict) and artifact.content.get("kind") == "FlinkDeployment":
+                _assert_flink_hardened(artifact.content)
+                checked += 1
+                continue
             for pod in pod_specs(artifact.content):
                 assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
                 assert pod["automountServiceAccountToken"] is False
@@ -147,6 +151,23 @@ def test_every_example_container_is_hardened(examples):
                     assert container["imagePullPolicy"] == ("IfNotPresent" if pinned else "Always")
                     checked += 1
     assert checked > 0
+
+
+def _assert_flink_hardened(obj: dict[str, Any]) -> None:
+    """A FlinkDeployment's pod template is merged by the operator into the JobManager and
+    TaskManager pods: the image comes from spec.image, resources from jobManager/taskManager
+    (requests = limits: the cpu/memory limit factors default to 1.0), and the pods need a
+    token (the JobManager creates TaskManagers; both read the HA ConfigMaps)."""
+    spec = obj["spec"]
+    pod = spec["podTemplate"]["spec"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"} and pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is True and pod["enableServiceLinks"] is False
+    assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
+    [main] = pod["containers"]
+    assert main["name"] == "flink-main-container" and {"name": "tmp", "mountPath": "/tmp"} in main["volumeMounts"]
+    _assert_container_context(main["securityContext"])
+    assert spec["imagePullPolicy"] == ("IfNotPresent" if "@sha256:" in spec["image"] else "Always")
+    assert spec["jobManager"]["resource"] == spec["taskManager"]["resource"]
 
 
 def _assert_container_context(sc: dict[str, Any]) -> None:

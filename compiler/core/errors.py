@@ -371,6 +371,13 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Serve the model with a KServe `runtime` to keep the canary, or remove `canary` and roll out by changing `image` or `model.path`.",
     ),
     (
+        "MLC-E066",
+        "stream retention outside the provider's limits",
+        "A stream's `retention_hours` is outside what the cloud's stream service keeps (Kinesis data streams: 24 to "
+        "8760 hours; Pub/Sub topics: up to 744 hours; Event Hubs Premium: 1 to 2160 hours, whole days).",
+        "Set `retention_hours` within the limits the message names.",
+    ),
+    (
         "MLC-E070",
         "too many environments or components",
         "The project exceeds a size limit (see the README's Limits table), which protects CI from runaway input.",

@@ -68,6 +68,7 @@ KIND_RESOURCES: dict[str, tuple[str, str]] = {
     "ServiceMonitor": ("monitoring.coreos.com", "servicemonitors"),
     "InferenceService": ("serving.kserve.io", "inferenceservices"),
     "Route": ("serving.knative.dev", "routes"),
+    "FlinkDeployment": ("flink.apache.org", "flinkdeployments"),
     "ScheduledSparkApplication": ("sparkoperator.k8s.io", "scheduledsparkapplications"),
     "SparkApplication": ("sparkoperator.k8s.io", "sparkapplications"),
 }
@@ -78,6 +79,7 @@ EDITOR_KINDS = frozenset(
         "CronJob",
         "CronWorkflow",
         "Deployment",
+        "FlinkDeployment",
         "HorizontalPodAutoscaler",
         "InferenceService",
         "Job",
