@@ -139,10 +139,10 @@ def compile_one(project: Project, env_name: str, today: date, mode: Mode, token:
     artifacts = result.artifacts
     if artifacts is None or mode is Mode.VALIDATE:
         return outcome
-    from compiler.targets.platform.needs import NEEDS_FILE, SETTING_POINTERS
+    from compiler.targets.platform.needs import NEEDS_FILE, setting_pointer
 
     outcome.platform = next(a.content for a in artifacts if a.path == NEEDS_FILE)
-    outcome.platform_where = {key: env.locate(pointer) for key, pointer in SETTING_POINTERS.items()}
+    outcome.platform_where = {key: env.locate(setting_pointer(key)) for key in outcome.platform["settings"]}
     files = serialise(artifacts)
     outcome.written = sorted(files)
     if mode is Mode.MEMORY:

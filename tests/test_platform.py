@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -232,3 +233,36 @@ def test_a_malformed_platform_json_in_out_is_not_trusted(tmp_path, capsys):
     assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0  # b compiled again: its needs are back
     root = _load(tmp_path / "out" / "_platform" / "c1" / "root.yaml")
     assert [s["path"] for s in root["spec"]["sources"]] == ["out/_platform/c1/apps", "out/a/argocd", "out/b/argocd"]
+
+
+def _azure_env(name: str) -> str:
+    return (
+        "apiVersion: mlc/v1\nkind: Environment\n"
+        f"metadata: {{name: {name}}}\n"
+        'cloud: {provider: azure, region: swedencentral, subscription: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", resource_group: rg-a}\n'
+        "cluster:\n  name: aks-shared\n  node_pools:\n    cpu: {instance_type: Standard_D4s_v5, min: 1, max: 3}\n"
+        'gitops: {repo: "https://git.example.com/ml/platform.git"}\n'
+        "budget: {monthly_usd: 1000}\n"
+        "components:\n  raw: {type: object_store, classification: internal}\n"
+    )
+
+
+def test_azure_environments_sharing_a_cluster_conflict_on_the_key_vault_at_the_cluster_name(tmp_path, capsys):
+    """The ClusterSecretStore reads one Key Vault and each Azure environment has its own, so two
+    Azure environments on one cluster are an input error at the second's cluster name (was an
+    internal error: the provider's own setting had no spec location)."""
+    make_project(tmp_path, {"a": _azure_env("a"), "b": _azure_env("b")})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(
+        r"environments/b\.yaml:6:9: error MLC-E035: environments \"a\" and \"b\" share the cluster \"aks-shared\" but disagree "
+        r"on key_vault \('kv-[a-z0-9-]+' vs 'kv-[a-z0-9-]+'\); one cluster has one platform\n1 problem found; nothing was written\n",
+        err,
+    ), err
+    # one Azure environment alone compiles, and its platform.json (with key_vault) is read back as well formed
+    make_project(tmp_path, {"a": _azure_env("a")})
+    (tmp_path / "environments" / "b.yaml").unlink()
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0, capsys.readouterr().err
+    from compiler.targets.platform.needs import well_formed
+
+    assert well_formed(json.loads((tmp_path / "out" / "a" / "platform.json").read_text()))
