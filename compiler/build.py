@@ -139,10 +139,10 @@ def compile_one(project: Project, env_name: str, today: date, mode: Mode, token:
     artifacts = result.artifacts
     if artifacts is None or mode is Mode.VALIDATE:
         return outcome
-    from compiler.targets.platform.needs import NEEDS_FILE, SETTING_POINTERS
+    from compiler.targets.platform.needs import NEEDS_FILE, setting_pointer
 
     outcome.platform = next(a.content for a in artifacts if a.path == NEEDS_FILE)
-    outcome.platform_where = {key: env.locate(pointer) for key, pointer in SETTING_POINTERS.items()}
+    outcome.platform_where = {key: env.locate(setting_pointer(key)) for key in outcome.platform["settings"]}
     files = serialise(artifacts)
     outcome.written = sorted(files)
     if mode is Mode.MEMORY:
@@ -432,23 +432,26 @@ def platform_output(project: Project, outcomes: list[EnvOutcome]) -> dict[str, b
     import json
 
     from compiler.targets.platform.emit import cluster_conflicts, emit_platform
-    from compiler.targets.platform.needs import NEEDS_FILE
+    from compiler.targets.platform.needs import NEEDS_FILE, well_formed
 
     fresh = {o.env: o for o in outcomes if o.platform is not None}
-    needs: dict[str, dict] = {}
+    recorded: dict[str, dict] = {}  # every environment's platform.json in out/ before this run
     for env in sorted(project.env_files()):
-        if env in fresh:
-            needs[env] = fresh[env].platform  # type: ignore[assignment]
-            continue
         path = project.out_dir / env / NEEDS_FILE
         if path.is_file() and not path.is_symlink():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            if isinstance(data, dict) and "cluster" in data and "settings" in data:
-                needs[env] = data
-    problems = cluster_conflicts(needs, {env: o.platform_where for env, o in fresh.items()})
+            if well_formed(data):
+                recorded[env] = data
+    needs: dict[str, dict] = {}
+    for env in sorted(project.env_files()):
+        if env in fresh:
+            needs[env] = fresh[env].platform  # type: ignore[assignment]
+        elif env in recorded:
+            needs[env] = recorded[env]
+    problems = cluster_conflicts(needs, {env: o.platform_where for env, o in fresh.items()}, recorded)
     if problems:
         raise InputError(problems)
     artifacts = emit_platform(needs)

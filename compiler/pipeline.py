@@ -45,7 +45,14 @@ def validate_environment(env: Environment) -> DependencyGraph:
     rules, Argo template syntax. Returns the graph; raises InputError with all problems.
     (Waivers are checked by the policy engine, which knows the project's KCL rules.)"""
     from compiler.analysis.lifecycle import confidential_pool_problems, tuning_capacity_problems, tuning_problems
-    from compiler.analysis.semantics import env_reference_problems, lifecycle_problems, scale_to_zero_problems
+    from compiler.analysis.semantics import (
+        canary_problems,
+        env_reference_problems,
+        feature_store_problems,
+        lifecycle_problems,
+        scale_to_zero_problems,
+        stream_problems,
+    )
     from compiler.analysis.template_syntax import argo_template_violations
     from compiler.plan.monitors import monitor_problems
 
@@ -58,6 +65,9 @@ def validate_environment(env: Environment) -> DependencyGraph:
     problems += lifecycle_problems(env)
     problems += env_reference_problems(env)
     problems += scale_to_zero_problems(env)
+    problems += canary_problems(env)
+    problems += stream_problems(env)
+    problems += feature_store_problems(env)
     problems += argo_template_violations(env)
     problems += confidential_pool_problems(env)
     if graph is not None:
@@ -158,4 +168,9 @@ def compile_environment(
             patched = override_environment(compiled, root, findings)
             assert patched is not None
             artifacts = patched.artifacts
+        from compiler.targets.object_size import oversized
+
+        too_big = oversized(env, artifacts)
+        if too_big:
+            raise InputError(too_big)
     return EnvironmentResult(compiled, findings, blocked, artifacts)

@@ -14,10 +14,11 @@ the way Terraform would. It never looks at the spec: what moto enforces is what 
 What moto enforces and what it does not (moto 5.x, moto/iam/access_control.py,
 moto/core/authorization.py), so tests know what to check statically instead:
   * S3: action and resource (arn:aws:s3:::bucket[/key]) are both enforced.
-  * Glue and KMS: moto authorises them against resource "*", so a statement scoped to a
-    database/table/key ARN would never match. The translator loads such statements with
+  * Glue, KMS and Kinesis: moto authorises them against resource "*", so a statement scoped
+    to a database/table/key/stream ARN would never match. The translator loads such statements with
     Resource "*" (`MOTO_STAR_SERVICES`): moto then enforces their actions; the resources are
-    checked statically (tests/test_terraform.py, exact statements per edge).
+    checked statically (tests/test_terraform.py and tests/test_streaming.py, exact statements
+    per edge).
   * Conditions in identity policies are not evaluated (no request context is passed):
     the `s3:prefix` condition on ListBucket and the trust policy's `sub`/`aud` conditions are
     checked statically.
@@ -49,7 +50,7 @@ from aws_policy import render_policy_document
 
 MOTO_ACCOUNT = "123456789012"  # moto's default account id
 OIDC_ISSUER = "oidc.eks.{region}.amazonaws.com/id/MLCTEST"
-MOTO_STAR_SERVICES = ("glue:", "kms:")
+MOTO_STAR_SERVICES = ("glue:", "kinesis:", "kms:")
 _INTERP = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 
 
@@ -251,6 +252,12 @@ class Translator:
             )
             self.values.update({f"aws_glue_catalog_database.{name}.name": db})
             self.values[f"aws_glue_catalog_database.{name}.arn"] = f"arn:aws:glue:{region}:{MOTO_ACCOUNT}:database/{db}"
+        kinesis = self.server.client("kinesis", region=region)
+        for name, body in sorted(blocks(self.files, "resource", "aws_kinesis_stream").items()):
+            stream = self.resolve(body["name"])
+            kinesis.create_stream(StreamName=stream, ShardCount=int(body["shard_count"]))
+            arn = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+            self.values.update({f"aws_kinesis_stream.{name}.name": stream, f"aws_kinesis_stream.{name}.arn": arn})
         for name in blocks(self.files, "resource", "aws_db_instance"):
             self.values[f"aws_db_instance.{name}.resource_id"] = f"db-{name.upper()}"  # not created: rds-db:connect is checked statically
         for name, body in sorted(blocks(self.files, "resource", "aws_iam_role").items()):

@@ -312,7 +312,7 @@ def components(draw: Any, provider: str, gpu_type: str, gpu_pool: bool) -> dict[
                 autoscaling={"metric": draw(st.sampled_from(["cpu", "concurrency", "rps"])), "target": draw(st.integers(1, 100))},
                 slo={"latency_p99_ms": draw(st.integers(10, 2000)), "availability": 0.99},
             )
-            if draw(st.booleans()):
+            if "runtime" in body and draw(st.booleans()):  # by weight only on KServe (image-based: MLC-E065)
                 body["canary"] = {"path": draw(object_path), "traffic_percent": draw(st.integers(1, 99))}
         else:  # batch_inference
             body["model"] = {"from": draw(st.sampled_from(buckets)), "path": draw(object_path)}

@@ -78,6 +78,7 @@ def test_the_examples_atlantis_config_matches_the_documented_keys() -> None:
     assert errors(config) == []
     assert [(p["name"], p["dir"], p["execution_order_group"]) for p in config["projects"]] == [
         ("dev", "out/dev/terraform", 0),
+        ("fraud", "out/fraud/terraform", 0),
         ("lab", "out/lab/terraform", 0),
         ("prod-azure", "out/prod-azure/terraform", 0),
         ("research-gcp", "out/research-gcp/terraform", 0),

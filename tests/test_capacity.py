@@ -123,7 +123,7 @@ def test_pod_groups_of_each_kind(tmp_path):
         f"job:\n  type: spark_job\n  image: {IMG}\n  main: local:///app.jar\n  spot: true\n"
         "  driver: {cores: 1, memory: 4Gi}\n  executors: {instances: 3, cores: 2, memory: 8Gi}\n"
         "api:\n  type: serving\n  model: {from: models, path: m/v2}\n  image: " + IMG + "\n"
-        "  replicas: {min: 3, max: 6}\n  canary: {path: m/v3, traffic_percent: 20}\n"
+        "  replicas: {min: 3, max: 6}\n"
         "kserve:\n  type: serving\n  model: {from: models, path: m/v2}\n  runtime: sklearn\n"
         "  replicas: {min: 2, max: 4}\n  canary: {path: m/v3, traffic_percent: 10}\n"
     )
@@ -134,8 +134,8 @@ def test_pod_groups_of_each_kind(tmp_path):
     assert groups["job", "executor"] == PodGroup(
         "executor", 3, 2.0, 8.8, spot=True, cpu_at="/executors/cores", memory_at="/executors/memory"
     )
-    # Deployment canary: ceil(3 x 20 / 80) = 1 pod; KServe keeps both revisions at min (2)
-    assert (groups["api", "replica"].count, groups["api", "canary"].count) == (3, 1)
+    # a KServe canary is a second InferenceService at replicas.min (2); image-based serving has no canary (MLC-E065)
+    assert groups["api", "replica"].count == 3 and ("api", "canary") not in groups
     assert (groups["kserve", "replica"].count, groups["kserve", "canary"].count) == (2, 2)
-    assert all(groups[k].always_on for k in [("api", "replica"), ("api", "canary"), ("kserve", "canary")])
+    assert all(groups[k].always_on for k in [("api", "replica"), ("kserve", "replica"), ("kserve", "canary")])
     assert compiled.capacity.of("api")[0].pools == ("cpu",)  # not the GPU pool (tainted)

@@ -582,16 +582,12 @@ def test_gpu_job_with_spot_on_an_on_demand_pool_is_priced_on_demand():
 
 
 def test_canary_pods_are_priced_all_month():
-    # Deployment path: replicas.min 3 + ceil(3 x 20 / 80) = 1 canary pod = 4 pods
-    # 4 x 730 h x 1 vCPU-equiv x 0.048 = 140.16
-    serving = {"type": "serving", "model": {"from": "m", "path": "a"}, "image": "r/i:1", "replicas": {"min": 3, "max": 6}}
-    spec = env({"m": {"type": "object_store"}, "api": {**serving, "canary": {"path": "b", "traffic_percent": 20}}})
-    assert one(spec, "api") == Decimal("140.16")
-    assert "3 replica(s) + 1 canary pod(s) x 730 h" in next(i.detail for i in estimate(spec, PRICING).items if i.component == "api")
-    # KServe keeps both revisions at replicas.min: 2 + 2 pods x 730 x 0.048 = 140.16
+    # KServe runs <name>-stable and <name>-canary, each at replicas.min: 2 + 2 pods x 730 x 0.048 = 140.16
+    # (image-based canaries are refused, MLC-E065)
     kserve = {"type": "serving", "model": {"from": "m", "path": "a"}, "runtime": "sklearn", "replicas": {"min": 2, "max": 4}}
     spec = env({"m": {"type": "object_store"}, "api": {**kserve, "canary": {"path": "b", "traffic_percent": 10}}})
     assert one(spec, "api") == Decimal("140.16")
+    assert "2 replica(s) + 2 canary pod(s) x 730 h" in next(i.detail for i in estimate(spec, PRICING).items if i.component == "api")
 
 
 def test_a_region_without_its_own_prices_is_priced_as_the_priced_region_and_says_so():

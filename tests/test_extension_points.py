@@ -169,7 +169,7 @@ def test_the_kinds_reference_rules_come_from_the_registry(tmp_path: Path, notebo
     assert [(d.code, d.message) for d in err.value.diagnostics] == [
         (
             "MLC-E041",
-            'reads names "nb", a notebook; expected a storage component (object_store, data_lake, database)',
+            'reads names "nb", a notebook; expected a storage component (object_store, data_lake, database, stream, feature_store)',
         )
     ]
 

@@ -13,6 +13,11 @@ from the spec). For each edge the workload does what its libraries do:
               KMS GenerateDataKey; a cataloged lake: Glue CreateTable/UpdateTable/GetTable
   model       download by prefix (ListObjectsV2 under model.path, GetObject each), KMS Decrypt
   checkpoint  save (multipart upload under its prefix), restore (list + get), rotate (delete)
+  streams     consume: DescribeStreamSummary, ListShards, GetShardIterator, GetRecords, KMS
+              Decrypt; produce: PutRecord(s), KMS GenerateDataKey (Kinesis)
+  feature     a reader: `reads` of its offline lake (as above); writing it (online push) has no
+  stores      IAM part (Redis AUTH); its materialisation: `reads` of the lake and read/write/
+              delete of its registry prefix feast/<name>/
 Every undeclared access is denied: another workload's store, objects outside a model or
 checkpoint path (the training checkpoints from serving), delete where not declared.
 
@@ -90,6 +95,24 @@ class World:
     def buckets(self) -> list[str]:
         return sorted(c["name"] for c in self.plan["components"] if c["type"] in ("object_store", "data_lake"))
 
+    def streams(self) -> list[str]:
+        return sorted(c["name"] for c in self.plan["components"] if c["type"] == "stream")
+
+    def stream_name(self, store: str) -> str:
+        return self.translator.values[f"aws_kinesis_stream.{tf_name(store)}.name"]
+
+    def effective(self, access: dict[str, Any]) -> dict[str, Any] | None:
+        """The edge as the cloud sees it: reading a feature store is reading its offline lake
+        (catalog read when the lake has one); writing it is Redis AUTH, nothing in IAM."""
+        component = self.components[access["store"]]
+        if component["type"] != "feature_store":
+            return access
+        if access["write"]:
+            return None
+        lake = component["spec"]["offline"]
+        catalog = "read" if self.glue_db(lake) else ""
+        return {"store": lake, "edge": "reads", "prefix": "", "read": True, "write": False, "delete": False, "catalog": catalog}
+
     def access(self, workload: str) -> list[dict[str, Any]]:
         return self.plan["iam"][workload]["access"]
 
@@ -109,6 +132,7 @@ class Workload:
         )
         region = world.translator.region
         self.s3, self.kms, self.glue = (server.client(s, self.session, region) for s in ("s3", "kms", "glue"))
+        self.kinesis = server.client("kinesis", self.session, region)
         self.storage_options = {
             "AWS_ENDPOINT_URL": server.url,
             "AWS_REGION": region,
@@ -208,12 +232,33 @@ class Workload:
         self.kms.generate_data_key(KeyId=w.key_arn(store), KeySpec="AES_256")
         self.kms.decrypt(CiphertextBlob=w.ciphertexts[store], KeyId=w.key_arn(store))
 
+    def stream(self, access: dict[str, Any]) -> None:
+        store, w = access["store"], self.world
+        name = w.stream_name(store)
+        if access["write"]:  # produce
+            self.kinesis.describe_stream_summary(StreamName=name)
+            self.kinesis.put_record(StreamName=name, Data=b"event", PartitionKey="k")
+            self.kinesis.put_records(StreamName=name, Records=[{"Data": b"event", "PartitionKey": "k"}])
+            self.kms.generate_data_key(KeyId=w.key_arn(store), KeySpec="AES_256")
+        else:  # consume (a polling consumer)
+            self.kinesis.describe_stream_summary(StreamName=name)
+            (shard, *_) = self.kinesis.list_shards(StreamName=name)["Shards"]
+            iterator = self.kinesis.get_shard_iterator(StreamName=name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
+            self.kinesis.get_records(ShardIterator=iterator["ShardIterator"])
+            self.kms.decrypt(CiphertextBlob=w.ciphertexts[store], KeyId=w.key_arn(store))
+
     def exercise(self, access: dict[str, Any]) -> None:
         if self.world.components[access["store"]]["type"] == "database":
             return  # rds-db:connect: no IAM database authentication in moto (checked statically)
+        if self.world.components[access["store"]]["type"] == "stream":
+            return self.stream(access)
+        effective = self.world.effective(access)
+        if effective is None:
+            return  # a feature store's online write: Redis AUTH over the network, no IAM
+        access = effective
         # a tracking server's backend store and an MLflow client's logged artifacts: written and read back
         edges = {"reads": self.read, "writes": self.write, "model": self.model, "checkpoint": self.checkpoint}
-        edges.update(backend=self.write, logs=self.write)
+        edges.update(backend=self.write, logs=self.write, offline=self.read, registry=self.checkpoint)
         edges[access["edge"]](access)
 
 
@@ -238,13 +283,15 @@ def seed(server: MotoServer, world: World) -> None:
         world.ciphertexts[store] = kms.encrypt(KeyId=world.key_arn(store), Plaintext=b"data key")["CiphertextBlob"]
         if world.glue_db(store):
             glue.create_table(DatabaseName=world.glue_db(store), TableInput={"Name": "seed"})
+    for stream in world.streams():
+        world.ciphertexts[stream] = kms.encrypt(KeyId=world.key_arn(stream), Plaintext=b"data key")["CiphertextBlob"]
     seeded: set[tuple[str, str]] = set()
     for workload in world.plan["iam"]:
         for access in world.access(workload):
             if access["edge"] == "model" and access["prefix"]:
                 for name in ("model.bin", "config.json"):
                     s3.put_object(Bucket=world.bucket(access["store"]), Key=f"{access['prefix']}/{name}", Body=b"m")
-            elif access["edge"] == "checkpoint":
+            elif access["edge"] in ("checkpoint", "registry"):  # a checkpoint / a registry to read back
                 s3.put_object(Bucket=world.bucket(access["store"]), Key=f"{access['prefix']}/step-0.ckpt", Body=b"c")
             elif access["edge"] == "reads" and access["prefix"] and (access["store"], access["prefix"]) not in seeded:
                 seeded.add((access["store"], access["prefix"]))  # a dataset under a path (monitor workloads)
@@ -298,14 +345,16 @@ CASES = [(env, w) for env in AWS_ENVS for w in workloads_of(env)]
 
 
 def test_every_aws_example_workload_is_covered():
-    assert AWS_ENVS == ["dev", "lab", "prod", "staging"]
+    assert AWS_ENVS == ["dev", "fraud", "lab", "prod", "staging"]
     # 4 workloads in dev and staging, 5 in prod (ranker-fallback), 9 in lab (a Ray job, a plain
-    # job, an on_failure job, an MLflow server, an edge fleet), plus 9 monitor workloads (drift
+    # job, an on_failure job, an MLflow server, an edge fleet), 4 in fraud (a Flink job, a
+    # feature store's materialisation, serving and training), plus 9 monitor workloads (drift
     # detectors and data-quality checks, read-only identities of their own)
-    assert len(CASES) == 31
+    assert len(CASES) == 35
     monitors = {"ranker-monitoring-dq-features", "ranker-monitoring-ranker-drift", "ranker-monitoring-ranker-fallback-drift"}
     lab = {"embed-notes", "mlflow", "notify-failure", "ranker-edge", "train-notes"}
-    assert {w for _, w in CASES} == {"batch-score", "feature-etl", "ranker", "ranker-fallback", "train-ranker"} | monitors | lab
+    fraud = {"fraud-features", "fraud-scorer", "fraud-train", "txn-features"}
+    assert {w for _, w in CASES} == {"batch-score", "feature-etl", "ranker", "ranker-fallback", "train-ranker"} | monitors | lab | fraud
 
 
 @pytest.mark.parametrize(("env", "workload"), CASES, ids=[f"{e}-{w}" for e, w in CASES])
@@ -313,9 +362,10 @@ def test_declared_edges_succeed_and_undeclared_access_is_denied(moto_aws, env, w
     server, worlds = moto_aws
     world = worlds[env]
     me = Workload(server, world, workload)
-    accesses = world.access(workload)
-    for access in accesses:
+    for access in world.access(workload):
         me.exercise(access)
+    # what each edge means for buckets (a feature store's reader reads its offline lake)
+    accesses = [e for a in world.access(workload) if (e := world.effective(a)) is not None]
     touched: dict[str, list[dict[str, Any]]] = {}
     for access in accesses:
         touched.setdefault(access["store"], []).append(access)
@@ -345,6 +395,11 @@ def test_declared_edges_succeed_and_undeclared_access_is_denied(moto_aws, env, w
             checked += 1
         if world.glue_db(store) and not any(a["catalog"] == "write" for a in mine):
             denied(me.glue.create_table, DatabaseName=world.glue_db(store), TableInput={"Name": f"intruder_{workload.replace('-', '_')}"})
+            checked += 1
+    if not any(world.components[a["store"]]["type"] == "stream" for a in world.access(workload)):
+        for stream in world.streams():  # no stream edge: no Kinesis at all (moto checks actions, not stream ARNs)
+            denied(me.kinesis.put_record, StreamName=world.stream_name(stream), Data=b"x", PartitionKey="k")
+            denied(me.kinesis.list_shards, StreamName=world.stream_name(stream))
             checked += 1
     assert checked > 0
 

@@ -32,12 +32,16 @@ MINIMAL = {
     "edge_deployment": (
         f"{{type: edge_deployment, image: '{IMG}', runtime: onnx, model: {{from: s, path: m}}, fleet: {{cluster_labels: {{f: a}}}}}}"
     ),
+    "stream": "{type: stream, partitions: 2}",
+    "stream_job": f"{{type: stream_job, image: '{IMG}', main: 'local:///opt/flink/usrlib/j.jar', reads: [s], checkpoint_to: s}}",
+    "feature_store": f"{{type: feature_store, offline: lake, materialize: {{schedule: '@daily', image: '{IMG}'}}}}",
 }
 HELPERS = {
     "monitoring": "w: {type: serving, runtime: sklearn, model: {from: s}, slo: {latency_p99_ms: 100}}",
     "pipeline": f"w: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [s]}}",
     "tuning_job": f"w: {{type: training_job, image: '{IMG}', reads: [s], max_runtime_hours: 2}}",
     "tracking_server": "db: {type: database, instance_class: db.t3.small}",
+    "feature_store": "lake: {type: data_lake, size_gb: 1, lifecycle: {expire_after_days: 30}}",
 }
 
 

@@ -132,6 +132,10 @@ def test_every_example_container_is_hardened(examples):
     checked = 0
     for _, artifacts in examples.values():
         for artifact in artifacts:
+            if isinstance(artifact.content, dict) and artifact.content.get("kind") == "FlinkDeployment":
+                _assert_flink_hardened(artifact.content)
+                checked += 1
+                continue
             for pod in pod_specs(artifact.content):
                 assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
                 assert pod["automountServiceAccountToken"] is False
@@ -147,6 +151,23 @@ def test_every_example_container_is_hardened(examples):
                     assert container["imagePullPolicy"] == ("IfNotPresent" if pinned else "Always")
                     checked += 1
     assert checked > 0
+
+
+def _assert_flink_hardened(obj: dict[str, Any]) -> None:
+    """A FlinkDeployment's pod template is merged by the operator into the JobManager and
+    TaskManager pods: the image comes from spec.image, resources from jobManager/taskManager
+    (requests = limits: the cpu/memory limit factors default to 1.0), and the pods need a
+    token (the JobManager creates TaskManagers; both read the HA ConfigMaps)."""
+    spec = obj["spec"]
+    pod = spec["podTemplate"]["spec"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"} and pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["automountServiceAccountToken"] is True and pod["enableServiceLinks"] is False
+    assert {"name": "tmp", "emptyDir": {}} in pod["volumes"]
+    [main] = pod["containers"]
+    assert main["name"] == "flink-main-container" and {"name": "tmp", "mountPath": "/tmp"} in main["volumeMounts"]
+    _assert_container_context(main["securityContext"])
+    assert spec["imagePullPolicy"] == ("IfNotPresent" if "@sha256:" in spec["image"] else "Always")
+    assert spec["jobManager"]["resource"] == spec["taskManager"]["resource"]
 
 
 def _assert_container_context(sc: dict[str, Any]) -> None:
@@ -469,6 +490,7 @@ def test_secret_env_becomes_external_secret_and_secret_key_ref(tmp_path):
 
 
 def test_canary_inference_service(tmp_path):
+    """The KServe fields of each track (the split itself: test_runtime.py, canaries)."""
     out = emit(
         tmp_path,
         """
@@ -482,16 +504,19 @@ def test_canary_inference_service(tmp_path):
           canary: {path: ranker/v13, traffic_percent: 10}
         """,
     )
-    isvc = out["inferenceservice-ranker.yaml"]
-    predictor = isvc["spec"]["predictor"]
-    assert predictor["model"]["modelFormat"] == {"name": "sklearn"}
-    assert predictor["model"]["storageUri"] == "s3://123456789012-e1-models-bea68d/ranker/v13"  # the new revision
-    assert predictor["canaryTrafficPercent"] == 10
-    assert (predictor["minReplicas"], predictor["maxReplicas"]) == (0, 4)
-    assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("rps", 50)
-    assert predictor["model"]["readinessProbe"]["tcpSocket"] == {"port": 8080}
-    assert predictor["labels"]["app.kubernetes.io/name"] == "ranker"
-    assert isvc["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"
+    assert "inferenceservice-ranker.yaml" not in out
+    for track, path in (("stable", "ranker/v12"), ("canary", "ranker/v13")):
+        isvc = out[f"inferenceservice-ranker-{track}.yaml"]
+        predictor = isvc["spec"]["predictor"]
+        assert predictor["model"]["modelFormat"] == {"name": "sklearn"}
+        assert predictor["model"]["storageUri"] == f"s3://123456789012-e1-models-bea68d/{path}"
+        assert "canaryTrafficPercent" not in predictor
+        assert (predictor["minReplicas"], predictor["maxReplicas"]) == (0, 4)
+        assert (predictor["scaleMetric"], predictor["scaleTarget"]) == ("rps", 50)
+        assert predictor["model"]["readinessProbe"]["tcpSocket"] == {"port": 8080}
+        assert predictor["labels"]["app.kubernetes.io/name"] == "ranker"
+        assert isvc["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"
+    assert [t["percent"] for t in out["route-ranker.yaml"]["spec"]["traffic"]] == [90, 10]
 
 
 def test_inference_service_on_gcp_uses_gcs_and_workload_identity(tmp_path):
@@ -563,7 +588,7 @@ def test_network_policy_private_and_public_serving(tmp_path):
     assert dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
 
 
-def test_deployment_serving_with_canary(tmp_path):
+def test_deployment_serving(tmp_path):
     out = emit(
         tmp_path,
         """
@@ -574,19 +599,14 @@ def test_deployment_serving_with_canary(tmp_path):
           image: registry.example.com/app:1.0
           replicas: {min: 1, max: 5}
           autoscaling: {metric: cpu, target: 60}
-          canary: {path: app/v2, traffic_percent: 25}
         """,
     )
-    stable, canary = out["deployment-app.yaml"], out["deployment-app-canary.yaml"]
+    stable = out["deployment-app.yaml"]
+    assert not [path for path in out if path.startswith("deployment-") and path != "deployment-app.yaml"]
     assert "replicas" not in stable["spec"]  # the HPA owns it
-    assert canary["spec"]["replicas"] == 1
     assert stable["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "app", "mlc.dev/track": "stable"}
-    assert canary["spec"]["selector"]["matchLabels"] == {"app.kubernetes.io/name": "app", "mlc.dev/track": "canary"}
-    uri = {
-        d: next(e["value"] for e in x["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "MODEL_URI")
-        for d, x in (("s", stable), ("c", canary))
-    }
-    assert uri == {"s": "s3://123456789012-e1-models-bea68d/app/v1", "c": "s3://123456789012-e1-models-bea68d/app/v2"}
+    env = stable["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert next(e["value"] for e in env if e["name"] == "MODEL_URI") == "s3://123456789012-e1-models-bea68d/app/v1"
     server = stable["spec"]["template"]["spec"]["containers"][0]
     assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(server)
     assert out["service-app.yaml"]["spec"]["selector"] == {"app.kubernetes.io/name": "app"}
@@ -813,7 +833,6 @@ app:
   image: registry.example.com/app:1.0{DIGEST}
   reads: [db]
   autoscaling: {{metric: rps, target: 100}}
-  canary: {{path: next, traffic_percent: 50}}
   slo: {{availability: 0.999}}
 score: {{type: batch_inference, image: "registry.example.com/b:1.0{DIGEST}", model: {{from: models}}, writes: [preds]}}
 mon: {{type: monitoring, targets: [isvc, app, score, etl, train], alerts: {{error_rate: 0.05}}}}
@@ -824,10 +843,9 @@ def test_kitchen_sink_validates_builds_and_passes_checkov(tmp_path):
     from compiler.output.serialize import dump_yaml
 
     out = emit(tmp_path / "p", KITCHEN_SINK, pools=GPU_POOLS, extra="access: [{group: '*', role: viewer}, {group: ops, role: admin}]\n")
-    assert {"scheduledsparkapplication-etl.yaml", "pytorchjob-train.yaml", "cronjob-cron-train.yaml", "inferenceservice-isvc.yaml"} <= set(
-        out
-    )
-    assert {"deployment-app.yaml", "deployment-app-canary.yaml", "job-score.yaml", "externalsecret-isvc-env.yaml"} <= set(out)
+    assert {"scheduledsparkapplication-etl.yaml", "pytorchjob-train.yaml", "cronjob-cron-train.yaml", "route-isvc.yaml"} <= set(out)
+    assert {"inferenceservice-isvc-stable.yaml", "inferenceservice-isvc-canary.yaml"} <= set(out)
+    assert {"deployment-app.yaml", "job-score.yaml", "externalsecret-isvc-env.yaml"} <= set(out)
     assert out["scheduledsparkapplication-etl.yaml"]["spec"]["template"]["type"] == "Scala"
     assert out["pytorchjob-train.yaml"]["spec"]["runPolicy"]["activeDeadlineSeconds"] == 5400
     assert out["horizontalpodautoscaler-app.yaml"]["spec"]["metrics"][0]["pods"]["metric"]["name"] == "http_requests_per_second"
@@ -925,8 +943,14 @@ def _workload_specs():
     ).flatmap(
         lambda d: st.one_of(
             st.just({**d, "runtime": "onnx"}),
-            # scale to zero needs KServe (MLC-E047): an image-based serving keeps at least one replica
-            st.just({**d, "image": image, "replicas": {**d["replicas"], "min": max(1, d["replicas"]["min"])}}),
+            # scale to zero (MLC-E047) and canaries by weight (MLC-E065) need KServe
+            st.just(
+                {
+                    **{k: v for k, v in d.items() if k != "canary"},
+                    "image": image,
+                    "replicas": {**d["replicas"], "min": max(1, d["replicas"]["min"])},
+                }
+            ),
         )
     )
     return st.lists(st.one_of(training, spark, serving), min_size=1, max_size=3)

@@ -217,7 +217,7 @@ def _prometheus_rules() -> list[Path]:
 def test_every_prometheus_rule_has_its_promtool_files() -> None:
     rules = {(p.parent.parent.name, p.name.removeprefix("prometheusrule-")) for p in _prometheus_rules()}
     files = {(p.parent.parent.name, p.name.replace(".rules.yaml", ".yaml")) for p in _rule_files()}
-    assert rules == files and len(rules) == 6  # one monitoring component per example environment
+    assert rules == files and len(rules) == 7  # one monitoring component per example environment
     for path in _prometheus_rules():
         env, name = path.parent.parent.name, path.name.removeprefix("prometheusrule-").removesuffix(".yaml")
         assert _yaml(OUT / env / "prometheus" / f"{name}.rules.yaml") == {"groups": _yaml(path)["spec"]["groups"]}
@@ -349,7 +349,7 @@ def test_the_metrics_mlc_says_its_scripts_produce_are_the_ones_they_export() -> 
 
 
 def test_dashboards_are_labelled_for_the_grafana_sidecar_one_per_monitoring_component() -> None:
-    for env in ("dev", "staging", "prod", "research-gcp"):
+    for env in ("dev", "staging", "prod", "research-gcp", "fraud"):
         plan = json.loads((OUT / env / "plan.json").read_text(encoding="utf-8"))
         monitoring = sorted(c["name"] for c in plan["components"] if c["type"] == "monitoring")
         maps = sorted(OUT.glob(f"{env}/kubernetes/configmap-*-dashboard.yaml"))

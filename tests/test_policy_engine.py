@@ -70,7 +70,7 @@ def example_findings():
 def test_examples_have_no_error_level_findings(example_findings):
     errors = [str(f.location) + " " + f.rule for fs in example_findings.values() for f in fs if f.severity == "error"]
     assert errors == []
-    assert set(example_findings) == {"dev", "lab", "prod", "prod-azure", "research-gcp", "staging"}
+    assert set(example_findings) == {"dev", "fraud", "lab", "prod", "prod-azure", "research-gcp", "staging"}
 
 
 def test_examples_grants_are_exactly_the_declared_flow(example_findings):

@@ -432,6 +432,70 @@ CASES = [
 ]
 
 
+def stream_job(name: str, extra: str = "") -> str:
+    lines = [f"{name}:", "  type: stream_job", f"  image: {IMG}", "  main: local:///opt/flink/usrlib/job.jar", "  reads: [clicks]"]
+    return "\n".join(lines + ["  " + ln for ln in extra.strip("\n").splitlines()]) + "\n"
+
+
+GDPR = "compliance: {allowed_regions: [eu-west-1], frameworks: [gdpr, soc2]}"
+CLICKS = "clicks: {type: stream, classification: pii}\n"
+FEATS = (
+    "lake: {type: data_lake, classification: pii}\n"
+    "feats: {type: feature_store, offline: lake, materialize: {schedule: '@daily', image: 'r.example/feast:1@sha256:" + "c" * 64 + "'}}\n"
+)
+CASES += [
+    Case(
+        "MLC-SEC-060",
+        spec(
+            CLICKS,
+            top="overrides:\n  terraform:\n    - address: aws_kinesis_stream.clicks\n      set:\n        encryption_type: NONE  # <-",
+        ),
+        spec(
+            CLICKS, top="overrides:\n  terraform:\n    - address: aws_kinesis_stream.clicks\n      set: {enforce_consumer_deletion: true}"
+        ),
+        "clicks",
+    ),
+    Case(  # the feature store is declared internal; pii flows into it from its offline lake
+        "MLC-SEC-062",
+        spec(
+            FEATS,
+            top="overrides:\n  terraform:\n    - address: aws_elasticache_replication_group.feats\n      set:\n"
+            "        transit_encryption_enabled: false  # <-",
+        ),
+        spec(
+            FEATS,
+            top="overrides:\n  terraform:\n    - address: aws_elasticache_replication_group.feats\n"
+            "      set: {snapshot_retention_limit: 14}",
+        ),
+        "feats",
+    ),
+    Case(
+        "MLC-SEC-061",
+        spec("clicks: {type: stream, classification: pii, retention_hours: 200}  # <-", top=GDPR),
+        spec("clicks: {type: stream, classification: pii, retention_hours: 168}", top=GDPR),
+        "clicks",
+    ),
+    Case(
+        "MLC-REL-060",
+        spec(CLICKS + stream_job("agg", "node_pool: spotcpu  # <-")),
+        spec(CLICKS + "ckpt: {type: object_store}\n" + stream_job("agg", "node_pool: spotcpu\ncheckpoint_to: ckpt")),
+        "agg",
+    ),
+    Case(
+        "MLC-REL-061",
+        spec(
+            CLICKS
+            + "ckpt: {type: object_store}\n"
+            + stream_job("agg", "spot: true\ncheckpoint_to: ckpt\ncheckpoint_interval_seconds: 120  # <-")
+        ),
+        spec(
+            CLICKS + "ckpt: {type: object_store}\n" + stream_job("agg", "spot: true\ncheckpoint_to: ckpt\ncheckpoint_interval_seconds: 60")
+        ),
+        "agg",
+    ),
+]
+
+
 def findings_of(tmp_path, text: str, rule: str, mutate=None):
     compiled = compiled_env(tmp_path, {"e1": text}, "e1")
     if mutate is not None:

@@ -185,6 +185,8 @@ def test_device_plugin_tolerates_every_taint_of_the_gpu_pools(env):
     needs = json.loads((OUT / env / "platform.json").read_text())
     if needs["settings"]["provider"] != "aws":
         pytest.skip("GKE installs and manages the NVIDIA device plugin on GPU nodes itself")
+    if not needs["gpu_pools"]:
+        pytest.skip("no GPU node pool: no device plugin")
     groups = json.loads((OUT / env / "terraform" / "cluster.tf.json").read_text())["resource"]["aws_eks_node_group"]
     app = _load(OUT / "_platform" / needs["cluster"] / "apps" / f"application-{needs['cluster']}-nvidia-device-plugin.yaml")
     values = app["spec"]["source"]["helm"]["valuesObject"]
@@ -217,7 +219,8 @@ def test_runtimes_have_writable_home_and_shared_memory(env):
                 home = env_vars.get("HOME")
                 assert home and any(home == p or home.startswith(p + "/") for p in mounts), (obj["metadata"]["name"], home)
                 assert "emptyDir" in volumes[mounts[home]]
-                gpus = int(container["resources"]["limits"].get("nvidia.com/gpu", 0))
+                # a FlinkDeployment's pod template leaves resources to the operator (jobManager/taskManager)
+                gpus = int((container.get("resources") or {"limits": {}})["limits"].get("nvidia.com/gpu", 0))
                 if gpus or obj["kind"] in ("PyTorchJob",) or (obj["kind"] == "Job" and "train" in obj["metadata"]["name"]):
                     shm = volumes[mounts["/dev/shm"]]["emptyDir"]
                     assert shm["medium"] == "Memory"
@@ -322,3 +325,130 @@ def test_scale_to_zero_on_kserve_is_delivered(tmp_path, capsys):
     code, err, out = compile_tree(tmp_path, {"e1": env_with("e1", components)}, capsys)
     assert code == 0, err
     assert _load(out / "e1" / "kubernetes" / "inferenceservice-api.yaml")["spec"]["predictor"]["minReplicas"] == 0
+
+
+# --- canaries: both revisions named, traffic split by weight --------------------------------------------
+CANARY_RUNTIMES = ["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "huggingface"]
+
+
+def _canary_env(runtime: str, percent: int, *, public: bool = False) -> str:
+    return f"""
+    models: {{type: object_store}}
+    ranker:
+      type: serving
+      model: {{from: models, path: ranker/v12}}
+      runtime: {runtime}
+      replicas: {{min: 1, max: 4}}
+      public: {"true" if public else "false"}
+      canary: {{path: ranker/v13, traffic_percent: {percent}}}
+    """
+
+
+@pytest.mark.parametrize(("runtime", "percent", "public"), [(r, p, pub) for r in CANARY_RUNTIMES for p, pub in ((1, False), (37, True))])
+def test_kserve_canary_names_both_revisions_and_splits_by_weight(tmp_path, capsys, runtime, percent, public):
+    """Two InferenceServices, one per model path, and a Knative Route `ranker` (the name clients
+    call) whose traffic names both predictor Configurations with exactly 100 - p and p percent."""
+    from tests.validators import validate_k8s_object
+
+    code, err, out = compile_tree(tmp_path, {"e1": env_with("e1", _canary_env(runtime, percent, public=public))}, capsys)
+    assert code == 0, err
+    k8s = out / "e1" / "kubernetes"
+    isvcs = {p.name for p in k8s.glob("inferenceservice-*.yaml")}
+    assert isvcs == {"inferenceservice-ranker-stable.yaml", "inferenceservice-ranker-canary.yaml"}
+    bucket = "s3://123456789012-e1-models-"
+    for track, path in (("stable", "ranker/v12"), ("canary", "ranker/v13")):
+        isvc = _load(k8s / f"inferenceservice-ranker-{track}.yaml")
+        assert validate_k8s_object(isvc) == []
+        predictor = isvc["spec"]["predictor"]
+        uri = predictor["model"]["storageUri"]
+        assert uri.startswith(bucket) and uri.endswith("/" + path), (track, uri)
+        assert "canaryTrafficPercent" not in predictor  # KServe's split would give a fresh canary 100 %
+        assert predictor["labels"]["mlc.dev/track"] == track and predictor["labels"]["app.kubernetes.io/name"] == "ranker"
+        assert isvc["metadata"]["labels"]["networking.kserve.io/visibility"] == "cluster-local"  # reached through the Route
+        # the model keeps its name: runtimes naming it after the InferenceService get --model_name=ranker (the last flag wins)
+        expected_args = ["--model_name=ranker"] if runtime in ("sklearn", "xgboost", "tensorflow", "huggingface") else None
+        assert predictor["model"].get("args") == expected_args, (runtime, track)
+    route = _load(k8s / "route-ranker.yaml")
+    assert validate_k8s_object(route) == []
+    assert (route["apiVersion"], route["kind"], route["metadata"]["name"]) == ("serving.knative.dev/v1", "Route", "ranker")
+    assert route["spec"]["traffic"] == [
+        {"tag": "stable", "configurationName": "ranker-stable-predictor", "percent": 100 - percent},
+        {"tag": "canary", "configurationName": "ranker-canary-predictor", "percent": percent},
+    ]
+    visibility = route["metadata"]["labels"].get("networking.knative.dev/visibility")
+    assert visibility == (None if public else "cluster-local")
+    kustomization = _load(k8s / "kustomization.yaml")
+    assert {"route-ranker.yaml", "inferenceservice-ranker-stable.yaml", "inferenceservice-ranker-canary.yaml"} <= set(
+        kustomization["resources"]
+    )
+    # the platform installs Knative Serving for the Route; editors may change it like the InferenceServices
+    assert "Route" in json.loads((out / "e1" / "platform.json").read_text())["kinds"]
+    editor = [_load(p) for p in k8s.glob("role-mlc-editor-*.yaml")] + [_load(p) for p in k8s.glob("role-mlc-admin-*.yaml")]
+    for role in editor:
+        assert any(r["apiGroups"] == ["serving.knative.dev"] and r["resources"] == ["routes"] for r in role["rules"])
+
+
+def test_kserve_without_canary_is_one_inference_service_without_route(tmp_path, capsys):
+    components = """
+    models: {type: object_store}
+    ranker: {type: serving, model: {from: models, path: ranker/v12}, runtime: sklearn}
+    """
+    code, err, out = compile_tree(tmp_path, {"e1": env_with("e1", components)}, capsys)
+    assert code == 0, err
+    k8s = out / "e1" / "kubernetes"
+    assert [p.name for p in k8s.glob("inferenceservice-*.yaml")] == ["inferenceservice-ranker.yaml"]
+    assert not list(k8s.glob("route-*.yaml"))
+    predictor = _load(k8s / "inferenceservice-ranker.yaml")["spec"]["predictor"]
+    assert "args" not in predictor["model"] and "mlc.dev/track" not in predictor["labels"]
+
+
+def test_image_serving_canary_is_refused_at_its_line(tmp_path, capsys):
+    """A Service balances per pod: a canary Deployment would get the replica ratio, not the percentage."""
+    components = f"""
+    models: {{type: object_store}}
+    api:
+      type: serving
+      model: {{from: models, path: m/1}}
+      image: registry.example.com/api:1{DIGEST}
+      canary: {{path: m/2, traffic_percent: 25}}
+    """
+    text = env_with("e1", components)
+    line = next(n for n, s in enumerate(text.splitlines(), 1) if "canary:" in s)
+    col = text.splitlines()[line - 1].index("{") + 1
+    code, err, out = compile_tree(tmp_path, {"e1": text}, capsys)
+    assert code == 2
+    assert (
+        f"environments/e1.yaml:{line}:{col}: error MLC-E065: a canary of 25% needs a weighted traffic split, which mlc's platform "
+        "delivers only for KServe runtimes (`runtime:`)"
+    ) in err
+    assert not (out / "e1").exists()
+
+
+@pytest.mark.parametrize("env", example_envs())
+def test_no_example_splits_by_replica_ratio(env):
+    """Across the committed output: no canary Deployment or InferenceService canaryTrafficPercent; every
+    canary Route names two Configurations of InferenceServices emitted next to it, with percents summing to 100."""
+    objs = objects(OUT / env)
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    for obj in objs:
+        labels = obj["metadata"].get("labels") or {}
+        assert not (obj["kind"] == "Deployment" and labels.get("mlc.dev/track") == "canary"), obj["metadata"]["name"]
+        if obj["kind"] == "InferenceService":
+            assert "canaryTrafficPercent" not in obj["spec"]["predictor"]
+        if obj["kind"] == "Route":
+            traffic = obj["spec"]["traffic"]
+            assert [t["tag"] for t in traffic] == ["stable", "canary"] and sum(t["percent"] for t in traffic) == 100
+            for target in traffic:
+                assert ("InferenceService", target["configurationName"].removesuffix("-predictor")) in names
+
+
+def test_staging_canary_is_ninety_ten_by_weight():
+    """environments/staging.yaml: `canary: {path: ranker/v13, traffic_percent: 10}` on the KServe ranker."""
+    k8s = OUT / "staging" / "kubernetes"
+    route = _load(k8s / "route-ranker.yaml")
+    assert [(t["configurationName"], t["percent"]) for t in route["spec"]["traffic"]] == [
+        ("ranker-stable-predictor", 90),
+        ("ranker-canary-predictor", 10),
+    ]
+    uris = {t: _load(k8s / f"inferenceservice-ranker-{t}.yaml")["spec"]["predictor"]["model"]["storageUri"] for t in ("stable", "canary")}
+    assert uris["stable"].endswith("/ranker/v12") and uris["canary"].endswith("/ranker/v13")

@@ -126,7 +126,7 @@ def base_spec() -> dict[str, Any]:
             },
             "srv": {
                 "type": "serving",
-                "image": "registry.example.com/ml/s:1" + DIGEST,
+                "runtime": "sklearn",
                 "model": {"from": "data", "path": "m"},
                 "canary": {"path": "c", "traffic_percent": 10},
                 "replicas": {"min": 2, "max": 3},
@@ -348,8 +348,18 @@ def secret_looking(files: dict[str, bytes]) -> list[str]:
     return found
 
 
+#: an object-store URI mlc composes (naming.store_uri): the store's base (bucket, or Azure account
+#: and container) and the spec's path. The two are scanned apart: joined, a short random path
+#: glued to a host name's last label (`net/models/kV=g0st...`) reads as one high-entropy token.
+_STORE_URI = re.compile(r"\A(?P<base>(?:s3a?|gs|abfss)://[^/]+|https://[^/]+\.blob\.core\.windows\.net/[^/]+)/(?P<path>.+)\Z")
+
+
 def _expand(text: str) -> list[str]:
-    """The string and, if it holds a YAML/JSON document, that document's strings."""
+    """The string and, if it holds a YAML/JSON document, that document's strings; a store URI as
+    its base and its path."""
+    uri = _STORE_URI.match(text)
+    if uri:
+        return [uri["base"], uri["path"]]
     if "\n" in text or text.startswith(("{", "[")):
         try:
             inner = yaml.safe_load(text)
@@ -385,6 +395,8 @@ def test_the_output_scan_would_see_a_secret() -> None:
     assert secret_looking({"kubernetes/x.yaml": yaml.safe_dump({"data": {"k": token}}).encode()})
     assert secret_looking({"argo/w.yaml": yaml.safe_dump({"manifest": yaml.safe_dump({"env": [{"value": token}]})}).encode()})
     assert secret_looking({"terraform/x.tf.json": json.dumps({"locals": {"x": "a " + token}}).encode()})
+    for uri in (f"s3://bucket-1/models/{token}", f"https://acct.blob.core.windows.net/models/{token}/v1"):  # a store URI's path too
+        assert secret_looking({"kubernetes/x.yaml": yaml.safe_dump({"value": uri}).encode()}), uri
 
 
 def test_a_secret_split_over_two_list_items_is_found_and_not_echoed(tmp_path) -> None:

@@ -220,6 +220,14 @@ _DBUSER = re.compile(r"^arn:aws:rds-db:[a-z0-9-]+:\d{12}:dbuser:\$\{aws_db_insta
 # what each kind of access needs (the table docs/terraform.md gives, written out independently)
 READ_OBJECT = {"s3:GetObject"}
 WRITE_OBJECT = {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}
+CONSUME = {
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+}
+PRODUCE = {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards", "kinesis:PutRecord", "kinesis:PutRecords"}
 GLUE_READ = {"glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"}
 GLUE_WRITE = GLUE_READ | {
     "glue:CreateTable",
@@ -242,6 +250,17 @@ def expected_edge_statements(env, workload, access) -> list[dict]:
     tf = access.store.replace("-", "_")
     if store.type == "database":
         return [{"Effect": "Allow", "Action": "rds-db:connect", "user": workload.replace("-", "_"), "db": tf}]
+    if store.has(Trait.FEATURE_STORE):  # a reader: read of its offline lake; writing it (online push) needs no IAM
+        if access.write:
+            return []
+        lake = env.components[store.spec["offline"]]
+        return expected_edge_statements(env, workload, Access(lake.name, "reads", catalog="read" if lake.spec.get("catalog") else ""))
+    if store.has(Trait.STREAM):  # consume (reads) or produce (writes) on the Kinesis stream and its key
+        actions, key = (PRODUCE, "kms:GenerateDataKey") if access.write else (CONSUME, "kms:Decrypt")
+        return [
+            {"Effect": "Allow", "Action": sorted(actions), "Resource": f"${{aws_kinesis_stream.{tf}.arn}}"},
+            {"Effect": "Allow", "Action": key, "Resource": f"${{aws_kms_key.{tf}.arn}}"},
+        ]
     arn = f"${{aws_s3_bucket.{tf}.arn}}"
     objects = (READ_OBJECT | (WRITE_OBJECT if access.write else set())) | ({"s3:DeleteObject"} if access.delete else set())
     listing = {
@@ -313,7 +332,9 @@ def test_iam_policy_has_exactly_one_statement_group_per_declared_edge(synth):
                 else:
                     one = {k: (v[0] if k == "Action" and isinstance(v, list) and len(v) == 1 else v) for k, v in got.items()}
                     assert {k: v for k, v in one.items() if k != "Sid"} == want, (workload, got["Sid"])
-            union_reads = {a.store for a in grants.access if a.edge in ("reads", "model", "checkpoint", "backend", "logs")}
+            union_reads = {
+                a.store for a in grants.access if a.edge in ("reads", "model", "checkpoint", "backend", "logs", "offline", "registry")
+            }
             union_writes = {a.store for a in grants.access if a.write}
             assert union_reads == set(grants.reads) and union_writes == set(grants.writes), workload
             checked += 1

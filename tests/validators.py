@@ -95,6 +95,7 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("sparkoperator.k8s.io/v1beta2", "SparkApplication"): "sparkoperator.k8s.io/v1beta2/sparkapplication.json",
     ("sparkoperator.k8s.io/v1beta2", "ScheduledSparkApplication"): "sparkoperator.k8s.io/v1beta2/scheduledsparkapplication.json",
     ("serving.kserve.io/v1beta1", "InferenceService"): "serving.kserve.io/v1beta1/inferenceservice.json",
+    ("serving.knative.dev/v1", "Route"): "serving.knative.dev/v1/route.json",
     ("kubeflow.org/v1", "PyTorchJob"): "kubeflow.org/v1/pytorchjob.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/v1/servicemonitor.json",
     ("monitoring.coreos.com/v1", "PodMonitor"): "monitoring.coreos.com/v1/podmonitor.json",
@@ -103,6 +104,8 @@ CRD_SCHEMAS: dict[tuple[str, str], str] = {
     ("external-secrets.io/v1", "ExternalSecret"): "external-secrets.io/v1/externalsecret.json",
     ("external-secrets.io/v1", "SecretStore"): "external-secrets.io/v1/secretstore.json",
     ("external-secrets.io/v1", "ClusterSecretStore"): "external-secrets.io/v1/clustersecretstore.json",
+    ("flink.apache.org/v1beta1", "FlinkDeployment"): "flink.apache.org/v1beta1/flinkdeployment.json",
+    ("feast.dev/v1", "FeatureStore"): "feast.dev/v1/featurestore.json",
 }
 
 KUSTOMIZE_KINDS = {
@@ -466,7 +469,14 @@ def _strictify(node: Any) -> Any:
 
 @functools.cache
 def _crd_schema(api_version: str, kind: str) -> dict[str, Any]:
-    return _strictify(_load_json(CRD_SCHEMAS[(api_version, kind)]))
+    schema = _load_json(CRD_SCHEMAS[(api_version, kind)])
+    props = schema.get("properties") or {}
+    if not {"apiVersion", "kind", "metadata"} <= set(props):
+        # fabric8-generated CRDs (Flink operator) declare only spec/status at the top; the API
+        # server adds the TypeMeta/ObjectMeta fields to every structural schema itself
+        base = {"apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"}}
+        schema = {**schema, "properties": {**base, **props}}
+    return _strictify(schema)
 
 
 @functools.cache

@@ -9,6 +9,7 @@ Edges point the way data (or ordering) flows:
   backend     tracking server -> its database / artifact store (read and write)
   logs        workload -> the artifact store of its tracking server (derived from `tracking`:
               MLflow clients write run artifacts to the store directly, read them back to load)
+  offline     data lake -> the feature store whose offline store it is (data flows, no workload)
 
 Two graphs are derived from them and never mixed:
 - data flow (reads, model, writes, checkpoint): who touches which data. IAM, network
@@ -17,6 +18,10 @@ Two graphs are derived from them and never mixed:
 - run order (`run_order.py`): `after`, "in place before" edges, and data flow between the
   steps of one pipeline within one run. Sync waves, `order`, `generations` and Argo DAGs
   read it. A cycle here is MLC-E042, reported at the entry that closes it.
+
+Streams are data nodes like buckets: `reads` of a stream consume it, `writes` produce into
+it, and classification flows through it. A stream is read while it is written, so even
+within a pipeline run its readers are not ordered after its writers.
 
 Everything downstream reads this module's API, never the raw `reads`/`writes` lists.
 """
@@ -44,6 +49,8 @@ READ_KINDS = ("reads", "model")
 #: tracking server its backend, an MLflow client the artifacts it logged)
 READ_WRITE_KINDS = ("checkpoint", "backend", "logs")
 WRITE_KINDS = ("writes", *READ_WRITE_KINDS)
+#: store -> store edges data flows along without a workload (a feature store's offline lake)
+FEED_KINDS = ("offline",)
 
 
 def allowed_wording(ref: Reference) -> str:
@@ -120,10 +127,11 @@ class DependencyGraph:
 
     @functools.cached_property
     def data_flow(self) -> nx.DiGraph:
-        """Declared data flow: store -> reader (reads, model), writer -> store (writes, checkpoint)."""
+        """Declared data flow: store -> reader (reads, model), writer -> store (writes, checkpoint),
+        data lake -> the feature store it is the offline store of (offline)."""
         flow = nx.DiGraph()
         flow.add_nodes_from(sorted(self.env.components))
-        flow.add_edges_from((e.source, e.target) for e in self.edges if e.kind in READ_KINDS + WRITE_KINDS)
+        flow.add_edges_from((e.source, e.target) for e in self.edges if e.kind in READ_KINDS + WRITE_KINDS + FEED_KINDS)
         return flow
 
     @functools.cached_property
@@ -134,7 +142,9 @@ class DependencyGraph:
 
     def in_loop(self, edge: Edge) -> bool:
         """Whether a data-flow edge lies on a feedback loop."""
-        return edge.kind in READ_KINDS + WRITE_KINDS and self._loop_of.get(edge.source, -1) == self._loop_of.get(edge.target, -2)
+        return edge.kind in READ_KINDS + WRITE_KINDS + FEED_KINDS and self._loop_of.get(edge.source, -1) == self._loop_of.get(
+            edge.target, -2
+        )
 
     @functools.cached_property
     def _loop_of(self) -> dict[str, int]:
@@ -151,7 +161,9 @@ class DependencyGraph:
         steps: dict[str, list[str]] = {}
         for edge in self.edges_of("step"):
             steps.setdefault(edge.target, []).append(edge.source)
-        return {name: tuple(run_order.pipeline_edges(self.edges, name, members)) for name, members in sorted(steps.items())}
+        # a stream is produced and consumed at the same time: no step order through it
+        data = [e for e in self.edges if not any(self.env.components[n].has(kinds.Trait.STREAM) for n in (e.source, e.target))]
+        return {name: tuple(run_order.pipeline_edges(data, name, members)) for name, members in sorted(steps.items())}
 
     @functools.cached_property
     def ordering(self) -> nx.DiGraph:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 PRODUCE = ("writes", "checkpoint")  # store written by the edge's source
 CONSUME = ("reads", "model")  # store read by the edge's target
-STRUCTURE = ("monitors", "step", "on_failure")  # the referenced component is in place first
+STRUCTURE = ("monitors", "step", "on_failure", "offline")  # the referenced component is in place first
 
 
 @dataclass(frozen=True, order=True)

@@ -120,3 +120,72 @@ def scale_to_zero_problems(env: Environment) -> list[Diagnostic]:
                 )
             )
     return problems
+
+
+# --- canaries by weight -------------------------------------------------------------------
+def canary_problems(env: Environment) -> list[Diagnostic]:
+    """A canary is delivered by weight (KServe: two InferenceServices and a Knative Route, see
+    targets/kubernetes/serving.py). Image-based serving is a Deployment behind a ClusterIP
+    Service, which balances per pod (kube-proxy, no L7 proxy: the platform mlc installs runs
+    Istio without sidecar injection and no Gateway API), so a canary Deployment would get the
+    replica ratio, not `traffic_percent`; it is refused at `canary` (docs/platform.md)."""
+    problems = []
+    for component in env.of_type("serving"):
+        canary = component.get("canary")
+        if component.get("image") and canary:
+            percent = int(canary["traffic_percent"])
+            problems.append(
+                Diagnostic(
+                    env.locate(f"{component.pointer}/canary"),
+                    "MLC-E065",
+                    f"a canary of {percent}% needs a weighted traffic split, which mlc's platform delivers only for KServe "
+                    "runtimes (`runtime:`): a custom `image` runs behind a Kubernetes Service that balances per pod, so the "
+                    "canary would get the replica ratio instead; serve the model with a `runtime`, or roll out by changing "
+                    "`image` / `model.path`",
+                )
+            )
+    return problems
+
+
+def stream_problems(env: Environment) -> list[Diagnostic]:
+    """A stream's retention must be one its provider's stream service can keep; a provider
+    without a stream service mlc can emit refuses the stream at its line (MLC-E026)."""
+    from compiler.providers.registry import provider_of
+
+    limits = provider_of(env).stream_retention_hours
+    problems = []
+    for stream in env.with_trait(Trait.STREAM):
+        hours = int(stream.spec["retention_hours"])
+        if limits is None:
+            message = f'stream "{stream.name}": cloud provider "{env.provider}" has no stream service mlc can emit (supported: aws, gcp)'
+            problems.append(Diagnostic(env.locate(stream.pointer), "MLC-E026", message))
+            continue
+        if not limits[0] <= hours <= limits[1]:
+            message = f"retention_hours {hours} is outside what {env.provider} streams keep ({limits[0]} to {limits[1]} hours)"
+            problems.append(Diagnostic(env.locate(f"{stream.pointer}/retention_hours"), "MLC-E066", message))
+    return problems
+
+
+def feature_store_problems(env: Environment) -> list[Diagnostic]:
+    """A feature store's online engine must be one mlc can create on the environment's cloud
+    (MLC-E026 at the component, or at online.engine when the cloud has other engines)."""
+    from compiler.model.kinds.feature_store import online
+    from compiler.providers.registry import provider_of
+
+    engines = provider_of(env).feature_online_engines
+    problems = []
+    for store in env.with_trait(Trait.FEATURE_STORE):
+        engine = str(online(store)["engine"])
+        if not engines:
+            message = (
+                f'feature_store "{store.name}": cloud provider "{env.provider}" has no online store mlc can emit (supported: aws, gcp)'
+            )
+            problems.append(Diagnostic(env.locate(store.pointer), "MLC-E026", message))
+        elif engine not in engines:
+            message = (
+                f'feature_store "{store.name}": online engine "{engine}" is not supported on {env.provider} '
+                f"(supported: {', '.join(engines)}); "
+                "Feast creates DynamoDB tables itself at `feast apply`, so mlc could not encrypt them with the environment's key"
+            )
+            problems.append(Diagnostic(env.locate(f"{store.pointer}/online/engine"), "MLC-E026", message))
+    return problems

@@ -251,6 +251,16 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Set `drift.reference.store` (and `path`), or keep one `drift_threshold` per endpoint.",
     ),
     (
+        "MLC-E050",
+        "emitted object too big for the API server",
+        "An object mlc would emit (typically the WorkflowTemplate of a pipeline with hundreds of steps) is bigger than "
+        "768 KiB as JSON. etcd refuses requests above 1.5 MiB, and the cluster adds to each object: server-side "
+        "apply's managedFields, or client-side apply's copy of the whole object in an annotation, and a Workflow "
+        "copies its template's spec into its status. The object would be refused or its Workflows would fail.",
+        "Split the component (e.g. a long pipeline into several pipelines ordered with `after`), or shorten what it "
+        "repeats; the message gives the measured size.",
+    ),
+    (
         "MLC-E051",
         "Argo template syntax in a spec string",
         "A string that reaches an Argo Workflow contains `{{`, which Argo would evaluate as an expression: a template-injection risk.",
@@ -350,6 +360,22 @@ CATALOGUE: dict[str, ErrorCode] = _entries(
         "Accelerator-optimised machine types exist only in some zones; the zone table in compiler/data/pricing.yaml "
         "(machine_zones) lists none in the environment's region for the node pool's type, so GKE could not create its nodes.",
         "Choose a machine type offered in the region, or a region that offers it; correct the zone table if it is out of date.",
+    ),
+    (
+        "MLC-E065",
+        "canary cannot split traffic by weight",
+        "A canary must get `traffic_percent` of the requests. mlc delivers that for KServe runtimes (two "
+        "InferenceServices and a Knative Route with both percentages). A custom `image` runs as a Deployment behind a "
+        "Kubernetes Service, which balances per pod: a second Deployment would get its share of the replicas, not the "
+        "percentage asked for, and the platform mlc installs has no L7 proxy in front of plain Services.",
+        "Serve the model with a KServe `runtime` to keep the canary, or remove `canary` and roll out by changing `image` or `model.path`.",
+    ),
+    (
+        "MLC-E066",
+        "stream retention outside the provider's limits",
+        "A stream's `retention_hours` is outside what the cloud's stream service keeps (Kinesis data streams: 24 to "
+        "8760 hours; Pub/Sub topics: up to 744 hours; Event Hubs Premium: 1 to 2160 hours, whole days).",
+        "Set `retention_hours` within the limits the message names.",
     ),
     (
         "MLC-E070",

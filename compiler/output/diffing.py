@@ -1,7 +1,10 @@
 """`mlc diff --base REF`: what a change does to the compiled output, per environment and
 component: files added / changed / removed with unified diffs, the cost delta, and the
-policy findings it introduces or resolves. Both sides are compiled in memory by the
-current compiler; neither out/ nor the working tree is touched.
+policy findings it introduces or resolves; `_platform` (out/_platform, grouped by cluster) is
+diffed like an environment, from the needs of the environments compiled on each side plus, on
+the clusters those touch, the unaffected environments' platform.json in out/ (read, never
+written). Both sides are compiled in memory by the current compiler; neither out/ nor the
+working tree is changed.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
+from compiler.output.writer import PLATFORM_DIR, serialise
 from compiler.pipeline import Mode
 from compiler.plan.cost import money
 
@@ -66,9 +70,66 @@ class EnvDiff:
         )
 
 
-def compile_in_memory(project: Project, today: date) -> dict[str, EnvOutcome]:
-    names = [n for n in sorted(project.env_files()) if not project.is_abstract(n)]
-    return {o.env: o for o in run_many(project, names, today, Mode.MEMORY)}
+def platform_in_memory(needs: dict[str, dict], where: dict[str, dict]) -> EnvOutcome:
+    """out/_platform as one more tree to diff, built from the platform needs of environments
+    (`where`: the fields' locations of those compiled on this side); its files belong to their cluster."""
+    from compiler.targets.platform.emit import cluster_conflicts, emit_platform
+
+    outcome = EnvOutcome(PLATFORM_DIR)
+    outcome.diagnostics = cluster_conflicts(needs, where)
+    if not outcome.diagnostics:
+        artifacts = emit_platform(needs)
+        outcome.content = serialise(artifacts) if artifacts else {}
+        outcome.owners = {a.path: a.path.split("/", 1)[0] for a in artifacts}
+    return outcome
+
+
+def _recorded_needs(project: Project, names: list[str]) -> dict[str, dict]:
+    """platform.json in out/ of these environments, when it is shaped as mlc writes it."""
+    import json
+
+    from compiler.targets.platform.needs import NEEDS_FILE, well_formed
+
+    out: dict[str, dict] = {}
+    for env in names:
+        path = project.out_dir / env / NEEDS_FILE
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if well_formed(data):
+            out[env] = data
+    return out
+
+
+def _platform_context(project: Project, unaffected: list[str], today: date) -> dict[str, dict]:
+    """The platform needs of the environments whose inputs are the same on both sides (so are
+    their needs): what out/ recorded for them, else compiled here (head side), CHUNK at a time."""
+    context = _recorded_needs(project, unaffected)
+    missing = [n for n in unaffected if n not in context]
+    for start in range(0, len(missing), CHUNK):
+        for o in run_many(project, missing[start : start + CHUNK], today, Mode.MEMORY):
+            if o.platform is not None:
+                context[o.env] = o.platform
+    return context
+
+
+def platform_diff(
+    project: Project, unaffected: list[str], today: date, sides: dict[str, tuple[dict[str, dict], dict[str, dict]]]
+) -> list[EnvDiff]:
+    """The `_platform` section: both sides' out/_platform from the needs of the environments
+    compiled on that side (`sides`: side -> (needs, locations)) plus those of every unaffected
+    environment on a cluster they touch. Nothing when the compiled needs are equal."""
+    (base_needs, base_where), (head_needs, head_where) = sides["base"], sides["head"]
+    if base_needs == head_needs:
+        return []
+    clusters = {n["cluster"] for n in (*base_needs.values(), *head_needs.values())}
+    context = {env: n for env, n in _platform_context(project, unaffected, today).items() if n["cluster"] in clusters}
+    base = platform_in_memory({**context, **base_needs}, base_where)
+    head = platform_in_memory({**context, **head_needs}, head_where)
+    return [d for d in diff_outcomes({PLATFORM_DIR: base}, {PLATFORM_DIR: head}) if not d.empty]
 
 
 def _finding_key(finding: Any) -> tuple[str, str | None, str]:
@@ -439,11 +500,26 @@ def diff_against_base(project: Project, ref: str, today: date, stats: dict[str, 
         base_names = [n for n in names if n in base_project.env_files() and not base_project.is_abstract(n)]
         if stats is not None:
             stats["head"], stats["base"] = head_names, base_names
+        sides: dict[str, tuple[dict[str, dict], dict[str, dict]]] = {"base": ({}, {}), "head": ({}, {})}
         for start in range(0, len(names), CHUNK):
             chunk = set(names[start : start + CHUNK])
             head = {o.env: o for o in run_many(project, [n for n in head_names if n in chunk], today, Mode.MEMORY)}
             base = {o.env: o for o in run_many(base_project, [n for n in base_names if n in chunk], today, Mode.MEMORY)}
+            for side, outcomes in (("base", base), ("head", head)):
+                for o in outcomes.values():
+                    if o.platform is not None:  # kept: small, and out/_platform is the union over a cluster
+                        sides[side][0][o.env], sides[side][1][o.env] = o.platform, o.platform_where
+            for o in head.values():  # the head side writes nothing for these: their platform stays the base's
+                if not (o.blocked or o.diagnostics):
+                    continue
+                for part in (0, 1):
+                    sides["head"][part].pop(o.env, None)
+                    if o.env in sides["base"][part]:
+                        sides["head"][part][o.env] = sides["base"][part][o.env]
             diffs += diff_outcomes(base, head)  # the outcomes (whole trees) are dropped here
+        affected = set(names)
+        unaffected = [n for n in sorted(project.env_files()) if n not in affected and not project.is_abstract(n)]
+        diffs += platform_diff(project, unaffected, today, sides)  # last: it follows from the environments' changes
     return diffs
 
 

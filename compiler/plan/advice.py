@@ -85,6 +85,9 @@ SUGGESTERS: DispatchTable[Suggester] = DispatchTable(
         "tuning_job": NOTHING,  # its trials are priced (and suggested) through the training job
         "tracking_server": NOTHING,
         "edge_deployment": NOTHING,
+        "stream": NOTHING,
+        "stream_job": NOTHING,
+        "feature_store": NOTHING,
     },
 )
 

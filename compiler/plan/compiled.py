@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.analysis.graph import WRITE_KINDS, DependencyGraph
-from compiler.model.environment import Environment
+from compiler.model.environment import Component, Environment
 from compiler.model.kinds import Trait
 from compiler.plan.advice import BudgetStatus, Suggestion, check_budget, suggestions
 from compiler.plan.capacity import Capacity, Problem, build_capacity, capacity_problems
@@ -37,7 +37,7 @@ class Access:
     """
 
     store: str
-    edge: str  # "reads" | "writes" | "model" | "checkpoint"
+    edge: str  # "reads" | "writes" | "model" | "checkpoint" | ...; a feature store's own: "offline" | "registry" | "materialize"
     prefix: str = ""
     read: bool = True
     write: bool = False
@@ -134,7 +134,34 @@ def derive_iam_grants(graph: DependencyGraph, monitors: tuple[MonitorWorkload, .
     for monitor in monitors:
         access = (Access(monitor.store, "reads", prefix=monitor.path.strip("/")),)
         grants[monitor.name] = WorkloadGrants(monitor.name, (monitor.store,), (), access)
+    for store in graph.env.with_trait(Trait.FEATURE_STORE):
+        grants[store.name] = materializer_grants(graph, store)
     return dict(sorted(grants.items()))
+
+
+def offline_access(env: Environment, store: Component, edge: str = "reads") -> Access:
+    """What reading feature store `store` means for its offline data lake: a whole-lake read
+    (catalog read when the lake has a catalog); the registry file is in the lake too."""
+    from compiler.model.kinds.feature_store import offline_lake
+
+    lake = env.components[offline_lake(store)]
+    return Access(lake.name, edge, catalog="read" if lake.spec.get("catalog") else "")
+
+
+def materializer_grants(graph: DependencyGraph, store: Component) -> WorkloadGrants:
+    """A feature store's own identity (its materialisation runs): offline read of its lake
+    (through the catalog when the lake has one), read/write of its registry file under the
+    lake's feast/<name>/ prefix, and write of its online store (no IAM: Redis AUTH + network)."""
+    from compiler.model.kinds.feature_store import offline_lake, registry_prefix
+
+    lake = graph.env.components[offline_lake(store)]
+    cataloged = bool(lake.spec.get("catalog"))
+    access = (
+        Access(lake.name, "offline", catalog="read" if cataloged else ""),
+        Access(lake.name, "registry", prefix=registry_prefix(store), write=True, delete=True),
+        Access(store.name, "materialize", write=True),
+    )
+    return WorkloadGrants(store.name, (lake.name,), tuple(sorted({lake.name, store.name})), access)
 
 
 @dataclass(frozen=True)

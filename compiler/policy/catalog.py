@@ -431,6 +431,54 @@ CATALOG: tuple[Rule, ...] = (
         "Raise the pool's `max` to the number of nodes the message names, move the job or the endpoint "
         "to another pool, or make the job smaller.",
     ),
+    # ------------------------------------------------------------------ streaming (checks_streaming.py)
+    _r(
+        "MLC-SEC-060",
+        "error",
+        "Streams carrying pii stay encrypted with their customer-managed key",
+        "mlc encrypts every stream with its own KMS key, so access to the events needs both the stream grant and "
+        "the key grant and can be audited and revoked per stream. A Terraform override that changes the stream's "
+        "encryption (Kinesis encryption_type / kms_key_id, Pub/Sub kms_key_name) of a stream whose events are pii "
+        "(by its classification or what flows into it) removes that.",
+        "Remove the override of the encryption attributes; the key is managed by mlc.",
+        waivable=False,
+    ),
+    _r(
+        "MLC-SEC-061",
+        "error",
+        "Streams carrying pii keep events no longer than the compliance frameworks allow",
+        "A stream is transport: personal data kept there for long is a second, unmanaged copy (no lifecycle, no "
+        "deletion by key). mlc's limits per framework: gdpr 168 h, hipaa 168 h, pci-dss 24 h, soc2 720 h, "
+        "iso27001 720 h; the strictest framework in compliance.frameworks applies.",
+        "Lower `retention_hours` to the limit, and keep what must stay longer in a store with lifecycle expiry.",
+    ),
+    _r(
+        "MLC-SEC-062",
+        "error",
+        "Online stores of feature stores carrying pii stay encrypted and authenticated",
+        "A feature store's online store (ElastiCache / Memorystore for Redis) holds the latest features of every "
+        "entity. mlc encrypts it at rest with its own key, in transit with TLS, and requires AUTH. A Terraform "
+        "override that changes those attributes of a feature store whose data is pii (by its classification or "
+        "what flows into it from its offline lake) removes that.",
+        "Remove the override of the encryption / authentication attributes.",
+        waivable=False,
+    ),
+    _r(
+        "MLC-REL-060",
+        "warning",
+        "Stream jobs on spot capacity checkpoint their state",
+        "A reclaimed spot node kills a JobManager or TaskManager; without checkpoints (checkpoint_to) the job "
+        "restarts with empty state and from wherever its sources' positions default to.",
+        "Add `checkpoint_to: <bucket store>`, or run on-demand.",
+    ),
+    _r(
+        "MLC-REL-061",
+        "warning",
+        "Stream jobs on spot capacity checkpoint at least every 60 seconds",
+        "After a spot reclaim Flink restarts from the last completed checkpoint and replays everything since; "
+        "with a long interval every reclaim replays minutes of events and delays results.",
+        "Set `checkpoint_interval_seconds` to 60 or less.",
+    ),
     # ------------------------------------------------------------------ overrides (checks_overrides.py)
     _r(
         "MLC-SEC-050",

@@ -219,8 +219,15 @@ def grants_match_declarations(compiled: Compiled) -> Iterator[Hit]:
     env, graph = compiled.env, compiled.graph
     workloads = {c.name for c in env.of_category(Category.WORKLOAD)}
     monitors = {m.name: m for m in compiled.monitors}
-    for name in sorted(set(compiled.grants) - workloads - set(monitors)):
+    feature_stores = {c.name for c in env.with_trait(Trait.FEATURE_STORE)}
+    for name in sorted(set(compiled.grants) - workloads - set(monitors) - feature_stores):
         yield Hit(None, "/components", f'grants exist for "{name}", which is not a workload of this environment', key=True)
+    for name in sorted(feature_stores):  # its materialisation: its lake (offline + registry) and itself (online)
+        lake = str(env.components[name].spec["offline"])
+        grant = compiled.grants.get(name)
+        if grant is None or grant.reads != (lake,) or set(grant.writes) != {lake, name}:
+            message = f'the grants of feature store "{name}" are not exactly: read "{lake}", write its registry and its online store'
+            yield Hit(name, f"/components/{name}", message, key=True)
     for name, monitor in sorted(monitors.items()):  # a monitor workload reads its one store, nothing else
         grant = compiled.grants.get(name)
         if grant is None or grant.reads != (monitor.store,) or grant.writes:

@@ -12,6 +12,7 @@ from compiler.plan.compiled import Compiled
 from compiler.policy import checks_governance as gov
 from compiler.policy import checks_reliability as rel
 from compiler.policy import checks_security as sec
+from compiler.policy import checks_streaming as streaming
 from compiler.policy.hits import Hit
 
 Check = Callable[[Compiled], Iterable[Hit]]
@@ -59,6 +60,11 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("MLC-REL-012", rel.high_availability_single_replica),
     ("MLC-REL-013", rel.monitoring_without_alerts),
     ("MLC-REL-050", rel.capacity_headroom),
+    ("MLC-SEC-060", streaming.pii_stream_unencrypted),
+    ("MLC-SEC-061", streaming.pii_stream_retention),
+    ("MLC-SEC-062", streaming.pii_online_store_unprotected),
+    ("MLC-REL-060", streaming.spot_stream_job_without_checkpoint),
+    ("MLC-REL-061", streaming.spot_stream_job_checkpoints_rarely),
 )
 
 # rules whose findings come from the waiver pass (waivers.py), not from a check

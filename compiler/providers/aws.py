@@ -45,6 +45,13 @@ class Aws(Provider):
     store_scheme = "s3"
     store_schemes_read = ("s3", "s3a")
     catalog_name_limit = 255  # Glue database
+    stream_retention_hours = (24, 8760)  # Kinesis data streams: 1 to 365 days
+    stream_resource = ("aws_kinesis_stream", ("encryption_type", "kms_key_id"))
+    feature_online_engines = ("redis",)  # ElastiCache for Redis
+    feature_online_resource = (
+        "aws_elasticache_replication_group",
+        ("at_rest_encryption_enabled", "auth_token", "kms_key_id", "transit_encryption_enabled", "transit_encryption_mode"),
+    )
     # AMD SEV-SNP: EC2 supports it on M6a, C6a and R6a (EC2 user guide, "AMD SEV-SNP"); the
     # node group's launch template turns it on (cpu_options.amd_sev_snp = enabled)
     confidential_families = ("m6a", "c6a", "r6a")

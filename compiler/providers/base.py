@@ -36,6 +36,14 @@ class Provider:
     store_scheme: ClassVar[str | None] = None  # URI scheme of bucket-backed stores (s3, gs)
     store_schemes_read: ClassVar[tuple[str, ...]] = ()  # schemes a spec may use to name a store (s3, s3a)
     catalog_name_limit: ClassVar[int] = 63  # data_lake catalog database / dataset name
+    stream_retention_hours: ClassVar[tuple[int, int] | None] = None  # (min, max) a stream keeps events; None: no streams
+    # Terraform resource type of a stream and its attributes that decide its encryption (MLC-SEC-060)
+    stream_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    # online-store engines of a feature store mlc can create here (Terraform)
+    feature_online_engines: ClassVar[tuple[str, ...]] = ()
+    # Terraform resource type of a feature store's online store and its attributes that decide
+    # its encryption and authentication (MLC-SEC-062)
+    feature_online_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
     #: instance families that run as confidential VMs (node_pools.<name>.confidential: true),
     #: and how the provider calls the technology, for messages
     confidential_families: ClassVar[tuple[str, ...]] = ()

@@ -55,6 +55,10 @@ class Gcp(Provider):
     store_scheme = "gs"
     store_schemes_read = ("gs",)
     catalog_name_limit = 1024  # BigQuery dataset
+    stream_retention_hours = (1, 744)  # Pub/Sub topic retention: 10 minutes to 31 days
+    stream_resource = ("google_pubsub_topic", ("kms_key_name",))
+    feature_online_engines = ("redis",)  # Memorystore for Redis
+    feature_online_resource = ("google_redis_instance", ("auth_enabled", "customer_managed_key", "transit_encryption_mode"))
 
     # Confidential GKE Nodes: AMD SEV on N2D and C2D, SEV-SNP on N2D, Intel TDX on C3
     # (GKE docs, "Encrypt workload data in-use with Confidential GKE Nodes")

@@ -11,12 +11,15 @@ from compiler.model.kinds import (
     data_lake,
     database,
     edge_deployment,
+    feature_store,
     job,
     monitoring,
     object_store,
     pipeline,
     serving,
     spark_job,
+    stream,
+    stream_job,
     tracking_server,
     training_job,
     tuning_job,
@@ -38,6 +41,9 @@ for _module in (
     tuning_job,
     tracking_server,
     edge_deployment,
+    stream,
+    stream_job,
+    feature_store,
 ):
     register(_module.KIND)
 

@@ -41,6 +41,8 @@ class Trait(Enum):
     WRITES_WITH_DELETES = "writes-with-deletes"  # its writer library deletes (Spark committers, overwrite mode)
     TABLE_FORMAT = "table-format"  # Delta/Iceberg tables: writers expire files, catalogue tables
     TRAINS_MODELS = "trains-models"  # trains a model: DataLoader workers and NCCL share memory (/dev/shm)
+    STREAM = "stream"  # an event stream: readers consume, writers produce, both run at once
+    FEATURE_STORE = "feature-store"  # features served online and offline over a data lake (Feast)
     TRACKS_EXPERIMENTS = "tracks-experiments"  # an experiment-tracking server workloads log runs to (`tracking:`)
     # its pods are not pods of its own in the environment's namespace (tuning trials run as the
     # trial job; edge servers run on other clusters): no ServiceAccount or NetworkPolicy of its own

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from compiler.model.kinds.base import AFTER, Category, Kind, Priced, Trait
@@ -34,18 +33,11 @@ class Serving(Kind):
 
 
 def canary_pods(component: Component) -> int:
-    """Always-on pods a canary adds. KServe (`runtime`) keeps the previous revision and the
-    canary revision side by side, each at `replicas.min`; the Deployment path (`image`) runs a
-    second Deployment sized so that it gets about `traffic_percent` of the traffic (the Service
-    balances per pod): ceil(max(min, 1) x p / (100 - p)), at least 1."""
-    canary = component.spec.get("canary")
-    if not canary:
+    """Always-on pods a canary adds: its own InferenceService (`<name>-canary`, next to
+    `<name>-stable`) at `replicas.min`. Canaries of image-based serving are refused (MLC-E065)."""
+    if not component.spec.get("canary"):
         return 0
-    low = int(component.spec["replicas"]["min"])
-    if not component.spec.get("image"):
-        return low
-    percent = int(canary["traffic_percent"])
-    return max(1, math.ceil(max(low, 1) * percent / (100 - percent)))
+    return int(component.spec["replicas"]["min"])
 
 
 KIND = Serving()

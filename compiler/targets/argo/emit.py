@@ -472,6 +472,32 @@ def _scheduled_run(compiled: Compiled, workload: Component) -> tuple[list[dict[s
     return [cron], kinds
 
 
+def _materialization(compiled: Compiled, store: Component) -> tuple[list[dict[str, Any]], RunKinds]:
+    """A feature store's materialisation: a CronWorkflow on materialize.schedule whose one
+    step creates the materialisation Job (kubernetes/feature_store.py) and waits for it."""
+    from compiler.targets.kubernetes.feature_store import materialize_job, materializer_view
+
+    view = materializer_view(store)
+    obj = copy.deepcopy(materialize_job(compiled, store))
+    meta = dict(obj["metadata"])
+    meta.pop("name")
+    obj["metadata"] = {"generateName": naming.bounded(store.name, 40) + "-", **meta}
+    success, failure = run_conditions(obj)
+    step = {
+        "name": "materialize",
+        "activeDeadlineSeconds": step_deadline(view),
+        "resource": {
+            "action": "create",
+            "setOwnerReference": True,
+            "successCondition": success,
+            "failureCondition": failure,
+            "manifest": dump_yaml(obj),
+        },
+    }
+    spec = _workflow_spec(compiled.env, store, "materialize", [step], step_deadline(view))
+    return [_cron_workflow(compiled.env, view, spec)], {("batch", "Job")}
+
+
 NOT_A_WORKFLOW = NotApplicable("not a workflow")
 HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
     "argo",
@@ -489,5 +515,9 @@ HANDLERS: DispatchTable[ArgoKind] = DispatchTable(
         "tuning_job": NotApplicable("a Katib Experiment (kubernetes/); Katib runs the trials"),
         "tracking_server": NOT_A_WORKFLOW,
         "edge_deployment": NotApplicable("delivered by an Argo CD ApplicationSet (argocd/)"),
+        "stream": NOT_A_WORKFLOW,
+        "feature_store": ArgoKind(_materialization),  # its materialisation CronWorkflow
+        # never a step (not runnable: the graph rejects it in `steps`); Argo CD keeps it running
+        "stream_job": NotApplicable("runs continuously as a FlinkDeployment that Argo CD keeps synced"),
     },
 )

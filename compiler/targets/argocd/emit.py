@@ -147,6 +147,9 @@ HANDLERS: DispatchTable[Any] = DispatchTable(
                 "job",
                 "tuning_job",
                 "tracking_server",
+                "stream",
+                "feature_store",
+                "stream_job",  # a FlinkDeployment in kubernetes/, kept running by the environment's Application
             )
         },
         "edge_deployment": _edge,

@@ -20,6 +20,7 @@ from compiler.plan.compiled import Compiled
 METRICS_PORT = 9090  # runnable workloads that are monitoring targets serve /metrics here
 SPARK_UI_PORT = 4040  # driver UI port Spark names "spark-ui"; its PrometheusServlet serves /metrics/prometheus/
 QUEUE_PROXY_METRICS_PORT = 9091
+FLINK_METRICS_PORT = 9249  # Flink's Prometheus reporter (flink.METRICS_PORT)
 
 Objects = list[dict[str, Any]]
 
@@ -118,6 +119,24 @@ def _job_run(compiled: Compiled, component: Component) -> dict[str, Any]:
     return build_job(compiled, component)
 
 
+def _stream_job_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.flink import emit_stream_job
+
+    return emit_stream_job(compiled, component)
+
+
+def _feature_store_emit(compiled: Compiled, component: Component) -> Objects:
+    from compiler.targets.kubernetes.feature_store import emit_feature_store
+
+    return emit_feature_store(compiled, component)
+
+
+def _stream_job_ingress(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
+    from compiler.targets.kubernetes.flink import operator_ingress
+
+    return operator_ingress(compiled, component)
+
+
 def _serving_scrape(component: Component) -> Scrape:
     if is_kserve(component):
         return Scrape(port=QUEUE_PROXY_METRICS_PORT, port_name="http-usermetric")
@@ -147,6 +166,14 @@ HANDLERS: DispatchTable[K8sKind] = DispatchTable(
         "tuning_job": K8sKind(_tuning_emit),
         "tracking_server": K8sKind(_tracking_emit, scrape=lambda component: Scrape(5000, "http", "/metrics", service=True)),
         "edge_deployment": NotApplicable("runs on the fleet's edge clusters: an ApplicationSet (argocd/) and edge/<name>/"),
+        "stream": CLOUD,
+        "stream_job": K8sKind(
+            _stream_job_emit,
+            needs_api=True,  # the JobManager creates its TaskManagers; HA leader data lives in ConfigMaps
+            scrape=lambda component: Scrape(FLINK_METRICS_PORT),
+            ingress=_stream_job_ingress,
+        ),
+        "feature_store": K8sKind(_feature_store_emit),
     },
 )
 

@@ -5,11 +5,15 @@ InferenceService (serving.kserve.io/v1beta1, Knative mode; see k8s_network for w
   (naming.store_uri); min/maxReplicas; scaleMetric/scaleTarget from `autoscaling`;
   pods labelled via predictor.labels (network policy, monitoring); private services are
   labelled `networking.kserve.io/visibility: cluster-local`.
-  Canary: KServe splits traffic between the last rolled-out revision and the revision the
-  spec describes, so the spec carries the canary model (`canary.path`) and
-  `canaryTrafficPercent`; the stable model is whatever was rolled out before. Removing
-  `canary` promotes nothing by itself: set `model.path` to the new path to promote, or
-  remove `canary` to roll back to `model.path`.
+  Canary (docs/platform.md, "Canaries by weight"): two InferenceServices, `<name>-stable`
+  (model.path) and `<name>-canary` (canary.path), and a Knative Route `<name>` whose traffic
+  names both predictor Configurations (`<isvc>-predictor`, tags `stable` / `canary`) with
+  100 - p and p percent. KServe's own `canaryTrafficPercent` is not used: it splits between
+  the last rolled-out revision (a status field) and the new one, so on a fresh cluster the
+  canary takes 100 % and the stable model is named nowhere. Clients keep calling `<name>`.
+  Runtimes that take the model name from the InferenceService name (`--model_name={{.Name}}`
+  in KServe's ServingRuntimes) get `--model_name=<name>` appended (KServe appends predictor
+  args after the runtime's; the last flag wins), so both serve the model as `<name>`.
   Drift detection (monitoring with drift_threshold): predictor.logger {mode: request, url:
   the detector's Service}; KServe's agent posts each request as a CloudEvent.
   Probes: TCP on the model server port (8080); KServe runtimes speak different health
@@ -24,9 +28,8 @@ Deployment (custom `image`): the image contract is: serve HTTP on `port` (defaul
   `http_requests_in_flight` / `http_requests_per_second`, which need a custom-metrics adapter
   such as prometheus-adapter); without `autoscaling`, CPU 80 %. HPA minReplicas is at
   least 1 (Kubernetes rejects 0 without the HPAScaleToZero feature). PodDisruptionBudget
-  maxUnavailable 1. Canary: a second Deployment `<name>-canary` with the canary model and a
-  fixed replica count sized to the traffic share (the Service balances per pod, so the split
-  is approximate); both tracks share the Service, the PDB and the network policy.
+  maxUnavailable 1. No canary: a Service balances per pod, so a second Deployment behind it
+  would split by replica ratio; `canary` with `image` is refused (MLC-E065, semantics.py).
 """
 
 from __future__ import annotations
@@ -34,7 +37,6 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.model.environment import Component
-from compiler.model.kinds.serving import canary_pods
 from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
@@ -75,12 +77,29 @@ def _replicas(component: Component) -> tuple[int, int]:
 
 
 # --- KServe -----------------------------------------------------------------------------------
-def inference_service(compiled: Compiled, component: Component) -> dict[str, Any]:
+#: runtimes whose KServe ServingRuntime passes `--model_name={{.Name}}` (the InferenceService
+#: name): kserve config/runtimes/kserve-{sklearnserver,xgbserver,tensorflow-serving,
+#: huggingfaceserver}.yaml at v0.20.0. TorchServe (pytorch) and Triton (onnx, triton) name
+#: models from the model artefact.
+NAMED_BY_ISVC = frozenset({"sklearn", "xgboost", "tensorflow", "huggingface"})
+KNATIVE_VISIBILITY = "networking.knative.dev/visibility"
+STABLE, CANARY = "stable", "canary"
+
+
+def track_name(component: Component, track: str) -> str:
+    """The InferenceService of one track of a canary (its predictor's Knative Configuration is `<this>-predictor`)."""
+    return naming.bounded(f"{component.name}-{track}", 63 - len("-predictor"))
+
+
+def inference_service(compiled: Compiled, component: Component, track: str | None = None) -> dict[str, Any]:
+    """The InferenceService of a serving component, or of one track of its canary."""
     env = compiled.env
     low, high = _replicas(component)
     canary = component.get("canary")
-    path = canary["path"] if canary else (component.get("model") or {}).get("path")
+    path = canary["path"] if track == CANARY else (component.get("model") or {}).get("path")
     model: dict[str, Any] = {"modelFormat": {"name": component.get("runtime")}, "storageUri": _model_uri(compiled, component, path)}
+    if track is not None and component.get("runtime") in NAMED_BY_ISVC:
+        model["args"] = [f"--model_name={component.name}"]  # the model keeps its name in both tracks
     env_list = c.env_vars(env, component, RUNTIME_SCRATCH_ENV.get(str(component.get("runtime")), {}))
     if env_list:
         model["env"] = env_list
@@ -93,11 +112,10 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     if autoscaling:
         predictor["scaleMetric"] = autoscaling["metric"]
         predictor["scaleTarget"] = int(autoscaling["target"])
-    if canary:
-        predictor["canaryTrafficPercent"] = int(canary["traffic_percent"])
     predictor["serviceAccountName"] = naming.service_account(component)
     predictor["automountServiceAccountToken"] = False
-    predictor["labels"] = naming.pod_labels(env, component)
+    labels = naming.pod_labels(env, component)
+    predictor["labels"] = labels if track is None else dict(sorted({**labels, TRACK_LABEL: track}.items()))
     predictor["securityContext"] = c.pod_security_context()
     predictor.update(c.scheduling(compiled, component))
     predictor["model"] = model
@@ -105,9 +123,36 @@ def inference_service(compiled: Compiled, component: Component) -> dict[str, Any
     if detector is not None:  # KServe's agent posts every request as a CloudEvent to the detector
         predictor["logger"] = {"mode": "request", "url": detector_url(compiled, detector)}
     predictor["volumes"] = c.scratch_volumes(component)
-    labels = {} if component.get("public") else {"networking.kserve.io/visibility": "cluster-local"}
-    meta = c.metadata(compiled, "InferenceService", component.name, component, labels=labels)
+    # a track is reached only through the Route (below), so it is always cluster-local
+    labels = {} if component.get("public") and track is None else {"networking.kserve.io/visibility": "cluster-local"}
+    if track is not None:
+        labels[TRACK_LABEL] = track
+    name = component.name if track is None else track_name(component, track)
+    meta = c.metadata(compiled, "InferenceService", name, component, labels=labels)
     return c.k8s_object("serving.kserve.io/v1beta1", "InferenceService", meta, spec={"predictor": predictor})
+
+
+def canary_route(compiled: Compiled, component: Component) -> dict[str, Any]:
+    """Knative Route `<name>`: 100 - p % to the stable track's latest ready revision, p % to the
+    canary's (by Configuration, so a new model.path or canary.path rolls into its own share)."""
+    percent = int(component.get("canary")["traffic_percent"])
+    traffic = [
+        {"tag": track, "configurationName": f"{track_name(component, track)}-predictor", "percent": share}
+        for track, share in ((STABLE, 100 - percent), (CANARY, percent))
+    ]
+    labels = {} if component.get("public") else {KNATIVE_VISIBILITY: "cluster-local"}
+    meta = c.metadata(compiled, "Route", component.name, component, labels=labels)
+    return c.k8s_object("serving.knative.dev/v1", "Route", meta, spec={"traffic": traffic})
+
+
+def emit_kserve(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
+    if not component.get("canary"):
+        return [inference_service(compiled, component)]
+    return [
+        inference_service(compiled, component, STABLE),
+        inference_service(compiled, component, CANARY),
+        canary_route(compiled, component),
+    ]
 
 
 # --- Deployment path --------------------------------------------------------------------------
@@ -149,15 +194,6 @@ def _deployment(compiled: Compiled, component: Component, track: str, name: str,
     spec["template"] = {"metadata": {"labels": dict(sorted(pod_labels.items()))}, "spec": pod}
     meta = c.metadata(compiled, "Deployment", name, component, labels={TRACK_LABEL: track})
     return c.k8s_object("apps/v1", "Deployment", meta, spec=spec)
-
-
-def canary_name(component: Component) -> str:
-    return naming.bounded(f"{component.name}-canary", 63)
-
-
-def canary_replicas(component: Component) -> int:
-    """Pods of the canary Deployment (the serving kind decides, so cost and capacity agree)."""
-    return canary_pods(component)
 
 
 def service(compiled: Compiled, component: Component) -> dict[str, Any]:
@@ -206,11 +242,8 @@ def pdb(compiled: Compiled, component: Component) -> dict[str, Any]:
 
 def emit_serving(compiled: Compiled, component: Component) -> list[dict[str, Any]]:
     if not component.get("image"):
-        return [inference_service(compiled, component)]
-    path = (component.get("model") or {}).get("path")
-    objects = [_deployment(compiled, component, "stable", component.name, path, None)]
-    canary = component.get("canary")
-    if canary:
-        objects.append(_deployment(compiled, component, "canary", canary_name(component), canary["path"], canary_replicas(component)))
+        return emit_kserve(compiled, component)
+    path = (component.get("model") or {}).get("path")  # `canary` with `image` never gets here (MLC-E065)
+    objects = [_deployment(compiled, component, STABLE, component.name, path, None)]
     objects += [service(compiled, component), hpa(compiled, component), pdb(compiled, component)]
     return objects

@@ -44,19 +44,32 @@ CONFLICT = "MLC-E035"
 
 
 # --- merging environments -------------------------------------------------------------------
-def cluster_conflicts(needs: dict[str, dict[str, Any]], where: dict[str, dict[str, Location]]) -> list[Diagnostic]:
-    """Environments on one cluster whose cluster-wide settings differ: one error per setting,
-    at the environment (of those compiled in this run, `where`) that is not the first."""
+def cluster_conflicts(
+    needs: dict[str, dict[str, Any]], where: dict[str, dict[str, Location]], recorded: dict[str, dict[str, Any]] | None = None
+) -> list[Diagnostic]:
+    """Environments on one cluster whose cluster-wide settings differ: one error per setting and
+    environment compiled in this run (`where`) that differs from the reference value.
+
+    The reference does not depend on which environments this run compiles: it is the value of
+    an environment not compiled now (what out/ holds for it), else the value that out/ recorded
+    for the cluster before this run (`recorded`: every environment's previous platform.json)
+    if a compiled environment still has it, else the first environment's by name. So the
+    environment that changed is the one reported, whether it is compiled alone or with all."""
     problems = []
     by_cluster: dict[str, list[str]] = {}
     for env in sorted(needs):
         by_cluster.setdefault(needs[env]["cluster"], []).append(env)
+    before = recorded or {}
     for cluster, envs in sorted(by_cluster.items()):
-        for key in sorted(needs[envs[0]]["settings"]):
+        for key in sorted({k for env in envs for k in needs[env]["settings"]}):
             values = {env: needs[env]["settings"].get(key) for env in envs}
             if len(set(map(repr, values.values()))) < 2:
                 continue
-            first = next((e for e in envs if e not in where), envs[0])  # an env from out/ is the reference
+            old = [r["settings"].get(key) for r in before.values() if r.get("cluster") == cluster and key in r["settings"]]
+            first = next(
+                (e for e in envs if e not in where),  # an env from out/ is the reference
+                next((e for e in envs if any(values[e] == o for o in old)), envs[0]),  # else what out/ recorded
+            )
             for env in envs:
                 if env == first or values[env] == values[first] or env not in where:
                     continue

@@ -80,6 +80,13 @@ SETTING_POINTERS = {
 }
 
 
+def setting_pointer(key: str) -> str:
+    """The spec field an error about cluster-wide setting `key` points at. A provider's own
+    settings (secret_store_settings, e.g. Azure's per-environment Key Vault) follow from the
+    environment sharing the cluster, so they point at the cluster's name."""
+    return SETTING_POINTERS.get(key, "/cluster/name")
+
+
 def platform_needs(compiled: Compiled, artifacts: list[Artifact]) -> dict[str, Any]:
     """The environment's platform needs (plain data, written as platform.json)."""
     from compiler.model.kinds import Trait
@@ -102,3 +109,17 @@ def platform_needs(compiled: Compiled, artifacts: list[Artifact]) -> dict[str, A
         "settings": settings(compiled),
         "spark_namespaces": spark,
     }
+
+
+def well_formed(data: Any) -> bool:
+    """A platform.json read back from out/ has the shape platform_needs writes (a hand-edited or
+    truncated file is ignored rather than trusted)."""
+    if not isinstance(data, dict) or not isinstance(data.get("cluster"), str) or not isinstance(data.get("environment"), str):
+        return False
+    settings = data.get("settings")
+    if not isinstance(settings, dict) or not set(SETTING_POINTERS) <= set(settings):
+        return False
+    lists = ("gpu_pools", "kinds", "knative_features", "spark_namespaces")
+    if not all(isinstance(data.get(k), list) and all(isinstance(v, str) for v in data[k]) for k in lists):
+        return False
+    return isinstance(data.get("namespace"), str) and all(isinstance(v, (str, bool)) for v in settings.values())

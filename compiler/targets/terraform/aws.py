@@ -9,7 +9,8 @@ Layout of out/<env>/terraform/ (each file only when it has something to hold):
   variables.tf.json         inputs the spec cannot know (subnets, node role, alert e-mails, ...)
   logging.tf.json           the environment's S3 access-log bucket
   store-<name>.tf.json      per store: KMS key (+ policy, alias) and the bucket with its
-                            configuration, Glue database; or the RDS instance
+                            configuration, Glue database; or the RDS instance; or the
+                            Kinesis stream (aws_streaming.py)
   rds-monitoring.tf.json    role for RDS enhanced monitoring (when there is a database)
   identity-<name>.tf.json   per workload: IAM role (IRSA trust) + inline least-privilege policy
   cluster.tf.json           EKS managed node groups from cluster.node_pools
@@ -30,6 +31,7 @@ from compiler.plan.compiled import Compiled
 from compiler.providers import naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.aws_edge import edge_identity_file
+from compiler.targets.terraform.aws_feature_store import feature_store_file
 from compiler.targets.terraform.aws_iam import identity_file
 from compiler.targets.terraform.aws_storage import (
     access_log_file,
@@ -39,6 +41,7 @@ from compiler.targets.terraform.aws_storage import (
     kms_key,
     rds_monitoring_file,
 )
+from compiler.targets.terraform.aws_streaming import stream_file
 from compiler.targets.terraform.common import (
     ACCESS_LOG_RETENTION_DAYS,
     AWS_PROVIDER,
@@ -332,6 +335,9 @@ class AwsTerraform(TerraformEmitter[AwsContext]):
             "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
             "tracking_server": identity_file,
             "edge_deployment": edge_identity_file,
+            "stream": stream_file,
+            "stream_job": identity_file,
+            "feature_store": feature_store_file,
         },
     )
 

@@ -43,6 +43,22 @@ VARIABLES: dict[str, dict[str, Any]] = {
         "type": "string",
         "description": "That issuer's URL without https:// (the prefix of the sub and aud condition keys), e.g. oidc.edge.example.com.",
     },
+    "cache_subnet_group_name": {
+        "type": "string",
+        "description": "Existing ElastiCache subnet group (private subnets of the cluster's VPC) for the feature stores' online stores.",
+    },
+    "cache_security_group_ids": {
+        "type": "list(string)",
+        "description": "Security groups of the online stores: allow 6379 only from the cluster's node/pod security group.",
+    },
+    "cache_auth_tokens": {
+        "type": "map(string)",
+        "sensitive": True,
+        "description": (
+            "Redis AUTH token of each feature store's online store, by feature store name (16-128 printable characters); "
+            "store the same value in the secret manager entry the feature store's ExternalSecret reads (docs/streaming.md)."
+        ),
+    },
     "budget_alert_emails": {
         "type": "list(string)",
         "description": (

@@ -18,6 +18,11 @@ of statements, Sids `<Store><Edge><Part>`:
             writers also create/update tables and partitions (no table deletion)
   Connect   rds-db:connect on the workload's own database user of that instance (reads and
             writes are told apart by the user's SQL grants, not by IAM)
+  Stream    consume (reads) / produce (writes) on a Kinesis stream, StreamKey on its key
+            (aws_streaming.py)
+  Offline   a reader of a feature store: List/Objects/Key (+ Catalog) read of its offline
+            data lake, the registry included; writing a feature store (online push) and its
+            online read are Redis AUTH over the network, no IAM (aws_feature_store.py)
 
 docs/terraform.md lists the same table with the reasons.
 """
@@ -28,7 +33,7 @@ from typing import Any
 
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
-from compiler.plan.compiled import Access
+from compiler.plan.compiled import Access, offline_access
 from compiler.providers import aws, naming
 from compiler.targets.terraform.aws_context import AwsContext
 from compiler.targets.terraform.common import Expr, TfFile, camel, lit, ref, rname
@@ -58,7 +63,17 @@ CATALOG_WRITE_ACTIONS = (
     "glue:UpdateTable",
 )
 DATABASE_ACTIONS = ("rds-db:connect",)
-EDGE_WORDS = {"reads": "Read", "writes": "Write", "model": "Model", "checkpoint": "Checkpoint", "backend": "Backend", "logs": "Logs"}
+EDGE_WORDS = {
+    "reads": "Read",
+    "writes": "Write",
+    "model": "Model",
+    "checkpoint": "Checkpoint",
+    "backend": "Backend",
+    "logs": "Logs",
+    "offline": "Offline",
+    "registry": "Registry",
+    "materialize": "Materialize",
+}
 
 
 def statement(sid: str, actions: tuple[str, ...] | set[str], resources: list[Any], condition: list[dict[str, Any]] | None = None) -> dict:
@@ -111,6 +126,13 @@ def grant_statements(ctx: AwsContext, workload: Component) -> list[dict[str, Any
         used.add(base)
         if store.has(Trait.BUCKET):
             statements += bucket_statements(ctx, base, access)
+        elif store.has(Trait.STREAM):
+            from compiler.targets.terraform.aws_streaming import stream_statements
+
+            statements += stream_statements(base, store, access)
+        elif store.has(Trait.FEATURE_STORE):
+            if not access.write:  # online read is Redis AUTH + network; offline read is its lake
+                statements += bucket_statements(ctx, f"{base}Offline", offline_access(ctx.env, store))
         else:
             user = lit(aws.db_iam_user(workload))
             name = rname(store)

@@ -248,6 +248,11 @@ def budget_file(ctx: AzureContext) -> TfFile:
     return f
 
 
+def stream_not_supported(ctx: AzureContext, component: Component) -> TfFile:
+    """Never reached: validation refuses streams and feature stores on Azure at their line (MLC-E026)."""
+    raise azure.PROVIDER.unsupported("terraform", f"{component.type}: no Event Hubs / Azure Cache emitter yet")
+
+
 # --- the emitter --------------------------------------------------------------------------
 def edge_not_supported(ctx: Any, component: Component) -> TfFile:
     """An edge fleet's identity needs workload identity federation for clusters outside Azure."""
@@ -271,6 +276,9 @@ class AzureTerraform(TerraformEmitter[AzureContext]):
             "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
             "tracking_server": identity_file,
             "edge_deployment": edge_not_supported,
+            "stream": stream_not_supported,
+            "stream_job": identity_file,
+            "feature_store": stream_not_supported,
         },
     )
 

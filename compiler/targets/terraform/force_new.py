@@ -64,6 +64,22 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
     "google_storage_bucket": ("name", "location", "project"),
     "google_storage_bucket_iam_member": ("bucket", *_GCP_IAM_MEMBER),
     "aws_launch_template": ("name", "name_prefix"),
+    "aws_kinesis_stream": ("name",),
+    "aws_elasticache_replication_group": ("replication_group_id", "at_rest_encryption_enabled", "kms_key_id", "port", "subnet_group_name"),
+    "google_pubsub_topic": ("name", "project"),
+    "google_pubsub_subscription": ("name", "topic", "project"),
+    "google_pubsub_topic_iam_member": ("topic", "project", *_GCP_IAM_MEMBER),
+    "google_pubsub_subscription_iam_member": ("subscription", "project", *_GCP_IAM_MEMBER),
+    "google_redis_instance": (
+        "name",
+        "region",
+        "project",
+        "location_id",
+        "authorized_network",
+        "connect_mode",
+        "customer_managed_key",
+        "transit_encryption_mode",
+    ),
     "google_project_service": ("service", "project"),
     # azurerm 4.x: attributes marked ForceNew in the provider's resource schemas
     # (hashicorp/terraform-provider-azurerm internal/services/*/..._resource.go; the registry docs

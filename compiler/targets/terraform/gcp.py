@@ -8,7 +8,8 @@ Layout of out/<env>/terraform/ (each file only when it has something to hold):
   variables.tf.json         inputs the spec cannot know (network, node service account, ...)
   logging.tf.json           the environment's storage access-log bucket (and its key)
   store-<name>.tf.json      per store: KMS key + agent grants and the bucket (+ BigQuery
-                            dataset), or the Cloud SQL instance (+ its admin secret, no version)
+                            dataset), or the Cloud SQL instance (+ its admin secret, no version),
+                            or the Pub/Sub topic and its subscriptions (gcp_streaming.py)
   identity-<name>.tf.json   per workload: service account, Workload Identity binding,
                             bucket/instance-level roles from the graph's grants
   cluster.tf.json           GKE node pools from cluster.node_pools
@@ -35,8 +36,10 @@ from compiler.targets.terraform.common import (
 )
 from compiler.targets.terraform.emitter import TerraformEmitter
 from compiler.targets.terraform.gcp_context import KEY_RING, PROJECT_NUMBER, SERVICE_AGENT_DATA, GcpContext
+from compiler.targets.terraform.gcp_feature_store import feature_store_file
 from compiler.targets.terraform.gcp_iam import identity_file
 from compiler.targets.terraform.gcp_storage import access_log_file, bucket_store_file, database_file
+from compiler.targets.terraform.gcp_streaming import stream_file
 
 # GPU model in the pricing data -> GKE accelerator type
 ACCELERATORS = {
@@ -224,6 +227,9 @@ class GcpTerraform(TerraformEmitter[GcpContext]):
             "tuning_job": NotApplicable("trials run as the trial job, with its identity"),
             "tracking_server": identity_file,
             "edge_deployment": edge_not_supported,
+            "stream": stream_file,
+            "stream_job": identity_file,
+            "feature_store": feature_store_file,
         },
     )
 

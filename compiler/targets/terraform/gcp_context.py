@@ -20,6 +20,10 @@ SERVICE_AGENT_EMAIL = {
     # No data source in hashicorp/google returns it; it exists once Cloud SQL was used in
     # the project, or after `gcloud beta services identity create --service=sqladmin.googleapis.com`.
     "cloudsql": f"service-{PROJECT_NUMBER}@gcp-sa-cloud-sql.iam.gserviceaccount.com",
+    # created when the Pub/Sub API is enabled; no data source returns it either
+    "pubsub": f"service-{PROJECT_NUMBER}@gcp-sa-pubsub.iam.gserviceaccount.com",
+    # Memorystore for Redis: created with the API, no data source returns it either
+    "redis": f"service-{PROJECT_NUMBER}@cloud-redis.iam.gserviceaccount.com",
 }
 SERVICE_AGENT_DATA = {"gcs": "google_storage_project_service_account", "bigquery": "google_bigquery_default_service_account"}
 

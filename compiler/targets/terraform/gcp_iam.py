@@ -17,6 +17,10 @@ never on the project (docs/terraform.md gives the permissions and sources):
                       (writers) on the lake's dataset
   database            roles/cloudsql.client and roles/cloudsql.instanceUser, conditioned on
                       that instance, plus a Cloud SQL IAM user (no password)
+  stream              roles/pubsub.subscriber on the reader's own subscription, or
+                      roles/pubsub.publisher on the topic (gcp_streaming.py)
+  feature store       a reader: read of its offline data lake (bucket + dataset, as above);
+                      online read/write is Redis AUTH over the network, no IAM
 
 CMEK needs no grant for workloads: the storage / BigQuery / Cloud SQL service agents use
 the keys on their behalf.
@@ -28,7 +32,7 @@ from typing import Any
 
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
-from compiler.plan.compiled import Access
+from compiler.plan.compiled import Access, offline_access
 from compiler.providers import gcp, naming
 from compiler.targets.terraform.common import Expr, TfFile, lit, ref, rname
 from compiler.targets.terraform.gcp_context import GcpContext
@@ -113,6 +117,11 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
     member = Expr(f"serviceAccount:{ref('google_service_account', name, 'email')}")
     seen: dict[tuple[str, str], int] = {}
     for access in grants.access:
+        target = env.components[access.store]
+        if target.has(Trait.FEATURE_STORE):
+            if access.write:  # online push / materialisation: Redis AUTH over the network, no IAM
+                continue
+            access = offline_access(env, target, f"via-{target.name}")  # offline read of its lake
         if env.components[access.store].has(Trait.BUCKET):
             index = seen.get((access.store, access.edge), 0)
             seen[(access.store, access.edge)] = index + 1
@@ -120,7 +129,12 @@ def identity_file(ctx: GcpContext, workload: Component) -> TfFile:
     for store_name in grants.stores:
         store = env.components[store_name]
         sname = rname(store)
-        if store.has(Trait.BUCKET):
+        if store.has(Trait.BUCKET) or store.has(Trait.FEATURE_STORE):
+            continue
+        if store.has(Trait.STREAM):
+            from compiler.targets.terraform.gcp_streaming import stream_grants
+
+            stream_grants(f, ctx, workload, store, member, store_name in grants.reads, store_name in grants.writes)
             continue
         instance = naming.db_instance_name(env, store)
         condition = {
