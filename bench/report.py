@@ -105,7 +105,53 @@ def _mark(ok: bool | None) -> str:
     return "n/a" if ok is None else ("**met**" if ok else "**NOT met**")
 
 
-def render(results: list[Any], startup: list[float], profiles: dict[str, str], quick: bool, seconds: float) -> str:
+def pr_section(pr: list[Any]) -> list[str]:
+    """The pull-request commands after a one-environment change: before / after, side by side."""
+    from statistics import median
+
+    if not pr:
+        return []
+    lines = ["## Pull-request commands (one environment changed)", ""]
+    refs = sorted({r.before_ref for r in pr if r.before_ref})
+    lines += [
+        "Each command after one environment file changed (a serving `replicas.max`, a new value every repetition, so the "
+        "cache has never seen it), on the project of the table above with out/ compiled and committed and the cache as "
+        "`mlc compile` and `mlc check` left it. *after*: this checkout's compiler; *before*: the compiler of commit "
+        f"{', '.join(f'`{r}`' for r in refs) or '(none)'} (extracted with `git archive`; by default main just before "
+        "`check`, `compile --check` and `cost --base` became incremental and `diff --base` / `cost --base` read only what they "
+        "need from the revision: `diff --base` already compiled only the affected environments there, but materialised the "
+        "whole revision on disk). Both run in the same loop, one after the other, so they see the same machine load. Time: wall-clock "
+        "median; memory: the sampled peak of the summed RSS of the command's process tree (every 20 ms; pages "
+        "shared by worker processes counted once per process). Targets (idle machine): at most 1.5 s and 300 MB per command "
+        "at N=1000.",
+        "",
+        "| N envs | command | before s | after s | before / after | before MB | after MB | after: target met? |",
+        "|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in pr:
+        if r.error:
+            lines.append(f"| {r.n} | failed | | | | | | {r.error.splitlines()[0][:120]} |")
+            continue
+        for key, runs in r.after.items():
+            after = median([x.seconds for x in runs])
+            after_mb = max(x.tree_peak_kib for x in runs) / 1024
+            old = r.before.get(key, [])
+            before = median([x.seconds for x in old]) if old else float("nan")
+            before_mb = max(x.tree_peak_kib for x in old) / 1024 if old else float("nan")
+            ratio = f"{before / after:.1f}x" if old else "–"
+            verdict = ("yes" if after <= 1.5 and after_mb <= 300 else "no") if r.n >= 1000 else "(N<1000)"
+            old_mb = f"{before_mb:.0f}" if old else "–"
+            lines.append(f"| {r.n} | `{key}` | {_s(before)} | {_s(after)} | {ratio} | {old_mb} | {after_mb:.0f} | {verdict} |")
+    loads = [f"N={r.n}: {r.load[0]:.1f} / {r.load[-1]:.1f}" for r in pr if len(r.load) >= 2]
+    if loads:
+        lines += ["", f"1-minute load average before / after the loop (2 cores): {'; '.join(loads)}."]
+    lines += [f"Note: {r.note}" for r in pr if r.note]
+    return lines + [""]
+
+
+def render(
+    results: list[Any], startup: list[float], profiles: dict[str, str], quick: bool, seconds: float, pr: list[Any] | None = None
+) -> str:
     from statistics import median
 
     ok = [r for r in results if not r.error]
@@ -128,7 +174,8 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
         "(`--jobs` default: all cores). *cold*: empty out/, no cache. *no-change*: recompile with "
         "nothing edited. *one env*: one environment file changed. *parent*: a value of the shared "
         "parent `aws-eu-west-1-base` changed (inherited by the environments listed as *affected*). "
-        "*floor*: the files of the cold run's out/, loaded into plain data beforehand, serialised "
+        "*check*: `mlc check --no-cache`, the policies of every environment (the incremental pull-request "
+        "commands have their own section below). *floor*: the files of the cold run's out/, loaded into plain data beforehand, serialised "
         "with `compiler.output.serialize` and written to a fresh directory in one process (no fsync, no "
         "compiler logic). Peak memory: *max RSS* is the largest single process of the compile "
         "(parent or a worker, from `wait4`); *tree RSS* is the sampled peak of the sum over the "
@@ -311,6 +358,7 @@ def render(results: list[Any], startup: list[float], profiles: dict[str, str], q
     lines.append("")
 
     # ---- profiles
+    lines += pr_section(pr or [])
     lines += ["## Profiles", ""]
     if "error" in profiles:
         lines += [f"Profiling failed: {profiles['error']}", ""]

@@ -9,14 +9,17 @@ the median of several repetitions (see REPS):
   one env    `mlc compile` after one environment file changed (a serving replicas.max);
   parent     `mlc compile` after a shared abstract parent changed (a driver memory of the
              feature ETL job, inherited by every environment of one region);
-  check      `mlc check` (policies only);
+  check      `mlc check --no-cache` (policies of every environment);
   floor      serialise the same output with compiler.output.serialize and write the same files to a
              fresh directory, in this process, with no compiler logic: every file of the cold
              run's out/ is loaded into plain data first (not timed), then only dump + write is
              timed (no fsync, one process);
   memory     max RSS of the compile process tree (from wait4: the largest single process)
              and a sampled sum of the tree's RSS during one extra cold run;
-  start-up   `mlc --version`, median of 10.
+  start-up   `mlc --version`, median of 10;
+  PR         at N=100 and N=1000: check, compile --check, diff --base and cost --base after a
+             one-environment change, by this checkout and by the compiler at --before
+             (default: the commit this work started from), interleaved (measure_pr).
 Then a cProfile of an in-process cold compile (--jobs 1) of a sample project, and of the
 slowest scenarios where a target is missed. `--quick` (N=3, 1 repetition) keeps the
 script working in the test suite; it makes no claim about speed.
@@ -91,12 +94,15 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
-    """Run `mlc ARGS` as a subprocess; wall time, exit code and peak memory."""
+def run_mlc(args: list[str], work: Path, sample_memory: bool = False, code: Path | None = None) -> Run:
+    """Run `mlc ARGS` as a subprocess; wall time, exit code and peak memory. `code`: the
+    folder holding the `compiler` package to run (default: this checkout's)."""
     out_path, err_path = work / "last.stdout", work / "last.stderr"
+    command = [sys.executable, "-m", "compiler"] if code is not None else mlc_command()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(mlc_command() + args, stdout=out, stderr=err, env=_environment())
+        # cwd: `python -m compiler` would import ./compiler first, whatever PYTHONPATH says
+        proc = subprocess.Popen(command + args, stdout=out, stderr=err, env=_environment(code), cwd=code or work)
         peak = [0]
         stop = threading.Event()
         sampler = None
@@ -119,11 +125,14 @@ def run_mlc(args: list[str], work: Path, sample_memory: bool = False) -> Run:
     return Run(seconds, proc.returncode, int(usage.ru_maxrss), peak[0], stderr, usage.ru_utime + usage.ru_stime, usage.ru_utime)
 
 
-def _environment() -> dict[str, str]:
-    """The subprocess environment: this checkout's compiler/ first on the path (so that a copy
-    of the repository measures its own code, not the one the venv was installed from)."""
+def _environment(code: Path | None = None) -> dict[str, str]:
+    """The subprocess environment: this checkout's compiler/ (or `code`) first on the path (so
+    that a copy of the repository measures its own code, not the one the venv was installed
+    from). Bytecode is cached as for any installed package (PYTHONDONTWRITEBYTECODE is
+    dropped: without it every process would recompile ~90 modules, 0.3-0.4 s)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(code or REPO), env.get("PYTHONPATH", "")) if p)
     return env
 
 
@@ -188,6 +197,14 @@ def _toggle_env(path: Path) -> None:
         serving = next(name for name, body in doc["components"].items() if isinstance(body, dict) and body.get("runtime"))
         replicas = doc["components"][serving]["replicas"]
         replicas["max"] = replicas["max"] + 1 if replicas["max"] % 2 == 0 else replicas["max"] - 1
+
+    _edit_yaml(path, change)
+
+
+def _raise_max_replicas(path: Path, by: int) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        serving = next(name for name, body in doc["components"].items() if isinstance(body, dict) and body.get("runtime"))
+        doc["components"][serving]["replicas"]["max"] += by
 
     _edit_yaml(path, change)
 
@@ -340,7 +357,7 @@ def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResu
                 result.add(key, _ok(run_mlc(compile_args(project), work), f"{key} compile"))
         log(f"N={n}: check x{reps}")
         for _ in range(reps):
-            run = run_mlc(["check", "--project", str(project), "--today", TODAY, "--format", "json"], work)
+            run = run_mlc(["check", "--project", str(project), "--today", TODAY, "--format", "json", "--no-cache"], work)
             if run.rc not in (0, 1):
                 raise BenchError(f"mlc check exited {run.rc}:\n{run.stderr[-2000:]}")
             result.add("check", run)
@@ -350,6 +367,111 @@ def measure_size(n: int, work: Path, seed: int, reps: int, log: Any) -> SizeResu
     except BenchError as exc:
         result.error = str(exc)
     return result
+
+
+# ------------------------------------------------------------------------- pull-request commands
+
+# main just before the incremental pull-request commands (issue 19) were merged into it: the
+# generator's projects hold Azure environments, which fab2447 (where that work started) cannot
+# compile (its worker crashes on them and the pool hangs)
+BEFORE_REF = "2082eda"
+PR_COMMANDS = ("check", "compile --check", "diff --base", "cost --base")
+
+
+@dataclass
+class PrResult:
+    n: int
+    reps: int
+    before_ref: str | None  # None: no "before" compiler could be extracted
+    after: dict[str, list[Run]] = field(default_factory=dict)
+    before: dict[str, list[Run]] = field(default_factory=dict)
+    load: list[float] = field(default_factory=list)
+    note: str = ""
+    error: str | None = None
+
+
+def extract_compiler(ref: str, work: Path) -> Path | None:
+    """The `compiler` package as it was at `ref`, in work/before-<ref>/ (git archive; the
+    repository is only read). None when the ref or git is not available."""
+    target = work / f"before-{ref}"
+    if (target / "compiler" / "__init__.py").is_file():
+        return target
+    try:
+        data = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", ref, "compiler"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    import io
+    import tarfile
+
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        archive.extractall(target, filter="data")
+    return target
+
+
+def _git(project: Path, *args: str) -> None:
+    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com", "GIT_COMMITTER_NAME": "bench"}
+    identity["GIT_COMMITTER_EMAIL"] = "bench@example.com"
+    subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True, env={**os.environ, **identity})
+
+
+def measure_pr(n: int, work: Path, reps: int, before_ref: str | None, log: Any) -> PrResult:
+    """The four pull-request commands after one environment file changed, on the project
+    measure_size left (out/ compiled and committed, the cache as a user has it), each run by
+    this checkout's compiler ("after") and by the one at `before_ref` ("before"), interleaved
+    so both see the same machine. Every repetition changes the environment again, so its
+    new inputs are never in the cache."""
+    project = work / f"n{n}"
+    before = extract_compiler(before_ref, work) if before_ref else None
+    result = PrResult(n, reps, before_ref if before is not None else None)
+    if before_ref and before is None:
+        result.note = f"the compiler at {before_ref} could not be extracted (git archive): no before numbers"
+    env_file = _sample_env_file(project)
+    name = env_file.stem
+    base = ["--project", str(project)]
+    commands = {
+        "check": ["check", *base, "--today", TODAY, "--format", "json"],
+        "compile --check": ["compile", "--check", *base, "--today", TODAY],
+        "diff --base": ["diff", "--base", "HEAD", *base, "--today", TODAY],
+        "cost --base": ["cost", name, "--base", "HEAD", *base],
+    }
+    try:
+        shutil.rmtree(project / ".git", ignore_errors=True)
+        _ok(run_mlc(compile_args(project), work), "compile")  # the cache, also the findings (mlc check's part)
+        run_mlc(["check", *base, "--today", TODAY, "--format", "json"], work)  # findings recorded (exit 1 on findings is fine)
+        _git(project, "init", "-q")
+        _git(project, "add", "-A")
+        _git(project, "commit", "-qm", "base")
+        result.load.append(os.getloadavg()[0])
+        log(f"N={n}: pull-request commands x{reps}, after and before interleaved")
+        original = env_file.read_text(encoding="utf-8")
+        for rep in range(reps):
+            env_file.write_text(original, encoding="utf-8")
+            _raise_max_replicas(env_file, rep + 1)  # differs from HEAD, and inputs the cache has not seen
+            for key in PR_COMMANDS:
+                for side, code in (("after", None), ("before", before)):
+                    if side == "before" and code is None:
+                        continue
+                    # memory sampled after exec: the runner is large by now, and wait4's max RSS of
+                    # a forked child counts the runner's pages it held before exec
+                    run = run_mlc(commands[key], work, sample_memory=True, code=code)
+                    if run.rc not in (0, 1):
+                        raise BenchError(f"{side}: mlc {key} exited {run.rc}:\n{run.stderr[-2000:]}")
+                    (result.after if side == "after" else result.before).setdefault(key, []).append(run)
+        result.load.append(os.getloadavg()[0])
+    except (BenchError, subprocess.CalledProcessError) as exc:
+        result.error = str(exc) + (f"\n{exc.stderr!r}" if isinstance(exc, subprocess.CalledProcessError) else "")
+        log(f"N={n}: pull-request commands failed: {result.error[:500]}")
+    finally:
+        _git_restore(project, env_file)
+    return result
+
+
+def _git_restore(project: Path, env_file: Path) -> None:
+    try:
+        _git(project, "checkout", "-q", "--", str(env_file.relative_to(project)))
+    except (subprocess.CalledProcessError, ValueError):
+        pass
 
 
 def _count_findings(path: Path) -> dict[str, int]:
@@ -412,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=BENCH / "RESULTS.md")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--profile-envs", type=int, default=20, help="environments in the profiled sample")
+    ap.add_argument("--before", default=BEFORE_REF, help="Git revision whose compiler the pull-request commands are compared with")
+    ap.add_argument("--pr-sizes", default="100,1000", help="N at which the pull-request commands are measured (of --sizes)")
     args = ap.parse_args(argv)
     sizes = [3] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     args.work.mkdir(parents=True, exist_ok=True)
@@ -420,7 +544,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
     started = time.time()
+    args.work = args.work.resolve()  # commands run with the work folder as their current directory
     results = [measure_size(n, args.work, args.seed, 1 if args.quick else reps_for(n), log) for n in sizes]
+    for r in results:
+        if r.error:
+            log(f"N={r.n} failed: {r.error[:500]}")
+    pr_sizes = sizes if args.quick else [n for n in (int(s) for s in args.pr_sizes.split(",") if s.strip()) if n in sizes]
+    pr_results = [
+        measure_pr(n, args.work, 1 if args.quick else reps_for(n), args.before, log)
+        for n in pr_sizes
+        if not next(r for r in results if r.n == n).error
+    ]
     log("start-up")
     startup = measure_startup(args.work, 3 if args.quick else STARTUP_REPS)
     log("profiles")
@@ -436,12 +570,12 @@ def main(argv: list[str] | None = None) -> int:
             profiles["one_env"] = profile_call(project, use_cache=True)
     except Exception as exc:  # noqa: BLE001 - a failed profile is reported, not fatal
         profiles["error"] = f"{type(exc).__name__}: {exc}"
-    text = report.render(results, startup, profiles, quick=args.quick, seconds=time.time() - started)
+    text = report.render(results, startup, profiles, quick=args.quick, seconds=time.time() - started, pr=pr_results)
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text, encoding="utf-8")
     log(f"wrote {args.report}")
     empty_trash()
-    return 1 if any(r.error for r in results) else 0
+    return 1 if any(r.error for r in results) or any(r.error for r in pr_results) else 0
 
 
 def _sample_env_file(project: Path) -> Path:

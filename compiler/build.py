@@ -312,11 +312,9 @@ def _compile_locked(
 
     token = uuid.uuid4().hex[:12]
     kept = [] if check else recover(project.out_dir)
-    cache = (
-        Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat())
-        if use_cache and not check
-        else None
-    )
+    # --check reuses the cache too: an environment whose inputs hash as recorded and whose
+    # out/ files are as written needs no compile to know out/ is up to date
+    cache = Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat()) if use_cache else None
     skipped = [n for n in names if cache is not None and cache.fresh(n, project.out_dir)]
     parents = sum(1 for n in skipped if cache is not None and not cache.envs[n]["outputs"])  # a parent writes nothing
     todo = [n for n in names if n not in skipped]
@@ -398,6 +396,8 @@ def _compile_locked(
                 cache.forget(outcome.env)
             else:  # abstract parents too: no outputs, their file's key only
                 cache.record(outcome.env, outcome.inputs, project.out_dir, outcome.written, outcome.stats, outcome.apply_order)
+            if not outcome.diagnostics and outcome.cacheable:  # `mlc check` reuses them
+                cache.record_findings(outcome.env, outcome.inputs, outcome.abstract, outcome.findings)
         for env in stale:
             cache.forget(env)
         cache.save()
@@ -492,9 +492,33 @@ def _discard(project: Project, outcomes: list[EnvOutcome], token: str) -> None:
             remove_tree(entry)
 
 
-def check_policies(project: Project, selected: list[str] | None, today: date, jobs: int | None = None) -> BuildResult:
-    """Policies only (`mlc check`): nothing is emitted or written."""
+def check_policies(
+    project: Project, selected: list[str] | None, today: date, jobs: int | None = None, use_cache: bool = True
+) -> BuildResult:
+    """Policies only (`mlc check`): nothing is emitted or written. An environment whose inputs
+    hash as when its findings were recorded (compiler.output.cache) is not compiled again:
+    its findings are read from the cache; `skipped` lists those environments."""
+    from compiler.output.cache import Cache
+
     names = _names(project, selected)
-    outcomes = run_many(project, names, today, Mode.POLICY, jobs)
+    cache = None
+    if use_cache:  # only the findings are read, never the outputs' state
+        cache = Cache.open(project.root, project.out_dir, project.schema_path, project.policies_dir, today.isoformat(), outputs=False)
+    reused: list[EnvOutcome] = []
+    todo = []
+    for name in names:
+        found = cache.cached_findings(name) if cache is not None else None
+        if found is None:
+            todo.append(name)
+            continue
+        files, abstract, findings = found
+        reused.append(EnvOutcome(name, files, findings, blocked=any(f.blocking for f in findings), abstract=abstract))
+    outcomes = run_many(project, todo, today, Mode.POLICY, jobs)
     diagnostics = sorted({d for o in outcomes for d in o.diagnostics})
-    return BuildResult(outcomes, diagnostics, [], [])
+    if cache is not None:
+        for outcome in outcomes:
+            if not outcome.diagnostics and outcome.cacheable:
+                cache.record_findings(outcome.env, outcome.inputs, outcome.abstract, outcome.findings)
+        cache.save()
+    every = sorted(outcomes + reused, key=lambda o: o.env)
+    return BuildResult(every, diagnostics, [], [o.env for o in reused], sum(1 for o in reused if o.abstract))

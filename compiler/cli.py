@@ -148,7 +148,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from compiler.build import check_policies
     from compiler.policy.render import exit_code
 
-    result = check_policies(_project(args), args.envs or None, _today(args), jobs=args.jobs)
+    result = check_policies(_project(args), args.envs or None, _today(args), jobs=args.jobs, use_cache=not args.no_cache)
     if result.diagnostics:
         return _report_diagnostics(result.diagnostics)
     findings = result.findings
@@ -266,14 +266,16 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def _base_estimates(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    """Cost at --base of each named environment; only its chain and the schema are read
+    from the revision (compiler.output.gitbase.BaseTree)."""
     from compiler.core.diagnostics import InputError
     from compiler.frontend.project import Project, UsageError
-    from compiler.output.gitbase import checkout_base
+    from compiler.output.gitbase import BaseTree
     from compiler.pipeline import plan_environment
 
-    checkout = checkout_base(Path(args.project), args.base)
-    with checkout:
-        base = Project.at(checkout.project_root)  # type: ignore[attr-defined]
+    tree = BaseTree(Path(args.project), args.base)
+    with tree.materialise(names, policies=False) as checkout:
+        base = Project.at(checkout.project_root)
         out: dict[str, Any] = {}
         for name in names:
             try:
@@ -410,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         parsers[name].add_argument("--jobs", type=_positive, default=None, help="worker processes, at least 1 (default: all cores)")
     parsers["compile"].add_argument("--check", action="store_true", help="exit 1 if out/ differs from what would be written")
     parsers["compile"].add_argument("--no-cache", action="store_true", help="recompile every environment")
+    parsers["check"].add_argument("--no-cache", action="store_true", help="run the policies of every environment again")
     parsers["compile"].add_argument("-v", "--verbose", action="store_true", help="also print info-level findings and every file written")
     parsers["check"].add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
     parsers["check"].add_argument("--fail-on", choices=("error", "warning"), default="error")

@@ -56,8 +56,11 @@ def test_quick_benchmark_writes_the_report(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = report.read_text(encoding="utf-8")
-    for heading in ("## Machine", "## Results", "## Scaling", "## Against the anchors", "## Targets", "## Profiles"):
+    headings = ("## Machine", "## Results", "## Scaling", "## Against the anchors", "## Targets", "## Pull-request commands", "## Profiles")
+    for heading in headings:
         assert heading in text
     assert "| 3 |" in text  # the N=3 row
     assert "failed" not in text
     assert "0/0/" in text  # no error- or warning-level findings in the generated project
+    for command in ("check", "compile --check", "diff --base", "cost --base"):  # after, and before where git has the commit
+        assert f"| 3 | `{command}` |" in text

@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.build import EnvOutcome, run_many
 from compiler.frontend.project import Project
 from compiler.output.writer import PLATFORM_DIR, serialise
 from compiler.pipeline import Mode
 from compiler.plan.cost import money
+
+if TYPE_CHECKING:
+    from compiler.output.gitbase import BaseTree
 
 MAX_DIFF_LINES = 400  # per file, so a pull-request comment stays readable
 
@@ -320,7 +323,7 @@ def _file_details(d: EnvDiff, path: str) -> str:
     # into U+FFFD and a CR into a line break inside the block; the fence outlasts any backtick run
     lines = [printable(line) for line in d.patches.get(path, [])]
     opening, closing = md.fence(lines, "diff")
-    summary = f"<code>{html.escape(f'out/{d.env}/{path}')}</code> ({verb})"
+    summary = f"<code>{html.escape(printable(f'out/{d.env}/{path}'))}</code> ({verb})"  # one line: a newline would end the <details> block
     return "\n".join(["", f"<details><summary>{summary}</summary>", "", opening, *lines, closing, "", "</details>"])
 
 
@@ -395,37 +398,72 @@ def render_markdown(diffs: list[EnvDiff], ref: str, limit: int = COMMENT_LIMIT) 
 CHUNK = 64  # environments compiled (both sides) and diffed at a time: memory stays bounded
 
 
-def _tree_bytes(directory: Path, suffixes: tuple[str, ...]) -> dict[str, bytes]:
-    if not directory.is_dir():
-        return {}
-    return {
-        p.relative_to(directory).as_posix(): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file() and p.suffix in suffixes
-    }
+def _read(path: Path | None) -> bytes | None:
+    try:
+        return path.read_bytes() if path is not None else None
+    except OSError:
+        return None
 
 
-def affected_environments(head: Project, base: Project) -> list[str]:
-    """The environments whose inputs differ between the two sides: a file that differs (or
-    exists on one side only), and every environment that extends one of those, transitively.
-    When the schema or the policies differ, all of them. Files are compared as bytes; only
-    files that mention an affected name are parsed (to read their `extends`)."""
+def _inputs_shared_by_all_differ(head: Project, base: BaseTree) -> bool:
+    """The schema or a policy file differs: every environment is affected."""
+    from compiler.output.gitbase import SCHEMA_FILE
+
+    if not base.same(base.others.get(SCHEMA_FILE), _read(head.root / SCHEMA_FILE)):
+        return True
+    ours = {}
+    if head.policies_dir.is_dir():
+        ours = {f"policies/{p.name}": p for p in head.policies_dir.glob("*.k") if p.is_file() and not p.is_symlink()}
+    theirs = {rel for rel in base.others if rel.startswith("policies/")}
+    return set(ours) != theirs or any(not base.same(base.others[rel], _read(path)) for rel, path in ours.items())
+
+
+def _manifests_differ(head: Project, base: BaseTree, name: str, path: Path) -> bool:
+    """An environment file whose overrides copy manifests folders: does any of them differ?"""
+    from compiler.core.diagnostics import InputError
+    from compiler.frontend.loader import load_file
+
+    try:
+        doc = load_file(str(path), path.name)
+    except (InputError, OSError):
+        return True
+    overrides = doc.data.get("overrides")
+    folders = overrides.get("manifests") if isinstance(overrides, dict) else None
+    for folder in folders if isinstance(folders, list) else []:
+        if not isinstance(folder, str):
+            return True
+        theirs = base.folder(folder)
+        directory = head.root / folder.strip("/")
+        ours = {}
+        if directory.is_dir() and not directory.is_symlink():
+            ours = {f"{folder.strip('/')}/{p.name}": p for p in directory.iterdir() if p.suffix in (".yaml", ".yml")}
+        if set(ours) != set(theirs) or any(not base.same(theirs[rel], _read(p)) for rel, p in ours.items()):
+            return True
+    return False
+
+
+def affected_environments(head: Project, base: BaseTree) -> list[str]:
+    """The environments whose inputs differ between the working tree and the revision: a
+    file that differs (or exists on one side only), one whose overrides' manifests folders
+    differ, and every environment that extends one of those, transitively; all of them when
+    the schema or the policies differ. Working-tree files are compared with the revision's
+    by blob id, so the revision's unchanged files are never read; files are read one at a
+    time (never the whole tree at once), and only those that mention an affected name are
+    parsed (to read their `extends`)."""
     from compiler.core.diagnostics import InputError
     from compiler.frontend.resolve import parents_of
 
-    head_files, base_files = head.env_files(), base.env_files()
-    names = sorted(set(head_files) | set(base_files))
-    if Path(head.schema_path).read_bytes() != Path(base.schema_path).read_bytes() or _tree_bytes(
-        head.policies_dir, (".k", ".yaml", ".yml")
-    ) != _tree_bytes(base.policies_dir, (".k", ".yaml", ".yml")):
+    head_files = head.env_files()
+    names = sorted(set(head_files) | set(base.environments))
+    if _inputs_shared_by_all_differ(head, base):
         return names
-
-    def read(files: dict[str, Path], name: str) -> bytes | None:
-        try:
-            return files[name].read_bytes() if name in files else None
-        except OSError:
-            return None
-
-    data = {name: (read(head_files, name), read(base_files, name)) for name in names}
-    affected = {name for name, (new, old) in data.items() if new != old}
+    affected = set()
+    for name in names:
+        data = _read(head_files.get(name))
+        if not base.same(base.environments.get(name), data):
+            affected.add(name)
+        elif data is not None and b"manifests" in data and _manifests_differ(head, base, name, head_files[name]):
+            affected.add(name)
     frontier = set(affected)
     while frontier:
         needles = [name.encode() for name in frontier]
@@ -433,31 +471,31 @@ def affected_environments(head: Project, base: Project) -> list[str]:
         for name in names:
             if name in affected:
                 continue
-            for side, project, files in ((0, head, head_files), (1, base, base_files)):
-                text = data[name][side]
-                if text is None or not any(needle in text for needle in needles):
-                    continue
-                try:
-                    parents = set(parents_of(project.document(name, files[name])))
-                except InputError:
-                    parents = set(affected)  # unreadable: compile it, its problems are reported
-                if parents & affected:
-                    frontier.add(name)
-                    break
+            # not affected: the same bytes on both sides, so the working tree's file says it
+            text = _read(head_files[name])
+            if text is None or not any(needle in text for needle in needles):
+                continue
+            try:
+                parents = set(parents_of(head.document(name, head_files[name])))
+            except InputError:
+                parents = set(affected)  # unreadable: compile it, its problems are reported
+            if parents & affected:
+                frontier.add(name)
         affected |= frontier
     return sorted(affected)
 
 
 def diff_against_base(project: Project, ref: str, today: date, stats: dict[str, list[str]] | None = None) -> list[EnvDiff]:
     """Compile, on both sides, only the environments whose inputs differ, CHUNK at a time, and
-    diff them; `stats` (optional) receives the names compiled per side."""
-    from compiler.output.gitbase import checkout_base
+    diff them; only those environments (and their ancestors) are read from the revision.
+    `stats` (optional) receives the names compiled per side."""
+    from compiler.output.gitbase import BaseTree
 
-    checkout = checkout_base(project.root, ref)
+    tree = BaseTree(project.root, ref)
+    names = affected_environments(project, tree)
     diffs: list[EnvDiff] = []
-    with checkout:
-        base_project = Project.at(checkout.project_root)  # type: ignore[attr-defined]
-        names = affected_environments(project, base_project)
+    with tree.materialise([n for n in names if n in tree.environments]) as checkout:
+        base_project = Project.at(checkout.project_root)
         head_names = [n for n in names if n in project.env_files() and not project.is_abstract(n)]
         base_names = [n for n in names if n in base_project.env_files() and not base_project.is_abstract(n)]
         if stats is not None:
