@@ -141,7 +141,7 @@ def cloud_of(region: Region) -> dict[str, str]:
 def region_base(region: Region, rng: random.Random) -> dict[str, Any]:
     """Cluster, node pools, compliance and the shared stores + feature ETL of one region."""
     gpu_pools = {
-        name: {"instance_type": itype, "min": 0, "max": rng.choice((2, 4, 8)), "spot": True}
+        name: {"instance_type": itype, "min": 0, "max": rng.choice((8, 12, 16)), "spot": True}
         for name, itype, _, _ in GPU_POOLS[region.provider]
     }
     return {

@@ -46,6 +46,19 @@ def test_generator_is_deterministic_and_its_projects_are_valid(tmp_path: Path) -
         assert len(env.chain) >= 3  # provider/region base, team parent, the environment
 
 
+def test_generated_environments_have_no_error_findings(tmp_path: Path) -> None:
+    """The benchmark measures compiles, not blocked environments: every generated environment
+    passes the policies at error level (GPU pools large enough for their jobs, MLC-REL-050)."""
+    subprocess.run(
+        [sys.executable, str(BENCH / "generate.py"), "--envs", "40", "--out", str(tmp_path / "p")], check=True, capture_output=True
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "compiler", "check", "--project", str(tmp_path / "p"), "--no-cache"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines()[-1].startswith("0 errors, 0 warnings,"), proc.stdout[-3000:]
+
+
 def test_quick_benchmark_writes_the_report(tmp_path: Path) -> None:
     report = tmp_path / "RESULTS.md"
     proc = subprocess.run(
