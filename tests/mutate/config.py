@@ -1,0 +1,39 @@
+"""Which modules `make mutate` mutates, and which tests each mutant runs against.
+
+The selection of a module: every tests/test_*.py that imports it (found by reading the
+imports), plus tests/test_golden.py, plus the extras below; minus the deselected tests.
+Bounded on purpose: a mutant runs only what can plausibly notice it, one process at a time.
+"""
+
+from __future__ import annotations
+
+MODULES: tuple[str, ...] = (
+    "compiler/policy/checks_security.py",
+    "compiler/plan/compiled.py",
+    "compiler/targets/terraform/aws_iam.py",
+    "compiler/targets/terraform/gcp_iam.py",
+    "compiler/analysis/graph.py",
+    "compiler/output/writer.py",
+    "compiler/output/cache.py",
+    "compiler/core/secrets_scan.py",
+    "compiler/output/diffing.py",
+)
+
+# module -> test files that exercise it without importing it by name
+EXTRA_TESTS: dict[str, tuple[str, ...]] = {
+    "compiler/policy/checks_security.py": ("tests/test_policy_rules.py",),
+    "compiler/plan/compiled.py": ("tests/test_terraform.py", "tests/test_terraform_gcp.py"),
+    "compiler/targets/terraform/aws_iam.py": ("tests/test_identity_agreement.py", "tests/test_terraform.py"),
+    "compiler/targets/terraform/gcp_iam.py": ("tests/test_terraform_gcp.py", "tests/test_identity_agreement.py"),
+    "compiler/output/cache.py": ("tests/test_gitops.py", "tests/test_paths.py"),
+    "compiler/output/diffing.py": ("tests/test_gitops.py", "tests/test_paths.py"),
+}
+
+# Deselected everywhere: tests whose verdict on a mutant is not reproducible on a shared
+# 2-core machine: they kill by timing (SIGKILL after a sleep; a wall-clock bound that fails
+# under load) or draw random specs. A survivor they would kill is counted as a survivor.
+DESELECT: tuple[str, ...] = (
+    "tests/test_gitops.py::test_a_kill_at_any_moment_leaves_each_environment_old_or_new",
+    "tests/test_secrets.py::test_compiled_random_specs_hold_nothing_secret_looking",
+    "tests/test_secrets.py::test_detection_is_linear_time",
+)
