@@ -1,0 +1,305 @@
+"""compiler/output/writer.py: what the mutation run found untested (docs/mutation-report.md).
+
+Symlinks in out/ (a symlinked out/<env>, a symlinked manifest, a symlinked directory mlc
+did not write), the fallback when the atomic exchange is not supported, and leftovers of an
+interrupted run next to real stale environments. Each docstring names the mutant or the
+protection it guards.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from compiler.output import writer
+from tests.helpers import aws_env, make_project
+from tests.spec_strategies import run_main, snapshot
+
+TODAY = "2026-06-01"
+STORE = "data: {type: object_store, size_gb: 1, lifecycle: {expire_after_days: 30}}"
+FILES = {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A directory outside out/ that looks like an environment mlc wrote, with a secret."""
+    directory = tmp_path / "outside"
+    directory.mkdir()
+    (directory / "secret.txt").write_text("ssh key\n")
+    (directory / "a.yaml").write_text("a: 0\n")
+    (directory / writer.MANIFEST).write_text(json.dumps({"files": {"a.yaml": "x", "old.yaml": "x"}, "generated_by": "mlc"}))
+    (directory / "old.yaml").write_text("old\n")
+    return directory
+
+
+def project(tmp_path: Path, size: int = 1) -> Path:
+    return make_project(tmp_path / "p", {"e1": aws_env("e1", STORE.replace("size_gb: 1", f"size_gb: {size}"))})
+
+
+def compile_(root: Path, *extra: str) -> tuple[int, str, str]:
+    return run_main("compile", "--project", str(root), "--today", TODAY, *extra)
+
+
+# --- a symlinked out/<env> ---------------------------------------------------------------------
+def test_a_symlinked_environment_lists_nothing_from_outside(tmp_path: Path, outside: Path) -> None:
+    """Guards existing_files / read_manifest on a symlinked out/<env> (the `is_symlink()`
+    check, and fwalk that does not follow the top): the target's files are neither foreign
+    (to be copied into the committed tree) nor "written before" (to be removed)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(outside, out / "e1")
+    assert writer.existing_files(out / "e1") == {}
+    assert writer.read_manifest(out / "e1") == {}
+    report = writer.diff_env(out, "e1", FILES)
+    assert (report.added, report.changed, report.removed, report.foreign) == (["a.yaml", "sub/b.yaml"], [], [], [])
+
+
+def test_carry_foreign_never_copies_through_a_symlinked_environment(tmp_path: Path, outside: Path) -> None:
+    """Guards the security fix in carry_foreign: it reads through a descriptor of the real
+    out/<env>, so even a foreign list naming files of the link's target (out/<env> replaced
+    by a link after diff_env ran) copies nothing from outside out/ into the new tree."""
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(outside, out / "e1")
+    staging = writer.stage_env(out, "e1", FILES, "t0")
+    writer.carry_foreign(out, "e1", staging, ["secret.txt", "old.yaml"])
+    assert sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*")) == ["a.yaml", "sub", "sub/b.yaml"]
+
+
+def test_carry_foreign_skips_files_below_a_symlinked_directory(tmp_path: Path, outside: Path) -> None:
+    """Guards _carry_one's O_NOFOLLOW walk: `link/secret.txt` is not copied when `link` is a
+    symlinked directory; a real foreign file and a foreign link are carried as they are."""
+    out = tmp_path / "out"
+    (out / "e1" / "notes").mkdir(parents=True)
+    (out / "e1" / "notes" / "mine.txt").write_text("kept\n")
+    os.chmod(out / "e1" / "notes" / "mine.txt", 0o600)
+    os.symlink(outside, out / "e1" / "link")
+    os.symlink("../outside/secret.txt", out / "e1" / "pointer")
+    staging = writer.stage_env(out, "e1", FILES, "t1")
+    writer.carry_foreign(out, "e1", staging, ["link/secret.txt", "notes/mine.txt", "pointer", "missing.txt"])
+    assert not (staging / "link").exists()
+    assert (staging / "notes" / "mine.txt").read_text() == "kept\n"
+    assert (staging / "notes" / "mine.txt").stat().st_mode & 0o777 == 0o600
+    assert (staging / "pointer").is_symlink() and os.readlink(staging / "pointer") == "../outside/secret.txt"
+
+
+def test_compile_over_a_symlinked_environment_copies_nothing_from_outside(tmp_path: Path, outside: Path) -> None:
+    """End to end (the issue's reproduction): out/e1 planted as a link to a directory that
+    looks like an environment; the compile replaces the link, and out/e1 holds only what mlc
+    wrote: no secret.txt, no old.yaml; the outside directory is untouched."""
+    root = project(tmp_path)
+    (root / "out").mkdir()
+    os.symlink(outside, root / "out" / "e1")
+    before = snapshot(outside)
+    code, out, err = compile_(root)
+    assert code == 0, err
+    env = root / "out" / "e1"
+    assert not env.is_symlink() and env.is_dir()
+    assert not (env / "secret.txt").exists() and not (env / "old.yaml").exists() and not (env / "a.yaml").exists()
+    assert set(snapshot(env)) == set(json.loads((env / writer.MANIFEST).read_text())["files"]) | {writer.MANIFEST}
+    assert snapshot(outside) == before
+    assert "not written by mlc" not in out + err
+
+
+# --- the manifest ------------------------------------------------------------------------------
+def test_a_symlinked_manifest_is_not_followed(tmp_path: Path, outside: Path) -> None:
+    """Guards read_manifest's O_NOFOLLOW: a manifest planted as a link to one that lists
+    `a.yaml` must not make mlc treat a.yaml as its own (and remove it): it stays foreign."""
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    (out / "e1" / "a.yaml").write_text("hand-written\n")
+    os.symlink(outside / writer.MANIFEST, out / "e1" / writer.MANIFEST)
+    assert writer.read_manifest(out / "e1") == {}
+    report = writer.diff_env(out, "e1", {"b.yaml": b"b\n"})
+    assert (report.added, report.removed, report.foreign) == (["b.yaml"], [writer.MANIFEST], ["a.yaml"])
+
+
+def test_a_real_manifest_prunes_what_it_lists_and_ignores_junk(tmp_path: Path) -> None:
+    """Guards `rel in written_before or rel == MANIFEST` and the filtering of non-string
+    entries; an invalid manifest means "nothing written before"."""
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    for name in ("old.yaml", "mine.txt", "a.yaml"):
+        (out / "e1" / name).write_text(name)
+    manifest = out / "e1" / writer.MANIFEST
+    manifest.write_text(json.dumps({"files": {"old.yaml": "x", "mine.txt": 3, "a.yaml": "x"}}))
+    assert writer.read_manifest(out / "e1") == {"old.yaml": "x", "a.yaml": "x"}
+    report = writer.diff_env(out, "e1", {"a.yaml": b"a.yaml"})
+    assert (report.added, report.changed, report.removed, report.foreign) == ([], [], [writer.MANIFEST, "old.yaml"], ["mine.txt"])
+    manifest.write_text("[1, 2]")
+    assert writer.read_manifest(out / "e1") == {}
+    manifest.write_bytes(b"\xff\xfe")
+    assert writer.read_manifest(out / "e1") == {}
+
+
+def test_an_unreadable_manifest_is_an_error_not_an_empty_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the `raise` in read_manifest: EACCES is not "no manifest" (which would make a
+    prune silently skip the environment, or report mlc's own files as foreign)."""
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    (out / "e1" / writer.MANIFEST).write_text("{}")
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if path == writer.MANIFEST:
+            raise PermissionError(errno.EACCES, "Permission denied", path)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(writer.os, "open", deny)
+    with pytest.raises(PermissionError):
+        writer.read_manifest(out / "e1")
+
+
+# --- symlinked directories mlc did not write ---------------------------------------------------
+def test_a_foreign_symlinked_directory_is_kept_as_a_link(tmp_path: Path, outside: Path) -> None:
+    """Guards existing_files' `+ links` (a symlinked directory is listed, not walked): a
+    link to a directory that someone put in out/e1 is reported and carried over as the same
+    link on the next compile; it is never followed (outside is untouched)."""
+    root = project(tmp_path)
+    assert compile_(root)[0] == 0
+    os.symlink(outside, root / "out" / "e1" / "shared")
+    assert "shared" in writer.existing_files(root / "out" / "e1")
+    assert not any(rel.startswith("shared/") for rel in writer.existing_files(root / "out" / "e1"))
+    before = snapshot(outside)
+    (root / "environments" / "e1.yaml").write_text(aws_env("e1", STORE.replace("size_gb: 1", "size_gb: 2")))
+    code, out, err = compile_(root)
+    assert code == 0, err
+    link = root / "out" / "e1" / "shared"
+    assert link.is_symlink() and os.readlink(link) == str(outside)
+    assert snapshot(outside) == before
+
+
+# --- the atomic exchange and its fallback ------------------------------------------------------
+def _failing_renameat2(code: int):  # type: ignore[no-untyped-def]
+    calls = []
+
+    def renameat2(*args):  # type: ignore[no-untyped-def]
+        calls.append(args)
+        ctypes.set_errno(code)
+        return -1
+
+    return renameat2, calls
+
+
+def _staged_over_old(tmp_path: Path) -> tuple[Path, Path]:
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    (out / "e1" / "old.yaml").write_text("old\n")
+    return out, writer.stage_env(out, "e1", FILES, "t2")
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP])
+def test_an_exchange_the_filesystem_cannot_do_falls_back_to_two_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """Guards _exchange's `err in (22, 38, 95)` and swap_in's fallback: renameat2 failing with
+    EINVAL (e.g. a filesystem without RENAME_EXCHANGE) must not fail the write; the new tree
+    is in place, the old one gone, a stale .mlc-old-e1 from before replaced, nothing left."""
+    out, staging = _staged_over_old(tmp_path)
+    (out / "e1" / "old.yaml").write_text("old\n")
+    (out / ".mlc-old-e1").mkdir()
+    (out / ".mlc-old-e1" / "older.yaml").write_text("older\n")
+    fake, calls = _failing_renameat2(code)
+    monkeypatch.setattr(writer, "_RENAMEAT2", fake)
+    writer.swap_in(out, "e1", staging)
+    assert len(calls) == 1 and calls[0][4] == 2  # RENAME_EXCHANGE was tried first
+    assert snapshot(out) == {"e1/a.yaml": b"a: 1\n", "e1/sub/b.yaml": b"b: 2\n"}
+
+
+def test_an_exchange_error_that_is_not_unsupported_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards `raise OSError` in _exchange: EBUSY is a real failure, not "unsupported": the
+    caller must see it (and out/e1 stays old) instead of renaming around it."""
+    out, staging = _staged_over_old(tmp_path)
+    fake, _ = _failing_renameat2(errno.EBUSY)
+    monkeypatch.setattr(writer, "_RENAMEAT2", fake)
+    with pytest.raises(OSError) as raised:
+        writer.swap_in(out, "e1", staging)
+    assert raised.value.errno == errno.EBUSY
+    assert snapshot(out / "e1") == {"old.yaml": b"old\n"} and not (out / ".mlc-old-e1").exists()
+
+
+def test_without_renameat2_the_swap_uses_two_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards `if _RENAMEAT2 is None: return False` (other systems)."""
+    out, staging = _staged_over_old(tmp_path)
+    monkeypatch.setattr(writer, "_RENAMEAT2", None)
+    writer.swap_in(out, "e1", staging)
+    assert snapshot(out) == {"e1/a.yaml": b"a: 1\n", "e1/sub/b.yaml": b"b: 2\n"}
+
+
+def test_the_exchange_keeps_the_old_tree_until_it_is_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards `remove_tree(staging)` after a successful exchange (the staging name then holds
+    the old tree) and the out/ fsync: nothing but the new tree is left."""
+    if writer._RENAMEAT2 is None:
+        pytest.skip("renameat2 is not available on this platform")
+    out, staging = _staged_over_old(tmp_path)
+    synced: list[Path] = []
+    monkeypatch.setattr(writer, "_fsync_dir", synced.append)
+    writer.swap_in(out, "e1", staging)
+    assert snapshot(out) == {"e1/a.yaml": b"a: 1\n", "e1/sub/b.yaml": b"b: 2\n"} and synced == [out]
+    synced.clear()
+    staging = writer.stage_env(out, "e1", {"c.yaml": b"c\n"}, "t3")
+    writer.swap_in(out, "e1", staging, sync=False)
+    assert snapshot(out) == {"e1/c.yaml": b"c\n"} and synced == []
+
+
+# --- leftovers and stale environments ----------------------------------------------------------
+def test_leftover_mlc_folders_are_not_stale_environments(tmp_path: Path) -> None:
+    """Guards `not entry.name.startswith(".")` in stale_environments: a leftover staging or
+    old tree of an interrupted run holds a manifest too, but `mlc check` must not report it
+    as an environment to prune; a real stale environment is reported; a directory without
+    a manifest, a symlink and a file are not environments."""
+    root = project(tmp_path)
+    assert compile_(root)[0] == 0
+    out = root / "out"
+    for name in (".mlc-staging-gone-0123456789ab", ".mlc-old-gone", "gone", "notmine"):
+        (out / name).mkdir()
+        (out / name / "x.yaml").write_text("x\n")
+    for name in (".mlc-staging-gone-0123456789ab", ".mlc-old-gone", "gone"):
+        (out / name / writer.MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
+    os.symlink(out / "gone", out / "linked")
+    (out / "plain-file").write_text("x")
+    assert writer.stale_environments(out, {"e1"}) == ["gone"]
+    code, stdout, stderr = run_main("compile", "--project", str(root), "--today", TODAY, "--check")
+    assert code == 1, stdout + stderr
+    assert "would remove out/gone/x.yaml" in stdout + stderr and "out/.mlc-" not in stdout + stderr
+    code, stdout, stderr = run_main("check", "--project", str(root), "--today", TODAY)
+    assert code == 0 and "gone" not in stdout + stderr, stdout + stderr
+
+
+def test_prune_removes_only_what_mlc_wrote_and_the_empty_directory(tmp_path: Path) -> None:
+    """Guards prune_env: files listed in the manifest go, a foreign file stays (so the
+    directory stays); without foreign files the directory itself goes; without a manifest
+    nothing is touched."""
+    out = tmp_path / "out"
+    for env in ("a", "b", "c"):
+        (out / env).mkdir(parents=True)
+        (out / env / "x.yaml").write_text("x\n")
+    for env in ("a", "b"):
+        (out / env / writer.MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
+    (out / "a" / "mine.txt").write_text("mine\n")
+    report = writer.prune_env(out, "a", "t4")
+    assert (report.removed, report.foreign) == ([writer.MANIFEST, "x.yaml"], ["mine.txt"])
+    assert snapshot(out / "a") == {"mine.txt": b"mine\n"}
+    writer.prune_env(out, "b", "t5")
+    assert not (out / "b").exists()
+    report = writer.prune_env(out, "c", "t6")
+    assert report.unchanged and snapshot(out / "c") == {"x.yaml": b"x\n"}
+    assert sorted(p.name for p in out.iterdir()) == ["a", "c"]
+
+
+def test_recover_restores_a_half_swapped_environment(tmp_path: Path) -> None:
+    """Guards recover(): a staging tree is dropped; an old tree whose environment is missing
+    (killed between the two renames of the fallback) becomes the environment again; an old
+    tree next to its environment is dropped."""
+    out = tmp_path / "out"
+    (out / ".mlc-staging-e1-0123").mkdir(parents=True)
+    (out / ".mlc-old-e1").mkdir()
+    (out / ".mlc-old-e1" / "x.yaml").write_text("e1\n")
+    (out / "e2").mkdir()
+    (out / ".mlc-old-e2").mkdir()
+    (out / ".mlc-old-e2" / "x.yaml").write_text("stale\n")
+    writer.recover(out)
+    assert snapshot(out) == {"e1/x.yaml": b"e1\n"} and sorted(p.name for p in out.iterdir()) == ["e1", "e2"]
