@@ -221,3 +221,14 @@ def test_lineage_propagates_along_data_flow_with_its_explanation(tmp_path: Path)
     assert (lineage["raw"].own, lineage["raw"].effective) == ("internal", "pii")
     assert (lineage["lake"].effective, lineage["lake"].path) == ("confidential", ("conf", "other", "lake"))
     assert (lineage["db"].effective, lineage["db"].path) == ("internal", ("db",))
+
+
+def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
+    """Guards the self-loop of `after` (ordering keeps an `after` edge whose source is its
+    target; _check_cycles reports a one-member component with an edge to itself): removing
+    either accepted `after: [x]` on x."""
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, "x: {type: object_store}\ny: {type: object_store, after: [x, y]}")
+    (diagnostic,) = info.value.diagnostics
+    assert (diagnostic.code, diagnostic.location.line) == ("MLC-E042", 16)
+    assert diagnostic.message == "dependency cycle: y (environments/e1.yaml:16:3) -> y"

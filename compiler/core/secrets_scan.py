@@ -36,7 +36,8 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # the value must hold a digit, a capital or a symbol: "token: rotated monthly" is prose
         (
             "password assignment",
-            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])[^\s{$<]\S{5}",
+            r"\b(?i:password|passwd|pwd|secret|token|(?:api|access)[_-]?key)"
+            r"[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])[^\s{$<]\S{5}",
         ),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
         ("SendGrid key", r"\bSG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}\b"),
