@@ -68,12 +68,17 @@ def test_a_private_store_is_never_reported(tmp_path: Path) -> None:
 
 
 def test_sec_008_names_the_lineage_only_when_inherited(tmp_path: Path) -> None:
+    """Guards SEC-008's `>= confidential` (a confidential store counts, an internal one not)
+    and its lineage explanation, shown only for an inherited class."""
     text = spec(
         "raw: {type: object_store, classification: pii, versioning: false}\n"
         "out: {type: object_store, versioning: false}\n"
+        "conf: {type: object_store, classification: confidential, versioning: false}\n"
+        "free: {type: object_store, versioning: false}\n"
         "ok: {type: object_store, classification: pii}\n" + job("etl", reads="[raw]", writes="[out]")
     )
     assert hits(sec.sensitive_store_unversioned, compiled(tmp_path, text)) == [
+        ("conf", "/components/conf/versioning", "versioning is off on a store holding confidential data", False),
         ("out", "/components/out/versioning", "versioning is off on a store holding pii data (lineage: raw (pii) -> etl -> out)", False),
         ("raw", "/components/raw/versioning", "versioning is off on a store holding pii data", False),
     ]
@@ -360,3 +365,13 @@ def test_public_endpoint_without_limits_names_what_is_missing(tmp_path: Path) ->
         ("c", "public endpoint without an explicit replicas.max"),
     ]
     assert hits(sec.public_endpoint_writes, c) == [("e", "/components/e/writes", "public endpoint can write to logs", False)]
+
+
+def test_a_component_whose_name_looks_like_a_credential_is_attributed_to_it(tmp_path: Path) -> None:
+    """Guards `len(parts) > 2` (the 2 -> 3 mutant): the key /components/<name> itself is a
+    three-part pointer; a name that is a valid label and a Slack token format is reported on
+    that component, with the name redacted from the path."""
+    found = hits(sec.plaintext_credentials, compiled(tmp_path, spec("xoxb-1234567890ab: {type: object_store}")))
+    assert [(h[0], h[2]) for h in found] == [
+        ("xoxb-1234567890ab", f"a key at components.<redacted> looks like a credential (Slack token) in plaintext; {FIX}")
+    ]
