@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 from compiler.output import cache as cache_module
-from compiler.output.cache import CACHE_DIR, STATE_VERSION, Cache, compiler_fingerprint
+from compiler.output.cache import Cache, compiler_fingerprint
+
+CACHE_DIR = ".mlc-cache"  # a contract (README, .gitignore), not imported: a mutant of it must fail here
+STATE_VERSION = 1
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from tests.helpers import aws_env, make_project
 from tests.spec_strategies import run_main, snapshot
 
 TODAY = "2026-06-01"
+MANIFEST = ".mlc-manifest.json"  # a contract (committed in every out/<env>), not imported from writer
 STORE = "data: {type: object_store, size_gb: 1, lifecycle: {expire_after_days: 30}}"
 FILES = {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
 
@@ -32,7 +33,7 @@ def outside(tmp_path: Path) -> Path:
     directory.mkdir()
     (directory / "secret.txt").write_text("ssh key\n")
     (directory / "a.yaml").write_text("a: 0\n")
-    (directory / writer.MANIFEST).write_text(json.dumps({"files": {"a.yaml": "x", "old.yaml": "x"}, "generated_by": "mlc"}))
+    (directory / MANIFEST).write_text(json.dumps({"files": {"a.yaml": "x", "old.yaml": "x"}, "generated_by": "mlc"}))
     (directory / "old.yaml").write_text("old\n")
     return directory
 
@@ -101,7 +102,7 @@ def test_compile_over_a_symlinked_environment_copies_nothing_from_outside(tmp_pa
     env = root / "out" / "e1"
     assert not env.is_symlink() and env.is_dir()
     assert not (env / "secret.txt").exists() and not (env / "old.yaml").exists() and not (env / "a.yaml").exists()
-    assert set(snapshot(env)) == set(json.loads((env / writer.MANIFEST).read_text())["files"]) | {writer.MANIFEST}
+    assert set(snapshot(env)) == set(json.loads((env / MANIFEST).read_text())["files"]) | {MANIFEST}
     assert snapshot(outside) == before
     assert "not written by mlc" not in out + err
 
@@ -113,10 +114,10 @@ def test_a_symlinked_manifest_is_not_followed(tmp_path: Path, outside: Path) -> 
     out = tmp_path / "out"
     (out / "e1").mkdir(parents=True)
     (out / "e1" / "a.yaml").write_text("hand-written\n")
-    os.symlink(outside / writer.MANIFEST, out / "e1" / writer.MANIFEST)
+    os.symlink(outside / MANIFEST, out / "e1" / MANIFEST)
     assert writer.read_manifest(out / "e1") == {}
     report = writer.diff_env(out, "e1", {"b.yaml": b"b\n"})
-    assert (report.added, report.removed, report.foreign) == (["b.yaml"], [writer.MANIFEST], ["a.yaml"])
+    assert (report.added, report.removed, report.foreign) == (["b.yaml"], [MANIFEST], ["a.yaml"])
 
 
 def test_a_real_manifest_prunes_what_it_lists_and_ignores_junk(tmp_path: Path) -> None:
@@ -126,11 +127,11 @@ def test_a_real_manifest_prunes_what_it_lists_and_ignores_junk(tmp_path: Path) -
     (out / "e1").mkdir(parents=True)
     for name in ("old.yaml", "mine.txt", "a.yaml"):
         (out / "e1" / name).write_text(name)
-    manifest = out / "e1" / writer.MANIFEST
+    manifest = out / "e1" / MANIFEST
     manifest.write_text(json.dumps({"files": {"old.yaml": "x", "mine.txt": 3, "a.yaml": "x"}}))
     assert writer.read_manifest(out / "e1") == {"old.yaml": "x", "a.yaml": "x"}
     report = writer.diff_env(out, "e1", {"a.yaml": b"a.yaml"})
-    assert (report.added, report.changed, report.removed, report.foreign) == ([], [], [writer.MANIFEST, "old.yaml"], ["mine.txt"])
+    assert (report.added, report.changed, report.removed, report.foreign) == ([], [], [MANIFEST, "old.yaml"], ["mine.txt"])
     manifest.write_text("[1, 2]")
     assert writer.read_manifest(out / "e1") == {}
     manifest.write_bytes(b"\xff\xfe")
@@ -142,11 +143,11 @@ def test_an_unreadable_manifest_is_an_error_not_an_empty_one(tmp_path: Path, mon
     prune silently skip the environment, or report mlc's own files as foreign)."""
     out = tmp_path / "out"
     (out / "e1").mkdir(parents=True)
-    (out / "e1" / writer.MANIFEST).write_text("{}")
+    (out / "e1" / MANIFEST).write_text("{}")
     real_open = os.open
 
     def deny(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if path == writer.MANIFEST:
+        if path == MANIFEST:
             raise PermissionError(errno.EACCES, "Permission denied", path)
         return real_open(path, flags, *args, **kwargs)
 
@@ -258,7 +259,7 @@ def test_leftover_mlc_folders_are_not_stale_environments(tmp_path: Path) -> None
         (out / name).mkdir()
         (out / name / "x.yaml").write_text("x\n")
     for name in (".mlc-staging-gone-0123456789ab", ".mlc-old-gone", "gone"):
-        (out / name / writer.MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
+        (out / name / MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
     os.symlink(out / "gone", out / "linked")
     (out / "plain-file").write_text("x")
     assert writer.stale_environments(out, {"e1"}) == ["gone"]
@@ -278,10 +279,10 @@ def test_prune_removes_only_what_mlc_wrote_and_the_empty_directory(tmp_path: Pat
         (out / env).mkdir(parents=True)
         (out / env / "x.yaml").write_text("x\n")
     for env in ("a", "b"):
-        (out / env / writer.MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
+        (out / env / MANIFEST).write_text(json.dumps({"files": {"x.yaml": "x"}}))
     (out / "a" / "mine.txt").write_text("mine\n")
     report = writer.prune_env(out, "a", "t4")
-    assert (report.removed, report.foreign) == ([writer.MANIFEST, "x.yaml"], ["mine.txt"])
+    assert (report.removed, report.foreign) == ([MANIFEST, "x.yaml"], ["mine.txt"])
     assert snapshot(out / "a") == {"mine.txt": b"mine\n"}
     writer.prune_env(out, "b", "t5")
     assert not (out / "b").exists()

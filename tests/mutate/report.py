@@ -53,7 +53,7 @@ def write_report(root: Path) -> list[str]:
     for module in MODULES:
         current = _load(results / f"{_slug(module)}.json")
         if current is None:
-            lines.append(f"| {module} | not run | | | | | |")
+            lines.append(f'| {module} | not run yet: `make mutate MUTATE_ARGS="--module {module}"` | | | | | |')
             below.append(f"{module}: not run")
             continue
         initial = _load(results / f"{_slug(module)}.initial.json")
@@ -83,6 +83,8 @@ def write_report(root: Path) -> list[str]:
                     verdict = f"killed by {_code(m['killer'] or m['status'])}"
                 elif key in equivalent:
                     verdict = f"equivalent: {equivalent[key]}"
+                elif m.get("unreached"):
+                    verdict = "**survives: no selected test calls this function**"
                 else:
                     verdict = "**survives, not explained**"
             scope, _, change = key.partition(" | ")
