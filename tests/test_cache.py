@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -183,3 +184,31 @@ def test_a_failing_write_leaves_no_temporary_file(root: Path, monkeypatch: pytes
     cache.dirty = True
     cache.save()
     assert cache.dirty and list((root / CACHE_DIR).iterdir()) == []
+
+
+def test_the_fingerprint_hashes_exactly_the_compiler_files_that_change_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards compiler_fingerprint's file selection (rglob "*", is_file, the suffixes .py,
+    .yaml, .json, .k, the relative path): editing any of those files, or moving one, gives a
+    new fingerprint (so every cache entry is invalidated); bytecode and notes do not."""
+    package = tmp_path / "pkg"
+    (package / "sub" / "__pycache__").mkdir(parents=True)
+    files = {"__init__.py": "v", "sub/a.py": "a", "sub/d.yaml": "d", "sub/s.json": "s", "sub/p.k": "p", "notes.txt": "n"}
+    for rel, text in files.items():
+        (package / rel).write_text(text)
+    (package / "sub" / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"pyc")
+    monkeypatch.setattr(cache_module, "compiler", SimpleNamespace(__version__="9.9", __file__=str(package / "__init__.py")))
+    fingerprint = compiler_fingerprint.__wrapped__  # type: ignore[attr-defined]
+    first = fingerprint()
+    assert len(first) == 64 and fingerprint() == first
+    for rel in ("notes.txt", "sub/__pycache__/a.cpython-311.pyc"):
+        (package / rel).write_bytes(b"changed")
+        assert fingerprint() == first, rel
+    seen = {first}
+    for rel in ("__init__.py", "sub/a.py", "sub/d.yaml", "sub/s.json", "sub/p.k"):
+        (package / rel).write_text("changed " + rel)
+        assert fingerprint() not in seen, rel
+        seen.add(fingerprint())
+    (package / "sub" / "p.k").rename(package / "p.k")
+    assert fingerprint() not in seen
+    monkeypatch.setattr(cache_module, "compiler", SimpleNamespace(__version__="10.0", __file__=str(package / "__init__.py")))
+    assert fingerprint() not in seen
