@@ -12,6 +12,7 @@ import ctypes
 import errno
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -304,3 +305,76 @@ def test_recover_restores_a_half_swapped_environment(tmp_path: Path) -> None:
     (out / ".mlc-old-e2" / "x.yaml").write_text("stale\n")
     writer.recover(out)
     assert snapshot(out) == {"e1/x.yaml": b"e1\n"} and sorted(p.name for p in out.iterdir()) == ["e1", "e2"]
+
+
+# --- the system calls behind the guarantees ------------------------------------------------------
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 and syncfs are Linux system calls")
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@linux_only
+def test_on_linux_the_exchange_and_syncfs_are_the_real_system_calls(tmp_path: Path) -> None:
+    """Guards _libc / _libc_renameat2 / _libc_syncfs (found, with errno captured): on Linux
+    the swap is one renameat2(RENAME_EXCHANGE) and a failure reports the kernel's errno
+    (ENOENT here), so the EINVAL fallback is taken only when the kernel says so."""
+    assert writer._RENAMEAT2 is not None and writer._SYNCFS is not None
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x").write_text("a")
+    assert writer._exchange(tmp_path / "a", tmp_path / "b") is True
+    assert (tmp_path / "b" / "x").read_text() == "a" and not (tmp_path / "a" / "x").exists()
+    with pytest.raises(OSError) as raised:
+        writer._exchange(tmp_path / "a", tmp_path / "missing")
+    assert raised.value.errno == errno.ENOENT
+    assert writer._syncfs(tmp_path) is True
+
+
+@linux_only
+def test_syncfs_unsupported_falls_back_to_fsync_and_a_writeback_error_is_raised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards _syncfs's `err in (38, 95)` (ENOSYS / EOPNOTSUPP: fall back to per-file fsync)
+    and its `raise` for any other errno (EIO: the disk failed, the write must fail), and
+    that the directory descriptor is closed either way."""
+    (tmp_path / "t" / "d").mkdir(parents=True)
+    (tmp_path / "t" / "d" / "f").write_text("x")
+    flushed: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(writer.os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd))[1])
+    before = _open_fds()
+    for code in (errno.ENOSYS, errno.EOPNOTSUPP):
+
+        def unsupported(fd: int, code: int = code) -> int:
+            ctypes.set_errno(code)
+            return -1
+
+        monkeypatch.setattr(writer, "_SYNCFS", unsupported)
+        flushed.clear()
+        assert writer._syncfs(tmp_path) is False
+        writer.make_durable(tmp_path, [tmp_path / "t"])
+        assert len(flushed) == 3  # the file, then d and t
+    assert _open_fds() == before
+
+    def failing(fd: int) -> int:
+        ctypes.set_errno(errno.EIO)
+        return -1
+
+    monkeypatch.setattr(writer, "_SYNCFS", failing)
+    with pytest.raises(OSError) as raised:
+        writer.make_durable(tmp_path, [tmp_path / "t"])
+    assert raised.value.errno == errno.EIO and _open_fds() == before
+    monkeypatch.setattr(writer, "_SYNCFS", None)
+    assert writer._syncfs(tmp_path) is False
+
+
+@linux_only
+def test_fsync_of_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards _fsync_dir / sync_dir: the directory is flushed once, a missing directory is
+    skipped without error, and no descriptor is left open."""
+    flushed: list[int] = []
+    monkeypatch.setattr(writer.os, "fsync", flushed.append)
+    before = _open_fds()
+    writer.sync_dir(tmp_path)
+    writer._fsync_dir(tmp_path / "missing")
+    assert len(flushed) == 1 and _open_fds() == before

@@ -74,6 +74,7 @@ def run_module(module: str, survivors_only: bool) -> dict:
     path = RESULTS / f"{slug(module)}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     done_before = {m["key"]: m for m in previous.get("mutants", []) if m["status"] != "survived"} if survivors_only else {}
+    previous_all = {m["key"]: m for m in previous.get("mutants", [])}
     found: list[Mutant] = mutants(source)
     todo = [m for m in found if m.key not in done_before]
     _prepare(module)
@@ -94,6 +95,36 @@ def run_module(module: str, survivors_only: bool) -> dict:
     )
     assert process.stdout is not None
     by_key = {m.key: m for m in todo}
+
+    def save(complete: bool) -> dict:
+        results = []
+        for m in found:
+            data = outcome.get(m.key) or done_before.get(m.key) or (previous_all.get(m.key) if survivors_only else None)
+            if data is None:
+                continue
+            results.append(
+                {
+                    "key": m.key,
+                    "line": m.line,
+                    "operator": m.operator,
+                    "status": data["status"],
+                    "killer": data["killer"],
+                    "unreached": bool(data.get("unreached")),
+                }
+            )
+        record = {
+            "module": module,
+            "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+            "tests": tests,
+            "deselected": list(DESELECT),
+            "mutants": results,
+            "total": len(found),
+            "complete": complete,
+        }
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        return record
+
     for line in process.stdout:
         data = json.loads(line)
         if "error" in data:
@@ -106,30 +137,10 @@ def run_module(module: str, survivors_only: bool) -> dict:
         outcome[data["key"]] = data
         m = by_key[data["key"]]
         print(f"  [{len(outcome)}/{len(todo)}] {data['status']:8} {data['seconds']:5.1f}s L{m.line} {m.key}", flush=True)
+        save(False)  # a run cut short still leaves its results so far
     if process.wait() != 0 or len(outcome) != len(todo):
         raise SystemExit(f"{module}: the worker stopped after {len(outcome)} of {len(todo)} mutants")
-    results = []
-    for m in found:
-        data = outcome.get(m.key) or done_before[m.key]
-        results.append(
-            {
-                "key": m.key,
-                "line": m.line,
-                "operator": m.operator,
-                "status": data["status"],
-                "killer": data["killer"],
-                "unreached": bool(data.get("unreached")),
-            }
-        )
-    record = {
-        "module": module,
-        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
-        "tests": tests,
-        "deselected": list(DESELECT),
-        "mutants": results,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    record = save(True)
     return record
 
 

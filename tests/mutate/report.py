@@ -61,9 +61,10 @@ def write_report(root: Path) -> list[str]:
         total, killed, same, score = _score(current, equivalent)
         open_ = total - killed - same
         first = f"{_score(initial, equivalent)[3]:.0%}" if initial else "—"
-        lines.append(f"| {module} | {total} | {killed} | {same} | {open_} | {score:.1%} | {first} |")
-        if score < TARGET:
-            below.append(f"{module}: {score:.1%} < {TARGET:.0%}")
+        name = module if current.get("complete", True) else f"{module} (cut short: {total} of {current['total']} mutants run)"
+        lines.append(f"| {name} | {total} | {killed} | {same} | {open_} | {score:.1%} | {first} |")
+        if score < TARGET or not current.get("complete", True):
+            below.append(f"{module}: {score:.1%} (target {TARGET:.0%}){'' if current.get('complete', True) else ', cut short'}")
         now = {m["key"]: m for m in current["mutants"]}
         survivors_then = [m for m in (initial or current)["mutants"] if m["status"] == "survived"]
         keys = [m["key"] for m in survivors_then] + [
