@@ -378,3 +378,81 @@ def test_fsync_of_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     writer.sync_dir(tmp_path)
     writer._fsync_dir(tmp_path / "missing")
     assert len(flushed) == 1 and _open_fds() == before
+
+
+@linux_only
+def test_the_exchange_works_with_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards _AT_FDCWD: `mlc compile --out out` gives relative paths, resolved against the
+    working directory by renameat2 only with AT_FDCWD (another value is EBADF)."""
+    monkeypatch.chdir(tmp_path)
+    out, staging = _staged_over_old(Path("."))
+    writer.swap_in(out, "e1", Path("out") / staging.name)
+    assert snapshot(tmp_path / "out") == {"e1/a.yaml": b"a: 1\n", "e1/sub/b.yaml": b"b: 2\n"}
+
+
+def test_the_fsync_fallback_skips_carried_over_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the fallback flush of make_durable with a foreign symlink carried into the
+    staged tree: a link is not opened (O_NOFOLLOW would fail with ELOOP and abort the write;
+    following it would open a file outside out/); its directory is flushed instead."""
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    os.symlink("/etc/hostname", out / "e1" / "link")
+    staging = writer.stage_env(out, "e1", FILES, "t7")
+    writer.carry_foreign(out, "e1", staging, ["link"])
+    monkeypatch.setattr(writer, "_SYNCFS", None)
+    writer.make_durable(out, [staging])
+    assert (staging / "link").is_symlink()
+
+
+def test_a_leftover_staging_tree_of_the_same_name_is_replaced(tmp_path: Path, outside: Path) -> None:
+    """Guards stage_env's `staging.exists() or staging.is_symlink()` -> remove_tree: an old
+    tree (or a planted link) at the staging name is removed, never written through."""
+    out = tmp_path / "out"
+    (out / ".mlc-staging-e1-t8").mkdir(parents=True)
+    (out / ".mlc-staging-e1-t8" / "stale.yaml").write_text("stale\n")
+    staging = writer.stage_env(out, "e1", FILES, "t8")
+    assert snapshot(staging) == {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
+    os.symlink(outside, out / ".mlc-staging-e1-t9")
+    staging = writer.stage_env(out, "e1", FILES, "t9")
+    assert not staging.is_symlink() and snapshot(staging) == {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
+    assert sorted(p.name for p in outside.iterdir()) == [MANIFEST, "a.yaml", "old.yaml", "secret.txt"]
+
+
+def test_a_link_where_mlc_writes_a_file_is_changed_even_if_its_target_has_the_bytes(tmp_path: Path) -> None:
+    """Guards _read_regular's `return None` for a non-regular file: a symlink whose target
+    holds exactly the new bytes is still "changed" (it must become a real file), and the
+    report lists come out sorted whatever order they were found in."""
+    out = tmp_path / "out"
+    (out / "e1").mkdir(parents=True)
+    (tmp_path / "same").write_bytes(b"a: 1\n")
+    os.symlink(tmp_path / "same", out / "e1" / "a.yaml")
+    for name in ("z.txt", "m.txt", "b.txt"):
+        (out / "e1" / name).write_text(name)
+    report = writer.diff_env(out, "e1", {"sub/b.yaml": b"b\n", "a.yaml": b"a: 1\n", "c.yaml": b"c\n"})
+    assert (report.added, report.changed, report.foreign) == (["c.yaml", "sub/b.yaml"], ["a.yaml"], ["b.txt", "m.txt", "z.txt"])
+    assert writer._read_regular(out / "e1" / "missing") is None
+
+
+@linux_only
+def test_small_helpers_fail_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards _is_link (a name that vanished is not a link), _open_env_dir (EACCES is raised,
+    not taken for "no environment") and read_manifest closing its descriptor."""
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        assert writer._is_link("vanished", fd) is False
+    finally:
+        os.close(fd)
+    (tmp_path / "e1").mkdir()
+    (tmp_path / "e1" / MANIFEST).write_text('{"files": {"a": "b"}}')
+    before = _open_fds()
+    assert writer.read_manifest(tmp_path / "e1") == {"a": "b"} and _open_fds() == before
+    real_open = os.open
+
+    def deny(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path).endswith("e1"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(writer.os, "open", deny)
+    with pytest.raises(PermissionError):
+        writer._open_env_dir(tmp_path / "e1")

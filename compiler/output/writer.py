@@ -166,6 +166,8 @@ def make_durable(out_dir: Path, staged: Iterable[Path]) -> None:
             base = Path(root)
             directories += [base / d for d in dirs]
             for name in files:
+                if (base / name).is_symlink():
+                    continue  # a carried-over link: it lives in its directory, flushed below
                 fd = os.open(base / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
                 try:
                     os.fsync(fd)

@@ -250,13 +250,11 @@ def main() -> int:
     try:
         for mutant in job["mutants"]:
             scope = mutant["key"].split(" | ")[0]
-            if scope in functions:  # only the tests that call it, and those that run other processes
-                chosen = [t for t in every if scope in coverage["calls"][t] or t in coverage["opaque"]]
-            else:  # module level or a class body: runs at import, every test depends on it
+            callers = [t for t in every if scope in coverage["calls"][t]]
+            if scope in functions and callers:  # only the tests that call it, and those that run other processes
+                chosen = [t for t in every if t in callers or t in coverage["opaque"]]
+            else:  # module level, a class body, or a function no test calls (it may run at import): all
                 chosen = every
-            if not chosen:
-                print(json.dumps({"key": mutant["key"], "status": "survived", "killer": None, "seconds": 0, "unreached": True}), flush=True)
-                continue
             status, killer, seconds = run_one({**job, "tests": chosen}, mutant["source"], timeout)
             print(json.dumps({"key": mutant["key"], "status": status, "killer": killer, "seconds": round(seconds, 1)}), flush=True)
     finally:
