@@ -456,3 +456,64 @@ def test_small_helpers_fail_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(writer.os, "open", deny)
     with pytest.raises(PermissionError):
         writer._open_env_dir(tmp_path / "e1")
+
+
+@linux_only
+def test_staging_writes_exact_modes_and_stats_and_cleans_up_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards stage_env: out/ is created if missing (parents=True), files are 0644 under
+    umask 022, `stats` receives [size, mtime_ns] of each file as written, no descriptor is
+    left open, and a failing write removes the half-written staging tree (WriteError)."""
+    old_umask = os.umask(0o022)
+    try:
+        out = tmp_path / "new" / "out"
+        stats: dict[str, list[int]] = {}
+        before = _open_fds()
+        staging = writer.stage_env(out, "e1", FILES, "ta", stats)
+        assert _open_fds() == before
+        for rel in FILES:
+            info = os.stat(staging / rel)
+            assert stats[rel] == [info.st_size, info.st_mtime_ns] and info.st_mode & 0o777 == 0o644
+        assert sorted(stats) == sorted(FILES)
+
+        def full(fd: int, data: object) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(writer.os, "write", full)
+        with pytest.raises(writer.WriteError, match="No space left on device"):
+            writer.stage_env(out, "e1", FILES, "tb")
+        assert not (out / ".mlc-staging-e1-tb").exists() and _open_fds() == before
+    finally:
+        os.umask(old_umask)
+
+
+@linux_only
+def test_carried_files_keep_their_times_and_no_descriptor_leaks(tmp_path: Path) -> None:
+    """Guards _carry_one: nested parents are created (parents=True), the copy keeps the
+    source's mtime (os.utime), and every directory descriptor opened on the way is closed."""
+    out = tmp_path / "out"
+    (out / "e1" / "deep" / "er").mkdir(parents=True)
+    source = out / "e1" / "deep" / "er" / "f.txt"
+    source.write_text("mine\n")
+    os.utime(source, ns=(1_600_000_000_000_000_000, 1_600_000_000_123_456_789))
+    staging = writer.stage_env(out, "e1", FILES, "tc")
+    before = _open_fds()
+    writer.carry_foreign(out, "e1", staging, ["deep/er/f.txt"])
+    assert _open_fds() == before
+    copied = staging / "deep" / "er" / "f.txt"
+    assert copied.read_text() == "mine\n" and copied.stat().st_mtime_ns == 1_600_000_000_123_456_789
+
+
+def test_a_first_swap_renames_and_syncs_only_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards swap_in's first branch (no out/<env> yet: one rename) and its `if sync`."""
+    synced: list[Path] = []
+    monkeypatch.setattr(writer, "_fsync_dir", synced.append)
+    out = tmp_path / "out"
+    writer.swap_in(out, "e1", writer.stage_env(out, "e1", FILES, "td"))
+    writer.swap_in(out, "e2", writer.stage_env(out, "e2", FILES, "te"), sync=False)
+    assert synced == [out] and sorted(p.name for p in out.iterdir()) == ["e1", "e2"]
+    monkeypatch.setattr(writer, "_RENAMEAT2", None)
+    synced.clear()
+    writer.swap_in(out, "e1", writer.stage_env(out, "e1", {"c.yaml": b"c\n"}, "tf"), sync=False)
+    assert synced == [] and snapshot(out / "e1") == {"c.yaml": b"c\n"}
+    writer.swap_in(out, "e1", writer.stage_env(out, "e1", {"d.yaml": b"d\n"}, "tg"))
+    assert synced == [out] and snapshot(out / "e1") == {"d.yaml": b"d\n"}

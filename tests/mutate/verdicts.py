@@ -40,6 +40,24 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "_libc_renameat2 | remove | func.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c... -> pass": (
             "argtypes documents the C signature; ctypes' default conversions of these ints and bytes pass the same values"
         ),
+        "stage_env | string | \"\" -> 'XX'": (
+            "`made` then lacks the top level, so os.makedirs(<staging>/, exist_ok=True) runs once on a directory that exists"
+        ),
+        "stage_env | remove | made.add(parent) -> pass": "makedirs(exist_ok=True) runs again for each file: slower, the same tree",
+        "stage_env | string | \"O_NOFOLLOW\" -> 'XXO_NOFOLLOW'": (
+            "O_CREAT | O_EXCL already fails on any existing name, a symlink included, in a staging tree mlc just created"
+        ),
+        "stage_env | number | 0 -> 1": "the getattr default is used only where os.O_NOFOLLOW does not exist (not on Linux)",
+        "make_durable | string | \"O_NOFOLLOW\" -> 'XXO_NOFOLLOW'": (
+            "links are skipped before the open, so only regular files mlc staged are opened, with or without O_NOFOLLOW"
+        ),
+        "make_durable | number | 0 -> 1": "the getattr default is used only where os.O_NOFOLLOW does not exist (not on Linux)",
+        "<module> | number | 0 -> 1": "_NOFOLLOW's getattr default is used only where os.O_NOFOLLOW does not exist (not on Linux)",
+        "_is_link | remove | return False -> pass": "the function then returns None, which is as false as False for its callers",
+        "swap_in | remove | env_dir.unlink() -> pass": (
+            "rename and renameat2 act on a link itself, never on its target: a planted out/<env> link is replaced "
+            "(or exchanged, then unlinked by remove_tree) all the same"
+        ),
         "_libc_syncfs | remove | func.argtypes = [ctypes.c_int] -> pass": (
             "argtypes documents the C signature; ctypes passes a Python int as a C int by default"
         ),
