@@ -288,7 +288,7 @@ def test_prune_removes_only_what_mlc_wrote_and_the_empty_directory(tmp_path: Pat
     writer.prune_env(out, "b", "t5")
     assert not (out / "b").exists()
     report = writer.prune_env(out, "c", "t6")
-    assert report.unchanged and snapshot(out / "c") == {"x.yaml": b"x\n"}
+    assert report == writer.EnvWrite("c") and snapshot(out / "c") == {"x.yaml": b"x\n"}
     assert sorted(p.name for p in out.iterdir()) == ["a", "c"]
 
 
@@ -517,3 +517,48 @@ def test_a_first_swap_renames_and_syncs_only_when_asked(tmp_path: Path, monkeypa
     assert synced == [] and snapshot(out / "e1") == {"c.yaml": b"c\n"}
     writer.swap_in(out, "e1", writer.stage_env(out, "e1", {"d.yaml": b"d\n"}, "tg"))
     assert synced == [out] and snapshot(out / "e1") == {"d.yaml": b"d\n"}
+
+
+def test_write_env_flushes_before_the_swap_touches_nothing_when_unchanged_and_cleans_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Guards write_env: out/ and its parents are created, the staged tree is made durable
+    before the swap, an unchanged environment is not swapped at all (same directory inode),
+    and a failing swap removes the staged tree and raises WriteError naming the env."""
+    out = tmp_path / "a" / "b" / "out"
+    events: list[str] = []
+    real_durable, real_swap = writer.make_durable, writer.swap_in
+
+    def durable(o: Path, staged: list[Path]) -> None:
+        events.append(f"durable {[p.name for p in staged]}")
+        real_durable(o, staged)
+
+    def swap(o: Path, e: str, st: Path, sync: bool = True) -> None:
+        events.append(f"swap {st.name}")
+        real_swap(o, e, st, sync)
+
+    monkeypatch.setattr(writer, "make_durable", durable)
+    monkeypatch.setattr(writer, "swap_in", swap)
+    report = writer.write_env(out, "e1", FILES, "th")
+    assert report.added == ["a.yaml", "sub/b.yaml"] and events == ["durable ['.mlc-staging-e1-th']", "swap .mlc-staging-e1-th"]
+    inode = os.stat(out / "e1").st_ino
+    events.clear()
+    assert writer.write_env(out, "e1", FILES, "ti").unchanged and events == [] and os.stat(out / "e1").st_ino == inode
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(writer, "swap_in", refuse)
+    with pytest.raises(writer.WriteError, match="cannot replace e1: Permission denied"):
+        writer.write_env(out, "e1", {"c.yaml": b"c\n"}, "tj")
+    assert sorted(p.name for p in out.iterdir()) == ["e1"] and snapshot(out / "e1") == {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
+
+
+def test_no_stale_environments_without_a_real_out_directory(tmp_path: Path, outside: Path) -> None:
+    """Guards stale_environments' first check: a missing out/ has none, and a symlinked out/
+    is never listed (its target's directories are not environments to prune)."""
+    assert writer.stale_environments(tmp_path / "missing", set()) == []
+    (outside / "gone").mkdir()
+    (outside / "gone" / MANIFEST).write_text("{}")
+    os.symlink(outside, tmp_path / "out")
+    assert writer.stale_environments(tmp_path / "out", set()) == []

@@ -58,6 +58,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             "rename and renameat2 act on a link itself, never on its target: a planted out/<env> link is replaced "
             "(or exchanged, then unlinked by remove_tree) all the same"
         ),
+        "write_env | remove | out_dir.mkdir(parents=True, exist_ok=True) -> pass": (
+            "stage_env creates the staging directory with parents=True, which creates out/ all the same"
+        ),
         "_libc_syncfs | remove | func.argtypes = [ctypes.c_int] -> pass": (
             "argtypes documents the C signature; ctypes passes a Python int as a C int by default"
         ),
