@@ -232,3 +232,52 @@ def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
     (diagnostic,) = info.value.diagnostics
     assert (diagnostic.code, diagnostic.location.line) == ("MLC-E042", 16)
     assert diagnostic.message == "dependency cycle: y (environments/e1.yaml:16:3) -> y"
+
+
+@pytest.mark.parametrize(
+    "component,message",
+    [
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
+            f"x: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', writes: [etl]}}",
+            'writes names "etl", a spark_job; expected a storage component (object_store, data_lake, database)',
+        ),
+        (
+            f"t: {{type: training_job, image: '{IMG}', checkpoint_to: db}}",
+            'checkpoint_to names "db", a database; expected an object_store or data_lake',
+        ),
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\np: {{type: pipeline, steps: [etl], on_failure: raw}}",
+            'on_failure names "raw", a object_store; expected a runnable workload (spark_job, training_job, batch_inference)',
+        ),
+    ],
+    ids=["writes", "checkpoint", "on-failure"],
+)
+def test_wrong_type_messages_name_what_is_allowed(tmp_path: Path, component: str, message: str) -> None:
+    """Guards the wording of each reference field in _REFERENCES (a mutant of any survived)."""
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, component)
+    assert [d.message for d in info.value.diagnostics] == [message]
+
+
+def test_the_networkx_graph_mirrors_the_typed_edges(tmp_path: Path) -> None:
+    """Guards DependencyGraph.graph (ARCHITECTURE: a MultiDiGraph of typed edges): every
+    component is a node and every typed edge is an edge keyed by its kind."""
+    graph = graph_of(tmp_path, f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw, db], writes: [lake]}}")
+    assert sorted(graph.graph.nodes) == ["db", "etl", "lake", "raw"]
+    assert sorted(graph.graph.edges(keys=True)) == [("db", "etl", "reads"), ("etl", "lake", "writes"), ("raw", "etl", "reads")]
+
+
+def test_readers_and_writers_of_a_store(tmp_path: Path) -> None:
+    """Guards readers()/writers() (the graph API of ARCHITECTURE.md): readers by reads and
+    model edges plus the job reading its checkpoints back; writers by writes and checkpoints."""
+    graph = graph_of(
+        tmp_path,
+        f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}\n"
+        f"t: {{type: training_job, image: '{IMG}', reads: [lake], writes: [db], checkpoint_to: lake}}\n"
+        "s: {type: serving, runtime: onnx, model: {from: lake}}",
+    )
+    assert graph.readers("lake") == ("s", "t") and graph.writers("lake") == ("etl", "t")
+    assert graph.readers("raw") == ("etl",) and graph.writers("raw") == ()
+    assert graph.readers("db") == () and graph.writers("db") == ("t",)
+    assert graph.reads("t") == ("lake",) and graph.writes("t") == ("db", "lake")
