@@ -281,3 +281,11 @@ def test_readers_and_writers_of_a_store(tmp_path: Path) -> None:
     assert graph.readers("raw") == ("etl",) and graph.writers("raw") == ()
     assert graph.readers("db") == () and graph.writers("db") == ("t",)
     assert graph.reads("t") == ("lake",) and graph.writes("t") == ("db", "lake")
+
+
+def test_pipelines_running_a_workload(tmp_path: Path) -> None:
+    """Guards pipelines_running (kubernetes/ emits no standalone run object for these): a
+    step and an on_failure handler are run by their pipeline; another workload by none."""
+    job = "{type: spark_job, image: '" + IMG + "', main: 'local:///a.py'}"
+    graph = graph_of(tmp_path, f"a: {job}\nb: {job}\nc: {job}\np: {{type: pipeline, steps: [a], on_failure: b}}")
+    assert (graph.pipelines_running("a"), graph.pipelines_running("b"), graph.pipelines_running("c")) == (("p",), ("p",), ())
