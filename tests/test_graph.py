@@ -289,3 +289,32 @@ def test_pipelines_running_a_workload(tmp_path: Path) -> None:
     job = "{type: spark_job, image: '" + IMG + "', main: 'local:///a.py'}"
     graph = graph_of(tmp_path, f"a: {job}\nb: {job}\nc: {job}\np: {{type: pipeline, steps: [a], on_failure: b}}")
     assert (graph.pipelines_running("a"), graph.pipelines_running("b"), graph.pipelines_running("c")) == (("p",), ("p",), ())
+
+
+def test_to_dict_lists_nodes_with_ids(tmp_path: Path) -> None:
+    """Guards the "nodes" of to_dict (mlc graph --format json): id, name and type."""
+    graph = graph_of(tmp_path, "")
+    assert sorted(graph.to_dict()["nodes"], key=str) == [
+        {"id": "data_lake.e1.lake", "name": "lake", "type": "data_lake"},
+        {"id": "database.e1.db", "name": "db", "type": "database"},
+        {"id": "object_store.e1.raw", "name": "raw", "type": "object_store"},
+    ]
+
+
+def test_a_wrong_type_hint_names_a_component_of_the_right_type_and_nothing_else(tmp_path: Path) -> None:
+    """Guards `c.type in allowed` of the did-you-mean hint, and the `continue` after an
+    MLC-E041: a wrong-type reference makes no edge, so no second error comes from it (here
+    a scheduled pipeline listed as a step would also have been MLC-E044)."""
+    comps = (
+        "lakes: {type: database, instance_class: db.t3.small}\n"
+        "s: {type: serving, runtime: onnx, model: {from: lakes}}\n"
+        f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
+        "p1: {type: pipeline, steps: [etl], schedule: '@daily'}\n"
+        "p2: {type: pipeline, steps: [p1]}"
+    )
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    assert [d.message for d in info.value.diagnostics] == [
+        'model names "lakes", a database; expected an object_store or data_lake holding the model (did you mean "lake"?)',
+        'steps names "p1", a pipeline; expected a runnable workload (spark_job, training_job, batch_inference)',
+    ]

@@ -78,6 +78,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "DependencyGraph.lineage | string | \"internal\" -> 'XXinternal' #2": (
             "the model fills every schema default, so a component always has its classification"
         ),
+        "build_graph | string | \"reads\" -> 'XXreads'": (
+            "reads edges then take the last branch, which builds the same edge (target -> component)"
+        ),
+        "build_graph | string | \"model\" -> 'XXmodel'": (
+            "model edges then take the last branch, which builds the same edge (target -> component)"
+        ),
         "<module> | string | \"any other component\" -> 'XXany other component'": (
             "`after` accepts every component type, so its wording is never shown"
         ),
