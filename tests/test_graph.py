@@ -230,7 +230,7 @@ def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         graph_of(tmp_path, "x: {type: object_store}\ny: {type: object_store, after: [x, y]}")
     (diagnostic,) = info.value.diagnostics
-    assert (diagnostic.code, diagnostic.location.line) == ("MLC-E042", 16)
+    assert (diagnostic.code, diagnostic.location.line, diagnostic.location.col) == ("MLC-E042", 16, 3)
     assert diagnostic.message == "dependency cycle: y (environments/e1.yaml:16:3) -> y"
 
 
