@@ -509,6 +509,7 @@ def test_a_first_swap_renames_and_syncs_only_when_asked(tmp_path: Path, monkeypa
     monkeypatch.setattr(writer, "_fsync_dir", synced.append)
     out = tmp_path / "out"
     writer.swap_in(out, "e1", writer.stage_env(out, "e1", FILES, "td"))
+    assert synced == [out]
     writer.swap_in(out, "e2", writer.stage_env(out, "e2", FILES, "te"), sync=False)
     assert synced == [out] and sorted(p.name for p in out.iterdir()) == ["e1", "e2"]
     monkeypatch.setattr(writer, "_RENAMEAT2", None)
@@ -562,3 +563,10 @@ def test_no_stale_environments_without_a_real_out_directory(tmp_path: Path, outs
     (outside / "gone" / MANIFEST).write_text("{}")
     os.symlink(outside, tmp_path / "out")
     assert writer.stale_environments(tmp_path / "out", set()) == []
+
+
+def test_staging_a_deeper_directory_before_its_parent(tmp_path: Path) -> None:
+    """Guards stage_env's makedirs(exist_ok=True): "a/b/c.yaml" creates a/ before "a/d.yaml"
+    asks for it (paths are staged in sorted order, so this happens in every real tree)."""
+    staging = writer.stage_env(tmp_path / "out", "e1", {"a/b/c.yaml": b"c\n", "a/d.yaml": b"d\n"}, "tk")
+    assert snapshot(staging) == {"a/b/c.yaml": b"c\n", "a/d.yaml": b"d\n"}
