@@ -58,6 +58,12 @@ def test_the_shared_key_depends_on_schema_policies_and_date_not_on_other_files(r
     (root / "policies" / "p.k").write_text("rule 2\n")
     assert open_cache(root).shared_key != key
     key = open_cache(root).shared_key
+    (root / "policies" / "p.k").rename(root / "policies" / "p2.k")  # same bytes, same order, another name
+    assert open_cache(root).shared_key != key
+    key = open_cache(root).shared_key
+    (root / "policies" / "r.yaml").write_text("r\n")
+    assert open_cache(root).shared_key != key
+    key = open_cache(root).shared_key
     (root / "policies" / "sub").mkdir()
     (root / "policies" / "sub" / "q.yml").write_text("q\n")
     assert open_cache(root).shared_key != key
@@ -136,6 +142,7 @@ def test_forget_and_save(root: Path) -> None:
     cache.save()
     assert not cache.dirty
     assert (root / CACHE_DIR / ".gitignore").read_text() == "*\n"
+    assert (root / CACHE_DIR / "state.json").read_text().startswith('{"envs": {"e1": {"files": ')  # sorted keys: stable bytes
     state = json.loads((root / CACHE_DIR / "state.json").read_text())
     assert (state["version"], state["out"], sorted(state["envs"])) == (STATE_VERSION, "out", ["e1"])
     assert open_cache(root).envs == cache.envs
@@ -209,6 +216,9 @@ def test_the_fingerprint_hashes_exactly_the_compiler_files_that_change_output(tm
         assert fingerprint() not in seen, rel
         seen.add(fingerprint())
     (package / "sub" / "p.k").rename(package / "p.k")
+    assert fingerprint() not in seen
+    seen.add(fingerprint())
+    (package / "sub" / "a.py").rename(package / "sub" / "a2.py")  # same bytes, same order, another name
     assert fingerprint() not in seen
     monkeypatch.setattr(cache_module, "compiler", SimpleNamespace(__version__="10.0", __file__=str(package / "__init__.py")))
     assert fingerprint() not in seen

@@ -9,8 +9,10 @@ from types import SimpleNamespace
 
 from compiler.build import EnvOutcome
 from compiler.core.diagnostics import Location
-from compiler.output.diffing import MAX_DIFF_LINES, diff_outcomes, render_markdown, render_text
+from compiler.output.diffing import diff_outcomes, render_markdown, render_text
 from compiler.policy.findings import Finding
+
+MAX_DIFF_LINES = 400  # the documented cut, spelled out: a mutant of the constant must fail
 
 
 def finding(rule: str, message: str, component: str | None = "api", waived: bool = False) -> Finding:
@@ -128,3 +130,17 @@ def test_markdown_rendering_and_cost_deltas() -> None:
     unknown = diff_outcomes({"e1": outcome("e1", {})}, {"e1": outcome("e1", {}, cost=3.0)})
     assert render_text(unknown, "x") == "== e1: 0 added, 0 changed, 0 removed; cost — → $3.00\n"
     assert "```diff" not in render_markdown(unknown, "x")
+
+
+def test_patches_have_two_lines_of_context_and_notes_and_verbs_are_rendered() -> None:
+    """Guards difflib's n=2, the note line of the text rendering, and the ", " between the
+    verbs of one component in Markdown."""
+    old = b"".join(f"l{i}\n".encode() for i in range(9))
+    new = old.replace(b"l4\n", b"L4\n")
+    base = {"e1": outcome("e1", {"a.yaml": old, "b.yaml": b"b\n"}, owners={"a.yaml": "api", "b.yaml": "api"})}
+    head = {"e1": outcome("e1", {"a.yaml": new, "c.yaml": b"c\n"}, owners={"a.yaml": "api", "c.yaml": "api"})}
+    (d,) = diff_outcomes(base, head)
+    assert d.patches["a.yaml"][2:] == ["@@ -3,5 +3,5 @@", " l2", " l3", "-l4", "+L4", " l5", " l6"]
+    d.note = "head: blocked by error-level findings; "
+    assert "\n   note: head: blocked by error-level findings\n" in render_text([d], "main")
+    assert "- **api**: 1 added, 1 changed, 1 removed\n" in render_markdown([d], "main")

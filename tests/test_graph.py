@@ -263,9 +263,9 @@ def test_wrong_type_messages_name_what_is_allowed(tmp_path: Path, component: str
 def test_the_networkx_graph_mirrors_the_typed_edges(tmp_path: Path) -> None:
     """Guards DependencyGraph.graph (ARCHITECTURE: a MultiDiGraph of typed edges): every
     component is a node and every typed edge is an edge keyed by its kind."""
-    graph = graph_of(tmp_path, f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw, db], writes: [lake]}}")
-    assert sorted(graph.graph.nodes) == ["db", "etl", "lake", "raw"]
-    assert sorted(graph.graph.edges(keys=True)) == [("db", "etl", "reads"), ("etl", "lake", "writes"), ("raw", "etl", "reads")]
+    graph = graph_of(tmp_path, f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}")
+    assert sorted(graph.graph.nodes) == ["db", "etl", "lake", "raw"]  # db has no edge: a node all the same
+    assert sorted(graph.graph.edges(keys=True)) == [("etl", "lake", "writes"), ("raw", "etl", "reads")]
 
 
 def test_readers_and_writers_of_a_store(tmp_path: Path) -> None:
@@ -274,13 +274,13 @@ def test_readers_and_writers_of_a_store(tmp_path: Path) -> None:
     graph = graph_of(
         tmp_path,
         f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}\n"
-        f"t: {{type: training_job, image: '{IMG}', reads: [lake], writes: [db], checkpoint_to: lake}}\n"
+        f"t: {{type: training_job, image: '{IMG}', reads: [raw], writes: [db], checkpoint_to: lake}}\n"
         "s: {type: serving, runtime: onnx, model: {from: lake}}",
     )
     assert graph.readers("lake") == ("s", "t") and graph.writers("lake") == ("etl", "t")
-    assert graph.readers("raw") == ("etl",) and graph.writers("raw") == ()
+    assert graph.readers("raw") == ("etl", "t") and graph.writers("raw") == ()
     assert graph.readers("db") == () and graph.writers("db") == ("t",)
-    assert graph.reads("t") == ("lake",) and graph.writes("t") == ("db", "lake")
+    assert graph.reads("t") == ("lake", "raw") and graph.writes("t") == ("db", "lake")
 
 
 def test_pipelines_running_a_workload(tmp_path: Path) -> None:
@@ -317,4 +317,18 @@ def test_a_wrong_type_hint_names_a_component_of_the_right_type_and_nothing_else(
     assert [d.message for d in info.value.diagnostics] == [
         'model names "lakes", a database; expected an object_store or data_lake holding the model (did you mean "lake"?)',
         'steps names "p1", a pipeline; expected a runnable workload (spark_job, training_job, batch_inference)',
+    ]
+
+
+def test_an_on_failure_handler_with_its_own_schedule(tmp_path: Path) -> None:
+    """Guards the on_failure half of _scheduled_steps (MLC-E044) and its wording."""
+    job = f"{{type: spark_job, image: '{IMG}', main: 'local:///a.py'"
+    comps = f"a: {job}}}\nh: {job}, schedule: '@daily'}}\np: {{type: pipeline, steps: [a], on_failure: h}}"
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    assert [(d.code, d.message) for d in info.value.diagnostics] == [
+        (
+            "MLC-E044",
+            '"h" has its own schedule but runs as a on failure of pipeline "p"; remove the schedule here and schedule the pipeline',
+        )
     ]

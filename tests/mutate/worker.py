@@ -60,6 +60,16 @@ def _patch_functions(old: object, new: object) -> None:
         function.__kwdefaults__ = replacement.__kwdefaults__
 
 
+def _imports(other: types.ModuleType, module_name: str, name: str) -> bool:
+    """Does `other`'s source say `from module_name import ... name ...`?"""
+    try:
+        text = Path(other.__file__ or "").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return False
+    pattern = rf"from {re.escape(module_name)} import (\([^)]*\b{name}\b[^)]*\)|[^\n]*\b{name}\b)"
+    return re.search(pattern, text) is not None
+
+
 def install(module_name: str, source: str, path: str) -> None:
     """Make `module_name` behave as `source` everywhere it is referenced."""
     module = sys.modules[module_name]
@@ -90,7 +100,8 @@ def install(module_name: str, source: str, path: str) -> None:
         for other in list(sys.modules.values()):  # `from module import NAME` elsewhere
             other_namespace = getattr(other, "__dict__", None)
             if isinstance(other_namespace, dict) and other is not module and other_namespace.get(name) is old:
-                other_namespace[name] = new
+                if _imports(other, module_name, name):  # not a local constant that is the same small int or string
+                    other_namespace[name] = new
 
 
 def _scope(qualname: str) -> str:
