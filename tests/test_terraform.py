@@ -439,3 +439,21 @@ def test_gcp_label_sanitising():
         "l9lives": "a",
         "team": "ml_platform",
     }
+
+
+def test_statement_ids_stay_unique_when_store_names_camel_case_alike(tmp_path):
+    """Guards grant_statements' `used` set: stores "a-1" and "a1" both camel-case to "A1";
+    the second gets a numbered base, so the policy's Sids stay unique (IAM rejects duplicates)."""
+    from tests.helpers import aws_env
+
+    image = "reg.example.com/ml/app:1.0@sha256:" + "ab" * 32
+    text = aws_env(
+        "e1",
+        "a-1: {type: object_store}\na1: {type: object_store}\n"
+        f"etl: {{type: spark_job, image: '{image}', main: 'local:///a.py', reads: [a-1, a1]}}",
+    )
+    compiled = compile_env(load_env(tmp_path, {"e1": text}, "e1"))
+    (policy,) = resources(files_of(emit(compiled)), "aws_iam_role_policy").values()
+    sids = re.findall(r'\\"Sid\\": ?\\"([A-Za-z0-9]+)\\"|"Sid": ?"([A-Za-z0-9]+)"', json.dumps(policy))
+    names = sorted(a or b for a, b in sids)
+    assert names == ["A11Bucket", "A11Key", "A11Objects", "A1Bucket", "A1Key", "A1Objects"]

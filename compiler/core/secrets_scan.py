@@ -37,7 +37,7 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # a reference or placeholder ({...}, $VAR, <path>, also quoted: "<path>#<key>") is not a value
         (
             "password assignment",
-            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
+            r"\b(?i:password|passwd|pwd|secret|token|(?:api|access)[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
             r"(?![\"']?[{$<])[^\s{$<]\S{5}",
         ),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
