@@ -4,6 +4,7 @@ found unchecked (each docstring names the mutant or protection it guards)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -15,7 +16,7 @@ from compiler.output import cache as cache_module
 from compiler.output.cache import Cache, compiler_fingerprint
 
 CACHE_DIR = ".mlc-cache"  # a contract (README, .gitignore), not imported: a mutant of it must fail here
-STATE_VERSION = 1
+STATE_VERSION = 3  # the state format this compiler reads and writes (an older state is ignored)
 
 
 @pytest.fixture
@@ -42,6 +43,17 @@ def write_outputs(root: Path) -> list[str]:
     (root / "out" / "e1" / "a.yaml").write_text("a\n")
     (root / "out" / "e1" / "k" / "b.yaml").write_text("bb\n")
     return ["a.yaml", "k/b.yaml"]
+
+
+def inputs_of(root: Path) -> dict[str, str]:
+    """What a compile hands record(): each file of the chain -> sha256 of the bytes it parsed."""
+    return {rel: hashlib.sha256((root / rel).read_bytes()).hexdigest() for rel in FILES}
+
+
+def stats_of(root: Path, written: list[str]) -> dict[str, list[int]]:
+    """What the writer hands record(): [size, mtime_ns, ctime_ns, inode] of each output."""
+    infos = {rel: os.lstat(root / "out" / "e1" / rel) for rel in written}
+    return {rel: [i.st_size, i.st_mtime_ns, i.st_ctime_ns, i.st_ino] for rel, i in infos.items()}
 
 
 def test_the_fingerprint_covers_the_compiler_sources() -> None:
@@ -74,58 +86,83 @@ def test_the_shared_key_depends_on_schema_policies_and_date_not_on_other_files(r
 
 def test_the_key_of_an_environment_hashes_names_and_bytes_of_its_files(root: Path) -> None:
     """Guards Cache.key: None when a file is missing; a change of bytes or of the file list
-    changes it; the digest of a file is computed once per run."""
+    changes it; the digest of a file is computed once per run; the digests of the bytes the
+    compile parsed (`digests`) are used instead of a second read, and a file without one is read."""
     cache = open_cache(root)
     key = cache.key(FILES)
     assert key is not None and len(key) == 64
     assert cache.key(FILES[1:]) != key and cache.key(FILES + ("environments/nope.yaml",)) is None
+    parsed = inputs_of(root)
+    assert cache.key(FILES, parsed) == key and cache.key(FILES, {FILES[0]: parsed[FILES[0]], FILES[1]: ""}) == key
     (root / "environments" / "e1.yaml").write_text("e1 changed\n")
     assert cache.key(FILES) == key  # read once per run: the same Cache keeps its digests
     assert open_cache(root).key(FILES) != key
+    assert open_cache(root).key(FILES, parsed) == key  # the key of what was compiled, not of the file now
 
 
 def test_fresh_needs_the_same_key_and_untouched_outputs(root: Path) -> None:
-    """Guards Cache.fresh: no entry, another key, an output file changed in size or mtime,
-    or missing: not fresh."""
+    """Guards Cache.fresh: no entry, another key, an output file whose size, mtime, ctime or
+    inode differs from what was recorded, a missing one, or a malformed entry: not fresh."""
     cache = open_cache(root)
     written = write_outputs(root)
-    assert not cache.fresh("e1", root / "out")
-    cache.record("e1", FILES, root / "out", written)
+    out = root / "out"
+    assert not cache.fresh("e1", out)
+    stats = stats_of(root, written)
+    cache.record("e1", inputs_of(root), out, written, stats)
     assert cache.envs["e1"]["outputs"]["k/b.yaml"][0] == 3 and cache.dirty
-    assert cache.fresh("e1", root / "out")
-    b = root / "out" / "e1" / "k" / "b.yaml"
+    assert cache.fresh("e1", out)
+    for field_index in range(4):  # size, mtime_ns, ctime_ns, inode: each one alone decides
+        changed = {rel: list(values) for rel, values in stats.items()}
+        changed["k/b.yaml"][field_index] += 1
+        cache.record("e1", inputs_of(root), out, written, changed)
+        assert not cache.fresh("e1", out), field_index
+    cache.record("e1", inputs_of(root), out, written, stats)
+    assert cache.fresh("e1", out)
+    b = out / "e1" / "k" / "b.yaml"
     info = b.stat()
     os.utime(b, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
-    assert not cache.fresh("e1", root / "out")
-    os.utime(b, ns=(info.st_atime_ns, info.st_mtime_ns))
-    assert cache.fresh("e1", root / "out")
-    b.write_text("bbbb\n")
-    os.utime(b, ns=(info.st_atime_ns, info.st_mtime_ns))
-    assert not cache.fresh("e1", root / "out")
+    assert not cache.fresh("e1", out)
+    os.utime(b, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime restored by hand: ctime still tells
+    assert not cache.fresh("e1", out)
     b.unlink()
-    assert not cache.fresh("e1", root / "out")
+    assert not cache.fresh("e1", out)
     write_outputs(root)
-    cache.record("e1", FILES, root / "out", written)
+    cache.record("e1", inputs_of(root), out, written, stats_of(root, written))
+    assert cache.fresh("e1", out)
+    cache.envs["e1"]["outputs"]["a.yaml"] = [1, 2]  # malformed state (TypeError/ValueError): not fresh, no traceback
+    assert not cache.fresh("e1", out)
+    cache.record("e1", inputs_of(root), out, written, stats_of(root, written))
     (root / "environments" / "base.yaml").write_text("base changed\n")
     cache.file_digests.clear()
     cache.file_bytes.clear()
-    assert not cache.fresh("e1", root / "out")
+    assert not cache.fresh("e1", out)
 
 
 def test_record_uses_the_writers_stats_and_marks_dirty_only_on_change(root: Path) -> None:
-    """Guards record(): stats given by the worker win over lstat; an identical entry does
-    not make the state dirty; a missing input file records nothing."""
+    """Guards record(): the worker's stats are what is recorded (never a later lstat); an
+    output without stats forgets the environment (not proven untouched); an identical entry
+    does not make the state dirty; a missing input file or no input records nothing; the
+    apply order is kept only when given."""
     cache = open_cache(root)
     written = write_outputs(root)
-    cache.record("e1", FILES, root / "out", written, {"a.yaml": [7, 42]})
+    parsed = inputs_of(root)
+    cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]})
     entry = cache.envs["e1"]
-    assert entry["outputs"]["a.yaml"] == [7, 42] and entry["outputs"]["k/b.yaml"][0] == 3
-    assert entry["files"] == list(FILES) and entry["key"] == cache.key(FILES)
+    assert entry == {"key": cache.key(FILES), "files": list(FILES), "outputs": {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]}}
     cache.dirty = False
-    cache.record("e1", FILES, root / "out", written, {"a.yaml": [7, 42]})
+    cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]})
     assert not cache.dirty
-    cache.record("e2", ("environments/missing.yaml",), root / "out", [])
-    assert "e2" not in cache.envs and not cache.dirty
+    cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]}, apply_order=2)
+    assert cache.dirty and cache.envs["e1"]["apply_order"] == 2
+    cache.dirty = False
+    cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2]})
+    assert "e1" not in cache.envs and cache.dirty
+    cache.record("e1", parsed, root / "out", written)
+    assert "e1" not in cache.envs
+    cache.dirty = False
+    cache.record("e2", {"environments/missing.yaml": ""}, root / "out", [])
+    cache.record("e3", {}, root / "out", [])
+    assert sorted(cache.envs) == [] and not cache.dirty
 
 
 def test_forget_and_save(root: Path) -> None:
@@ -138,7 +175,7 @@ def test_forget_and_save(root: Path) -> None:
     cache.save()
     assert not (root / CACHE_DIR).exists()
     written = write_outputs(root)
-    cache.record("e1", FILES, root / "out", written)
+    cache.record("e1", inputs_of(root), root / "out", written, stats_of(root, written))
     cache.save()
     assert not cache.dirty
     assert (root / CACHE_DIR / ".gitignore").read_text() == "*\n"

@@ -70,14 +70,30 @@ def test_an_unchanged_environment_is_left_out_and_nothing_renders_as_no_change()
 def test_added_and_removed_environments_and_notes() -> None:
     """Guards the `if before` / `if after` sides: a new environment is all added, a deleted
     one all removed, with no cost on the missing side; invalid input and blocked outcomes
-    are noted."""
-    base = {"old": outcome("old", {"x.yaml": b"x\n"}, cost=1.0), "bad": EnvOutcome("bad", diagnostics=["d1", "d2"])}
-    head = {"new": outcome("new", {"y.yaml": b"y\n"}, cost=2.0), "bad": EnvOutcome("bad", blocked=True)}
+    are noted on each side; a head side that writes nothing has unknown files (not removed),
+    its blocking findings are the unwaived errors, and its status says why."""
+    error = Finding(Location("environments/e1.yaml", 4, 3), "MLC-SEC-002", "error", "public", "bad", "api")
+    waived_error = Finding(Location("environments/e1.yaml", 5, 3), "MLC-SEC-003", "error", "waived", "bad", "api", True)
+    base = {
+        "old": outcome("old", {"x.yaml": b"x\n"}, cost=1.0),
+        "bad": EnvOutcome("bad", content={"x.yaml": b"x\n"}, diagnostics=["d1", "d2"]),
+        "worse": EnvOutcome("worse", content={"x.yaml": b"x\n"}, blocked=True),
+    }
+    head = {
+        "new": outcome("new", {"y.yaml": b"y\n"}, cost=2.0),
+        "bad": EnvOutcome("bad", blocked=True, findings=[error, waived_error]),
+        "worse": EnvOutcome("worse", diagnostics=["d"]),
+    }
     diffs = {d.env: d for d in diff_outcomes(base, head)}
-    assert sorted(diffs) == ["bad", "new", "old"]
+    assert sorted(diffs) == ["bad", "new", "old", "worse"]
     assert (diffs["new"].added, diffs["new"].cost_before, diffs["new"].cost_after) == (["y.yaml"], None, 2.0)
     assert (diffs["old"].removed, diffs["old"].cost_before, diffs["old"].cost_after) == (["x.yaml"], 1.0, None)
-    assert diffs["bad"].note == "base: invalid input (2 problem(s)); head: blocked by error-level findings; "
+    assert (diffs["new"].status, diffs["old"].status) == ("added", "removed")
+    bad, worse = diffs["bad"], diffs["worse"]
+    assert bad.note == "base: invalid input (2 problem(s)); head: blocked by error-level findings: out/ would not be written for it; "
+    assert (bad.status, bad.blocking, bad.problems, bad.removed) == ("blocked", [error], 0, [])
+    assert worse.note == "base: blocked by error-level findings; head: invalid input (1 problem(s)): not compiled, run `mlc validate`; "
+    assert (worse.status, worse.blocking, worse.problems, worse.removed) == ("invalid", [], 1, [])
 
 
 def test_long_patches_are_cut() -> None:
@@ -110,25 +126,31 @@ def test_text_rendering() -> None:
 
 
 def test_markdown_rendering_and_cost_deltas() -> None:
+    """Guards render_markdown: the summary row (status, counts, cost change, findings), the
+    escaped note, findings before the per-component verbs, each file's diff folded."""
     diffs = diff_outcomes(BASE, HEAD)
     diffs[0].note = "head: blocked by error-level findings; "
     text = render_markdown(diffs, "main")
-    assert text.startswith(
+    fold = "\n<details><summary><code>out/e1/{}</code> ({})</summary>\n\n```diff\n--- a/out/e1/{}\n+++ b/out/e1/{}\n{}\n```\n\n</details>\n"
+    assert text == (
         "### mlc: compiled output against `main`\n\n"
-        "| environment | added | changed | removed | monthly cost |\n|---|---:|---:|---:|---|\n"
-        "| `e1` | 1 | 1 | 1 | $100.00 → $112.50 (+$12.50) |\n\n"
+        "| environment | status | files (+ ~ -) | monthly cost | findings new / resolved | replaced |\n"
+        "|---|---|---:|---|---:|---:|\n"
+        "| `e1` | changed | +1 ~1 -1 | +$12.50 ($112.50) | 1 / 1 | 0 |\n\n"
         "#### `e1`\n"
-        "> head: blocked by error-level findings\n"
-        "- **(environment)**: 1 removed\n- **api**: 1 changed\n- **etl**: 1 added\n"
+        "> head\\: blocked by error-level findings\n"
         "- :warning: new `MLC-SEC-001` (warning) on `e1`: new one\n"
-        "- :white_check_mark: resolved `MLC-SEC-005` on `api`\n\n"
-        "<details><summary>diff</summary>\n\n```diff\n--- a/out/e1/new.yaml\n"
+        "- :white_check_mark: resolved `MLC-SEC-005` on `api`\n"
+        "- **\\(environment\\)**: 1 removed\n- **api**: 1 changed\n- **etl**: 1 added\n"
+        + fold.format("gone.yaml", "removed", "gone.yaml", "gone.yaml", "@@ -1 +0,0 @@\n-x")
+        + fold.format("new.yaml", "added", "new.yaml", "new.yaml", "@@ -0,0 +1 @@\n+n")
+        + fold.format("a.yaml", "changed", "a.yaml", "a.yaml", "@@ -1 +1 @@\n-a: 1\n+a: 2")
     )
-    assert text.endswith("-x\n```\n\n</details>\n")
     cheaper = diff_outcomes({"e1": outcome("e1", {}, cost=1234.5)}, {"e1": outcome("e1", {}, cost=1000.0)})
-    assert "| `e1` | 0 | 0 | 0 | $1,234.50 → $1,000.00 (-$234.50) |" in render_markdown(cheaper, "x")
+    assert "| `e1` | changed | +0 ~0 -0 | -$234.50 ($1,000.00) | 0 / 0 | 0 |\n" in render_markdown(cheaper, "x")
     unknown = diff_outcomes({"e1": outcome("e1", {})}, {"e1": outcome("e1", {}, cost=3.0)})
     assert render_text(unknown, "x") == "== e1: 0 added, 0 changed, 0 removed; cost — → $3.00\n"
+    assert "| `e1` | added | +0 ~0 -0 | — → $3.00 | 0 / 0 | 0 |\n" in render_markdown(unknown, "x")
     assert "```diff" not in render_markdown(unknown, "x")
 
 

@@ -246,14 +246,15 @@ def test_lineage_propagates_along_data_flow_with_its_explanation(tmp_path: Path)
 
 
 def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
-    """Guards the self-loop of `after` (ordering keeps an `after` edge whose source is its
-    target; _check_cycles reports a one-member component with an edge to itself): removing
-    either accepted `after: [x]` on x."""
+    """Guards the self-loop of `after` (run_order keeps an `after` edge whose source is its
+    target; the cycle search reports a one-member component with an edge to itself): removing
+    either accepted `after: [y]` on y."""
     with pytest.raises(InputError) as info:
         graph_of(tmp_path, "x: {type: object_store}\ny: {type: object_store, after: [x, y]}")
     (diagnostic,) = info.value.diagnostics
-    assert (diagnostic.code, diagnostic.location.line, diagnostic.location.col) == ("MLC-E042", 16, 3)
-    assert diagnostic.message == "dependency cycle: y (environments/e1.yaml:16:3) -> y"
+    # reported at the entry that closes the cycle (main's run_order): `y` in y's after list
+    assert (diagnostic.code, diagnostic.location.line, diagnostic.location.col) == ("MLC-E042", 16, 38)
+    assert diagnostic.message == "dependency cycle: y -> y (y after y at environments/e1.yaml:16:38); this after entry closes it: remove it"
 
 
 @pytest.mark.parametrize(
@@ -270,7 +271,7 @@ def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
         ),
         (
             f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\np: {{type: pipeline, steps: [etl], on_failure: raw}}",
-            'on_failure names "raw", a object_store; expected a runnable workload (spark_job, training_job, batch_inference)',
+            'on_failure names "raw", a object_store; expected a runnable workload (spark_job, training_job, batch_inference, job)',
         ),
     ],
     ids=["writes", "checkpoint", "on-failure"],
@@ -338,7 +339,7 @@ def test_a_wrong_type_hint_names_a_component_of_the_right_type_and_nothing_else(
         graph_of(tmp_path, comps)
     assert [d.message for d in info.value.diagnostics] == [
         'model names "lakes", a database; expected an object_store or data_lake holding the model (did you mean "lake"?)',
-        'steps names "p1", a pipeline; expected a runnable workload (spark_job, training_job, batch_inference)',
+        'steps names "p1", a pipeline; expected a runnable workload (spark_job, training_job, batch_inference, job)',
     ]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from compiler.analysis.graph import DependencyGraph, Edge
 from compiler.core.diagnostics import Location
-from compiler.plan.compiled import Compiled, WorkloadGrants
+from compiler.plan.compiled import Access, Compiled, WorkloadGrants
 from compiler.policy import checks_security as sec
 from tests.helpers import compiled_env
 from tests.test_policy_rules import job, serving, spec, training
@@ -292,8 +292,17 @@ FLOW = spec(
 def test_consistent_grants_have_no_finding(tmp_path: Path) -> None:
     """The real plan: grants == graph == spec, model source and checkpoint included."""
     c = compiled(tmp_path, FLOW)
-    assert c.grants["train"] == WorkloadGrants("train", ("ckpt", "raw"), ("ckpt", "models"))
-    assert c.grants["api"] == WorkloadGrants("api", ("models",), ())
+    assert c.grants["train"] == WorkloadGrants(
+        "train",
+        ("ckpt", "raw"),
+        ("ckpt", "models"),
+        (
+            Access("ckpt", "checkpoint", "train", read=True, write=True, delete=True),
+            Access("models", "writes", "", read=True, write=True),
+            Access("raw", "reads", "", read=True),
+        ),
+    )
+    assert c.grants["api"] == WorkloadGrants("api", ("models",), (), (Access("models", "model", "m/v1", read=True),))
     assert hits(sec.grants_match_declarations, c) == [] and hits(sec.grants_without_wildcards, c) == []
 
 

@@ -453,7 +453,7 @@ def test_statement_ids_stay_unique_when_store_names_camel_case_alike(tmp_path):
         f"etl: {{type: spark_job, image: '{image}', main: 'local:///a.py', reads: [a-1, a1]}}",
     )
     compiled = compile_env(load_env(tmp_path, {"e1": text}, "e1"))
-    (policy,) = resources(files_of(emit(compiled)), "aws_iam_role_policy").values()
-    sids = re.findall(r'\\"Sid\\": ?\\"([A-Za-z0-9]+)\\"|"Sid": ?"([A-Za-z0-9]+)"', json.dumps(policy))
-    names = sorted(a or b for a, b in sids)
-    assert names == ["A11Bucket", "A11Key", "A11Objects", "A1Bucket", "A1Key", "A1Objects"]
+    files = files_of(emit(compiled))
+    (policy,) = resources(files, "aws_iam_role_policy").values()
+    names = sorted(st["Sid"] for st in policy_of(files, policy["policy"])["Statement"])
+    assert names == ["A1Read1Key", "A1Read1List", "A1Read1Objects", "A1ReadKey", "A1ReadList", "A1ReadObjects"]

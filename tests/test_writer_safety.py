@@ -27,6 +27,11 @@ STORE = "data: {type: object_store, size_gb: 1, lifecycle: {expire_after_days: 3
 FILES = {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
 
 
+def staged_name(env: str, token: str) -> str:
+    """The staging folder this process makes for `env` (main's owned name: prefix, pid, token, env)."""
+    return f".mlc-staging-{os.getpid()}-{token}-{env}"  # a contract (recover, .gitignore), not imported
+
+
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A directory outside out/ that looks like an environment mlc wrote, with a secret."""
@@ -219,7 +224,7 @@ def test_an_exchange_error_that_is_not_unsupported_is_raised(tmp_path: Path, mon
     with pytest.raises(OSError) as raised:
         writer.swap_in(out, "e1", staging)
     assert raised.value.errno == errno.EBUSY
-    assert snapshot(out / "e1") == {"old.yaml": b"old\n"} and not (out / ".mlc-old-e1").exists()
+    assert snapshot(out / "e1") == {"old.yaml": b"old\n"} and not [n for n in os.listdir(out) if n.startswith(".mlc-old-")]
 
 
 def test_without_renameat2_the_swap_uses_two_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -265,7 +270,14 @@ def test_leftover_mlc_folders_are_not_stale_environments(tmp_path: Path) -> None
     assert writer.stale_environments(out, {"e1"}) == ["gone"]
     code, stdout, stderr = run_main("compile", "--project", str(root), "--today", TODAY, "--check")
     assert code == 1, stdout + stderr
-    assert "would remove out/gone/x.yaml" in stdout + stderr and "out/.mlc-" not in stdout + stderr
+    # the leftovers are reported as such (main's --check), never as files of an environment to prune
+    lines = (stdout + stderr).splitlines()
+    assert [line for line in lines if line.startswith(("would remove", "leftover"))] == [
+        "would remove out/gone/.mlc-manifest.json",
+        "would remove out/gone/x.yaml",
+        "leftover out/.mlc-old-gone: a folder of an interrupted run (mlc compile removes it)",
+        "leftover out/.mlc-staging-gone-0123456789ab: a folder of an interrupted run (mlc compile removes it)",
+    ], stdout + stderr
     code, stdout, stderr = run_main("check", "--project", str(root), "--today", TODAY)
     assert code == 0 and "gone" not in stdout + stderr, stdout + stderr
 
@@ -407,11 +419,11 @@ def test_a_leftover_staging_tree_of_the_same_name_is_replaced(tmp_path: Path, ou
     """Guards stage_env's `staging.exists() or staging.is_symlink()` -> remove_tree: an old
     tree (or a planted link) at the staging name is removed, never written through."""
     out = tmp_path / "out"
-    (out / ".mlc-staging-e1-t8").mkdir(parents=True)
-    (out / ".mlc-staging-e1-t8" / "stale.yaml").write_text("stale\n")
+    (out / staged_name("e1", "t8")).mkdir(parents=True)
+    (out / staged_name("e1", "t8") / "stale.yaml").write_text("stale\n")
     staging = writer.stage_env(out, "e1", FILES, "t8")
     assert snapshot(staging) == {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
-    os.symlink(outside, out / ".mlc-staging-e1-t9")
+    os.symlink(outside, out / staged_name("e1", "t9"))
     staging = writer.stage_env(out, "e1", FILES, "t9")
     assert not staging.is_symlink() and snapshot(staging) == {"a.yaml": b"a: 1\n", "sub/b.yaml": b"b: 2\n"}
     assert sorted(p.name for p in outside.iterdir()) == [MANIFEST, "a.yaml", "old.yaml", "secret.txt"]
@@ -460,7 +472,7 @@ def test_small_helpers_fail_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 @linux_only
 def test_staging_writes_exact_modes_and_stats_and_cleans_up_on_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards stage_env: out/ is created if missing (parents=True), files are 0644 under
-    umask 022, `stats` receives [size, mtime_ns] of each file as written, no descriptor is
+    umask 022, `stats` receives [size, mtime_ns, ctime_ns, inode] of each file as written, no descriptor is
     left open, and a failing write removes the half-written staging tree (WriteError)."""
     old_umask = os.umask(0o022)
     try:
@@ -471,7 +483,7 @@ def test_staging_writes_exact_modes_and_stats_and_cleans_up_on_failure(tmp_path:
         assert _open_fds() == before
         for rel in FILES:
             info = os.stat(staging / rel)
-            assert stats[rel] == [info.st_size, info.st_mtime_ns] and info.st_mode & 0o777 == 0o644
+            assert stats[rel] == [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino] and info.st_mode & 0o777 == 0o644
         assert sorted(stats) == sorted(FILES)
 
         def full(fd: int, data: object) -> int:
@@ -480,7 +492,7 @@ def test_staging_writes_exact_modes_and_stats_and_cleans_up_on_failure(tmp_path:
         monkeypatch.setattr(writer.os, "write", full)
         with pytest.raises(writer.WriteError, match="No space left on device"):
             writer.stage_env(out, "e1", FILES, "tb")
-        assert not (out / ".mlc-staging-e1-tb").exists() and _open_fds() == before
+        assert not (out / staged_name("e1", "tb")).exists() and (out / staged_name("e1", "ta")).is_dir() and _open_fds() == before
     finally:
         os.umask(old_umask)
 
@@ -540,7 +552,8 @@ def test_write_env_flushes_before_the_swap_touches_nothing_when_unchanged_and_cl
     monkeypatch.setattr(writer, "make_durable", durable)
     monkeypatch.setattr(writer, "swap_in", swap)
     report = writer.write_env(out, "e1", FILES, "th")
-    assert report.added == ["a.yaml", "sub/b.yaml"] and events == ["durable ['.mlc-staging-e1-th']", "swap .mlc-staging-e1-th"]
+    name = staged_name("e1", "th")
+    assert report.added == ["a.yaml", "sub/b.yaml"] and events == [f"durable ['{name}']", f"swap {name}"]
     inode = os.stat(out / "e1").st_ino
     events.clear()
     assert writer.write_env(out, "e1", FILES, "ti").unchanged and events == [] and os.stat(out / "e1").st_ino == inode
