@@ -1,0 +1,86 @@
+"""The identifier and path heuristics of compiler/core/secrets_scan.py's entropy check, pinned
+at their edges: what `_made_of_words` accepts as an identifier, what counts as a path or an
+Azure name, and the exact class and entropy thresholds.
+
+The mutation run stopped at 79.5% on this module: every surviving mutant was in these
+heuristics, which the corpus tests (tests/test_secrets.py) only meet far from their edges.
+Each case below names what it guards; together they kill every non-equivalent mutant of
+_made_of_words and _high_entropy_token (docs/mutation-report.md lists the equivalent ones).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.core.secrets_scan import find_secret, scrub, shannon_entropy
+
+HIGH = "high-entropy string"
+
+NOT_SECRETS = {
+    # a lower-case path segment is skipped (`continue`); the CamelCase one is made of words
+    # (split on "/" first: as one part its lower-case piece "ranker" would not be a word)
+    "ranker/BatchScoringConfigV2Loader": "lower-case part, then CamelCase words",
+    # exactly 60% lower-case letters is enough (`< 0.6`, not `<=`)
+    "Job1HTTP1Read12ScoringJumps12Scoring1ABCDE12": "exactly 60% lower-case",
+    # three-letter capitalised words (`len(piece) >= 3`): Fox, Job
+    "Read1Jumps12Fox1Lazy1Over12JobABCDE12": "three-letter words",
+    # an acronym of five capitals is a word (`<= 5`): NVSMI, ABCDE
+    "ModelServerNVSMIReaderConfigV2": "five-capital acronym",
+    "BatchABCDEScoringJobConfigLoader1": "five-capital acronym, mid-word",
+    # a two-digit number is a word (`<= 2`), and "-", "_" separate words
+    "BatchScoringJobConfig-Model_V12Loader": "two-digit number and separators",
+    # Azure VM sizes and flexible-server SKUs
+    "Standard_NC24ads_A100_v4": "Azure VM size",
+    "GP_Standard_D4ds_v5": "Azure database SKU",
+    # an Azure resource id: a path of names, whatever its last segment looks like
+    "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ml-prod/providers/"
+    "Microsoft.Storage/storageAccounts/mlprodData2024Xyz": "Azure resource id",
+    # three slashes make a path, even with a random-looking last segment (`count("/") > 2`,
+    # the slashes counted inside the token once only slashes are stripped from its ends)
+    "models/v1/eval/T3QpqXeR9CZBJqIC2IDaz1vkqF": "path of four segments",
+    "XX///T3QpqXeR9CZBJqIC2IDaz1vkqF": "path whose first segment is XX",
+    # upper case and digits only: two classes, never flagged by entropy alone (`classes == 3`)
+    "K3J9X2M7Q8W4E1R5T6Y0U9I8O7P6A5S4": "two character classes",
+    # 28 characters: the threshold is 4.0 bits from 28 on (`len < 28`); this one has log2(14)
+    "aB3dE5gH7jK9mNaB3dE5gH7jK9mN": "28 characters below 4.0 bits",
+}
+
+SECRETS = {
+    # "+" or "=" is base64, never an identifier, even when the pieces are words
+    "BatchScoring+ModelServer+ReadOnly42": "words joined by +",
+    "BatchScoring=ModelServer=ReadOnly42": "words joined by =",
+    # 24 random characters: the short-token threshold (3.8 bits) applies
+    "PIa84yRnBUbHoWC8FJowoRoW": "24 random characters",
+    # a lower-case start is a piece, not a word: a random token does not pass as camelCase
+    "qwZmXtr8PvLkn3BhYdws5WcJf": "random, lower-case runs",
+    # fewer than 60% lower-case letters: not an identifier, whatever its pieces
+    "ABCDE16JumpsABCDE33ServerNOPQ21Registry": "mostly capitals",
+    # a six-capital run and a three-digit number are not words
+    "ServerScoringQuick1ABCDEFDogx9": "six-capital run",
+    "Model123Config123Jumps123Amazon1ModelScoring1": "three-digit numbers",
+    # two slashes do not make a path
+    "A16/7PglOU3shVv/79BG16QmtsL": "random with two slashes",
+    # exactly 4.0 bits over 32 characters (16 symbols twice each): the threshold is inclusive
+    "aB3dE5gH7jK9mN1paB3dE5gH7jK9mN1p": "exactly 4.0 bits",
+}
+
+
+@pytest.mark.parametrize("text", sorted(NOT_SECRETS), ids=[NOT_SECRETS[t] for t in sorted(NOT_SECRETS)])
+def test_identifiers_paths_and_azure_names_are_not_secrets(text: str) -> None:
+    assert find_secret(text) is None
+    assert scrub(text) == text
+
+
+@pytest.mark.parametrize("text", sorted(SECRETS), ids=[SECRETS[t] for t in sorted(SECRETS)])
+def test_random_looking_tokens_are_secrets(text: str) -> None:
+    assert find_secret(text) == HIGH
+    assert scrub(f"run {text} now") == "run <redacted> now"
+
+
+def test_the_threshold_cases_sit_exactly_on_their_edges() -> None:
+    """The entropy cases above are what their comments say (so they stay edge cases)."""
+    assert shannon_entropy("aB3dE5gH7jK9mN1paB3dE5gH7jK9mN1p") == 4.0
+    assert 3.8 < shannon_entropy("aB3dE5gH7jK9mNaB3dE5gH7jK9mN") < 4.0
+    assert len("aB3dE5gH7jK9mNaB3dE5gH7jK9mN") == 28 and len("PIa84yRnBUbHoWC8FJowoRoW") == 24
+    letters = [c for c in "Job1HTTP1Read12ScoringJumps12Scoring1ABCDE12" if c.isalpha()]
+    assert sum(c.islower() for c in letters) == 0.6 * len(letters)
