@@ -100,6 +100,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
             "a piece starting with a capital is [A-Z][a-z]+ (rest lower-case from index 1) or [A-Z]+ (no lower case): "
             "piece[2:].islower() agrees with piece[1:].islower() on every piece of length >= 3"
         ),
+        "_high_entropy_token | string | r\"//\\1\" -> 'XX//\\\\1'": (
+            "the prefix only joins the token with the URL's scheme-side text; the slashes, and so the path test, are the same"
+        ),
         "_made_of_words | string | \"-_\" -> 'XX-_'": (
             'the only extra pieces it accepts, "X" and "XX", are capitals of length <= 5, already words'
         ),
