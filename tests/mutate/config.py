@@ -13,6 +13,7 @@ MODULES: tuple[str, ...] = (
     "compiler/targets/terraform/aws_iam.py",
     "compiler/targets/terraform/gcp_iam.py",
     "compiler/analysis/graph.py",
+    "compiler/analysis/run_order.py",  # split out of graph.py on main: run order and its cycles (MLC-E042)
     "compiler/output/writer.py",
     "compiler/output/cache.py",
     "compiler/core/secrets_scan.py",
@@ -25,6 +26,7 @@ EXTRA_TESTS: dict[str, tuple[str, ...]] = {
     "compiler/plan/compiled.py": ("tests/test_terraform.py", "tests/test_terraform_gcp.py"),
     "compiler/targets/terraform/aws_iam.py": ("tests/test_identity_agreement.py", "tests/test_terraform.py"),
     "compiler/targets/terraform/gcp_iam.py": ("tests/test_terraform_gcp.py", "tests/test_identity_agreement.py"),
+    "compiler/analysis/run_order.py": ("tests/test_graph.py",),
     "compiler/output/cache.py": ("tests/test_gitops.py", "tests/test_paths.py"),
     "compiler/output/diffing.py": ("tests/test_gitops.py", "tests/test_paths.py"),
 }
