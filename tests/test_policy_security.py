@@ -15,7 +15,9 @@ import pytest
 
 from compiler.analysis.graph import DependencyGraph, Edge
 from compiler.core.diagnostics import Location
-from compiler.plan.compiled import Access, Compiled, WorkloadGrants
+from compiler.plan.capacity import Problem
+from compiler.plan.compiled import Access, Compiled, PlanErrors, WorkloadGrants
+from compiler.plan.pricing import InstanceType
 from compiler.policy import checks_security as sec
 from tests.helpers import compiled_env
 from tests.test_policy_rules import job, serving, spec, training
@@ -384,3 +386,75 @@ def test_a_component_whose_name_looks_like_a_credential_is_attributed_to_it(tmp_
     assert [(h[0], h[2]) for h in found] == [
         ("xoxb-1234567890ab", f"a key at components.<redacted> looks like a credential (Slack token) in plaintext; {FIX}")
     ]
+
+
+# --- model and monitor prefixes of the grants (compiled._model_paths, derive_iam_grants) ------
+def model_access(tmp_path: Path, serving_spec: str) -> tuple[Access, ...]:
+    text = spec("models: {type: object_store}\n" + serving_spec)
+    return compiled(tmp_path, text).grants["api"].access
+
+
+def test_a_model_without_a_path_grants_the_whole_store_even_with_a_canary(tmp_path: Path) -> None:
+    """Guards `model.get("path") or ""` and `[""] if "" in paths`: no model path means the
+    whole store, which already covers the canary's path: one Access, prefix "" (not "XX", and
+    not a second, narrower one for the canary)."""
+    api = "api:\n  type: serving\n  runtime: sklearn\n  model: {from: models}\n  canary: {path: v2, traffic_percent: 10}\n"
+    assert model_access(tmp_path, api) == (Access("models", "model", "", read=True),)
+
+
+def test_model_and_canary_paths_lose_only_their_trailing_slash(tmp_path: Path) -> None:
+    """Guards both `.strip("/")` of _model_paths: a trailing slash goes (the schema lets a
+    path end with one, not start with one), nothing else (a path starting with X keeps it)."""
+    api = (
+        "api:\n  type: serving\n  runtime: sklearn\n  model: {from: models, path: XGBoost/v3/}\n"
+        "  canary: {path: XGBoost/v4/, traffic_percent: 10}\n"
+    )
+    assert model_access(tmp_path, api) == (
+        Access("models", "model", "XGBoost/v3", read=True),
+        Access("models", "model", "XGBoost/v4", read=True),
+    )
+
+
+def test_a_monitor_reads_its_dataset_path_without_the_trailing_slash(tmp_path: Path) -> None:
+    """Guards `monitor.path.strip("/")` in derive_iam_grants: the drift detector's grant is
+    scoped to the reference path exactly as written, minus its trailing slash."""
+    image = "registry.example.com/m:1@sha256:" + "a" * 64
+    text = spec(
+        "feats: {type: object_store, classification: confidential}\nmodels: {type: object_store}\n"
+        f"train: {{type: training_job, image: '{image}', reads: [feats], writes: [models]}}\n"
+        "api: {type: serving, runtime: sklearn, model: {from: models}}\n"
+        f"mon: {{type: monitoring, targets: [api], image: '{image}', drift: {{reference: {{store: feats, path: Xref/2026/}}}}, "
+        "alerts: {drift_threshold: 0.3}}\n"
+    )
+    c = compiled(tmp_path, text)
+    assert c.grants["mon-api-drift"] == WorkloadGrants("mon-api-drift", ("feats",), (), (Access("feats", "reads", "Xref/2026", read=True),))
+    # Compiled.effective_class: a monitor workload has the classification of the store it reads
+    assert [m.name for m in c.monitors] == ["mon-api-drift"]
+    assert (c.effective_class("mon-api-drift"), c.effective_class("api")) == ("confidential", "confidential")
+
+
+def test_pool_gpus_needs_a_known_instance_with_gpus(tmp_path: Path) -> None:
+    """Guards Compiled.pool_gpus' `instance is not None and instance.gpus`: an unknown pool or
+    instance type, and an instance without GPUs (whatever model it names), have (0, None)."""
+    c = compiled(tmp_path, FLOW)
+    cpu = InstanceType("m5.xlarge", 0.192, 4, 16, 0, "nvidia-t4")
+    gpu = InstanceType("g5.xlarge", 1.006, 4, 16, 1, "nvidia-a10g")
+    c = dataclasses.replace(c, pools={"unknown": None, "cpu": cpu, "gpu": gpu})
+    assert [c.pool_gpus(p) for p in ("missing", "unknown", "cpu", "gpu")] == [(0, None), (0, None), (0, None), (1, "nvidia-a10g")]
+
+
+def test_plan_errors_are_sorted_by_place_then_code_and_all_shown() -> None:
+    """Guards PlanErrors: problems sorted by (pointer, code), every one in the message."""
+    errors = PlanErrors(
+        [
+            Problem("/components/b", "MLC-E061", "too big"),
+            Problem("/components/a", "MLC-E062", "x"),
+            Problem("/components/a", "MLC-E060", "y"),
+        ]
+    )
+    assert [(p.pointer, p.code) for p in errors.problems] == [
+        ("/components/a", "MLC-E060"),
+        ("/components/a", "MLC-E062"),
+        ("/components/b", "MLC-E061"),
+    ]
+    assert str(errors) == "/components/a: MLC-E060: y\n/components/a: MLC-E062: x\n/components/b: MLC-E061: too big"
