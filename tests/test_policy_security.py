@@ -284,6 +284,7 @@ def test_a_duplicate_group_names_the_first_entry(tmp_path: Path) -> None:
 
 
 # --- MLC-IAM-004/005: grants fed a plan that disagrees with the graph ---------------------
+STORES_ONLY = "raw: {type: object_store}\n"
 FLOW = spec(
     "raw: {type: object_store}\nmodels: {type: object_store}\nckpt: {type: object_store}\nlogs: {type: object_store}\n"
     + training("train", "checkpoint_to: ckpt", reads="[raw]", writes="[models]")
@@ -458,3 +459,14 @@ def test_plan_errors_are_sorted_by_place_then_code_and_all_shown() -> None:
         ("/components/b", "MLC-E061"),
     ]
     assert str(errors) == "/components/a: MLC-E060: y\n/components/a: MLC-E062: x\n/components/b: MLC-E061: too big"
+
+
+def test_an_unknown_instance_type_is_an_input_error_at_the_pool(tmp_path: Path) -> None:
+    """Guards plan()'s cost errors: an instance type without a price is MLC-E060 (not a
+    compile without diagnostics), reported at the pool's instance_type."""
+    from compiler.core.diagnostics import InputError
+
+    pools = "    cpu: {instance_type: m6i.2xlarge, min: 1, max: 3}\n    odd: {instance_type: m6i.97xlarge, min: 0, max: 1}"
+    with pytest.raises(InputError) as info:
+        compiled(tmp_path, spec(STORES_ONLY, pools=pools))
+    assert [(d.code, d.location.line) for d in info.value.diagnostics] == [("MLC-E060", 11)]  # the odd pool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -29,6 +30,12 @@ def _score(record: dict, equivalent: dict[str, str]) -> tuple[int, int, int, flo
     return len(mutants), killed, same, (killed / changing if changing else 1.0)
 
 
+def _measures_current_source(root: Path, module: str, record: dict) -> bool:
+    """True when the result was measured on the module's source as it is in this tree."""
+    path = root / module
+    return path.exists() and record.get("source_sha256") == hashlib.sha256(path.read_text(encoding="utf-8").encode()).hexdigest()
+
+
 def _code(text: str) -> str:
     return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
 
@@ -54,6 +61,7 @@ def write_report(root: Path) -> list[str]:
     ]
     below: list[str] = []
     sections: list[str] = []
+    stale: list[str] = []
     for module in MODULES:
         current = _load(results / f"{_slug(module)}.json")
         if current is None:
@@ -66,6 +74,9 @@ def write_report(root: Path) -> list[str]:
         open_ = total - killed - same
         first = f"{_score(initial, equivalent)[3]:.0%}" if initial else "—"
         name = module if current.get("complete", True) else f"{module} (cut short: {total} of {current['total']} mutants run)"
+        if not _measures_current_source(root, module, current):
+            stale.append(module)
+            name += " (older source†)"
         lines.append(f"| {name} | {total} | {killed} | {same} | {open_} | {score:.1%} | {first} |")
         if score < TARGET or not current.get("complete", True):
             below.append(f"{module}: {score:.1%} (target {TARGET:.0%}){'' if current.get('complete', True) else ', cut short'}")
@@ -94,6 +105,13 @@ def write_report(root: Path) -> list[str]:
                     verdict = "**survives, not explained**"
             scope, _, change = key.partition(" | ")
             sections.append(f"| {line} | {_code(scope)}: {_code(change)} | {verdict} |")
+    if stale:
+        lines += [
+            "",
+            "† Measured on an older version of the module than the one in this tree (the source's SHA-256 differs from",
+            "the one recorded in its result): " + ", ".join(stale) + '. Rerun: `make mutate MUTATE_ARGS="--module PATH"`.',
+        ]
+        below += [f"{module}: result of an older source" for module in stale]
     text = "\n".join(lines + sections) + "\n"
     (root / "docs" / "mutation-report.md").write_text(text, encoding="utf-8")
     return below
