@@ -89,3 +89,10 @@ def test_the_threshold_cases_sit_exactly_on_their_edges() -> None:
     assert len("aB3dE5gH7jK9mNaB3dE5gH7jK9mN") == 28 and len("PIa84yRnBUbHoWC8FJowoRoW") == 24
     letters = [c for c in "Job1HTTP1Read12ScoringJumps12Scoring1ABCDE12" if c.isalpha()]
     assert sum(c.islower() for c in letters) == 0.6 * len(letters)
+
+
+def test_the_length_floor_is_eight_characters() -> None:
+    """Guards find_secret's `len(text) < 8`: eight characters are scanned (an empty user and a
+    three-character password in a URL is a connection string with a password)."""
+    assert find_secret("://:pwd@") == "connection string with password"
+    assert find_secret("s3://:pwd@") == "connection string with password"
