@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.core.secrets_scan import find_secret, scrub, shannon_entropy
+from compiler.core.secrets_scan import find_secret, redact, scrub, shannon_entropy
 
 HIGH = "high-entropy string"
 
@@ -96,3 +96,9 @@ def test_the_length_floor_is_eight_characters() -> None:
     three-character password in a URL is a connection string with a password)."""
     assert find_secret("://:pwd@") == "connection string with password"
     assert find_secret("s3://:pwd@") == "connection string with password"
+
+
+def test_redact_replaces_a_credential_whole_and_keeps_anything_else() -> None:
+    """Guards redact's placeholder (error messages show it instead of the value)."""
+    assert redact("://:pwd@") == "<redacted: looks like a credential>"
+    assert redact("ranker/BatchScoringConfigV2Loader") == "ranker/BatchScoringConfigV2Loader"

@@ -9,8 +9,8 @@ copy, run `pytest -x` on the selection (fastest file first) in a fresh process, 
 original back. One process at a time. Results go to tests/mutate/results/<module>.json and
 docs/mutation-report.md is rebuilt from all results plus tests/mutate/equivalent.toml.
 
---survivors reruns only the mutants not already recorded as killed (new mutants included):
-the cheap loop after writing tests. A full run (the default) redoes every mutant.
+--survivors reruns only the mutants not already recorded as killed or judged equivalent (new
+mutants included): the cheap loop after writing tests. A full run (the default) redoes every mutant.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tests.mutate.config import DESELECT, EXTRA_TESTS, MODULES
 from tests.mutate.mutator import Mutant, apply, mutants
+from tests.mutate.verdicts import EQUIVALENT
 
 ROOT = Path(__file__).resolve().parents[2]
 # the tree to copy and mutate: this one, or (MUTATE_SOURCE) another checkout, e.g. an older
@@ -73,7 +74,11 @@ def run_module(module: str, survivors_only: bool) -> dict:
     source = (SOURCE / module).read_text(encoding="utf-8")
     path = RESULTS / f"{slug(module)}.json"
     previous = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    done_before = {m["key"]: m for m in previous.get("mutants", []) if m["status"] != "survived"} if survivors_only else {}
+    # --survivors: a mutant already killed, or judged equivalent (tests/mutate/verdicts.py), is not rerun
+    equivalent = EQUIVALENT.get(module, {})
+    done_before = (
+        {m["key"]: m for m in previous.get("mutants", []) if m["status"] != "survived" or m["key"] in equivalent} if survivors_only else {}
+    )
     previous_all = {m["key"]: m for m in previous.get("mutants", [])}
     found: list[Mutant] = mutants(source)
     todo = [m for m in found if m.key not in done_before]

@@ -109,6 +109,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "_high_entropy_token | string | r\"//\\1\" -> 'XX//\\\\1'": (
             "the prefix only joins the token with the URL's scheme-side text; the slashes, and so the path test, are the same"
         ),
+        "find_secret | remove | return None -> pass": (
+            "no format matches fewer than 8 characters (the shortest, a password in a URL, is '://:abc@'), nor does the "
+            "entropy check (24): a shorter text gets None all the same, only later"
+        ),
         "_made_of_words | string | \"-_\" -> 'XX-_'": (
             'the only extra pieces it accepts, "X" and "XX", are capitals of length <= 5, already words'
         ),
