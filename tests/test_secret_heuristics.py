@@ -102,3 +102,12 @@ def test_redact_replaces_a_credential_whole_and_keeps_anything_else() -> None:
     """Guards redact's placeholder (error messages show it instead of the value)."""
     assert redact("://:pwd@") == "<redacted: looks like a credential>"
     assert redact("ranker/BatchScoringConfigV2Loader") == "ranker/BatchScoringConfigV2Loader"
+
+
+def test_a_pem_block_is_scrubbed_whole() -> None:
+    """Guards _PEM_BLOCK: the header, the base64 body (whose lines alone may not look like
+    secrets) and the footer become one placeholder; the text around it stays."""
+    body = "MIIEowIBAAKCAQEAwJxn\nabcdefghijklmnop\n"
+    text = f"key: -----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
+    assert scrub(text) == "key: <redacted>\nafter"
+    assert scrub("key: -----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEAwJxn") == "key: <redacted>"  # cut off: to the end
