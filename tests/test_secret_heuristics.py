@@ -111,3 +111,13 @@ def test_a_pem_block_is_scrubbed_whole() -> None:
     text = f"key: -----BEGIN RSA PRIVATE KEY-----\n{body}-----END RSA PRIVATE KEY-----\nafter"
     assert scrub(text) == "key: <redacted>\nafter"
     assert scrub("key: -----BEGIN PRIVATE KEY-----\nMIIEowIBAAKCAQEAwJxn") == "key: <redacted>"  # cut off: to the end
+
+
+def test_a_credential_that_shows_only_once_another_is_replaced_redacts_the_whole_text() -> None:
+    """Guards scrub's last check (`find_secret(out) is None` else redact): an access key id
+    glued to a secret-key assignment has no word boundary, so it matches only after the
+    assignment became a placeholder; the text is then redacted whole, never returned."""
+    from tests.secret_corpus import CREDENTIALS
+
+    glued = CREDENTIALS["aws-access-key-id"] + CREDENTIALS["aws-secret-key-assignment"]
+    assert scrub(glued) == "<redacted: looks like a credential>"
