@@ -166,3 +166,31 @@ def test_patches_have_two_lines_of_context_and_notes_and_verbs_are_rendered() ->
     d.note = "head: blocked by error-level findings; "
     assert "\n   note: head: blocked by error-level findings\n" in render_text([d], "main")
     assert "- **api**: 1 added, 1 changed, 1 removed\n" in render_markdown([d], "main")
+
+
+def test_a_new_or_deleted_environment_lists_the_resources_it_creates_or_destroys() -> None:
+    """Guards `if old_files or new_files` before plan_markers: an environment on one side only
+    still gets its created / destroyed Terraform resources (one side's files are enough)."""
+    tf = b'{"resource": {"aws_s3_bucket": {"raw": {"bucket": "b"}}}}'
+    diffs = {
+        d.env: d
+        for d in diff_outcomes({"old": outcome("old", {"terraform/s.tf.json": tf})}, {"new": outcome("new", {"terraform/s.tf.json": tf})})
+    }
+    assert (diffs["new"].created, diffs["new"].destroyed) == (["aws_s3_bucket.raw"], [])
+    assert (diffs["old"].created, diffs["old"].destroyed) == ([], ["aws_s3_bucket.raw"])
+    assert "  destroyed: aws_s3_bucket.raw\n" in render_text([diffs["old"]], "main")
+
+
+def test_text_cost_deltas_carry_their_sign() -> None:
+    """Guards _delta's sign: a decrease is "-$", an increase below one dollar still "+$"."""
+    cheaper = diff_outcomes({"e1": outcome("e1", {}, cost=1234.5)}, {"e1": outcome("e1", {}, cost=1000.0)})
+    assert render_text(cheaper, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $1,234.50 → $1,000.00 (-$234.50)\n"
+    dearer = diff_outcomes({"e1": outcome("e1", {}, cost=10.0)}, {"e1": outcome("e1", {}, cost=10.5)})
+    assert render_text(dearer, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $10.00 → $10.50 (+$0.50)\n"
+
+
+def test_lines_keep_a_last_line_without_newline_and_show_invalid_utf8() -> None:
+    """Guards _lines: only a trailing empty piece is dropped (a file without a final newline
+    keeps its last line), and bytes that are not UTF-8 become U+FFFD instead of failing."""
+    (d,) = diff_outcomes({"e1": outcome("e1", {"a.txt": b"x\na"})}, {"e1": outcome("e1", {"a.txt": b"x\nb\xff"})})
+    assert d.patches["a.txt"][2:] == ["@@ -1,2 +1,2 @@", " x", "-a", "+b\ufffd"]
