@@ -194,3 +194,18 @@ def test_lines_keep_a_last_line_without_newline_and_show_invalid_utf8() -> None:
     keeps its last line), and bytes that are not UTF-8 become U+FFFD instead of failing."""
     (d,) = diff_outcomes({"e1": outcome("e1", {"a.txt": b"x\na"})}, {"e1": outcome("e1", {"a.txt": b"x\nb\xff"})})
     assert d.patches["a.txt"][2:] == ["@@ -1,2 +1,2 @@", " x", "-a", "+b\ufffd"]
+
+
+def test_compiling_in_memory_skips_abstract_environments(tmp_path) -> None:
+    """Guards compile_in_memory's `not project.is_abstract(n)`: an abstract parent is never
+    compiled on its own (it is not an environment), the environment extending it is."""
+    from datetime import date
+
+    from compiler.frontend.project import Project
+    from compiler.output.diffing import compile_in_memory
+    from tests.helpers import aws_env, make_project
+
+    base = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: base, labels: {team: t1}}\nabstract: true\n"
+    root = make_project(tmp_path, {"base": base, "e1": aws_env("e1", extra="extends: base\n")})
+    outcomes = compile_in_memory(Project.at(root), date(2026, 6, 1))
+    assert sorted(outcomes) == ["e1"] and outcomes["e1"].content
