@@ -5,6 +5,7 @@ against a git revision; these pin the details the mutation run found unchecked."
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 from compiler.build import EnvOutcome
@@ -209,3 +210,14 @@ def test_compiling_in_memory_skips_abstract_environments(tmp_path) -> None:
     root = make_project(tmp_path, {"base": base, "e1": aws_env("e1", extra="extends: base\n")})
     outcomes = compile_in_memory(Project.at(root), date(2026, 6, 1))
     assert sorted(outcomes) == ["e1"] and outcomes["e1"].content
+
+
+def test_file_diffs_come_in_order_of_importance() -> None:
+    """Guards _FILE_WEIGHT: Terraform first, then Kubernetes, Argo Workflows, Argo CD, the rest
+    (so the diffs that matter most are the ones kept when the comment must be cut)."""
+    paths = ["argo/w.yaml", "argocd/app.yaml", "kubernetes/d.yaml", "plan.json", "terraform/s.tf.json"]
+    old, new = ({p: b'{"a": 1}\n' for p in paths}, {p: b'{"a": 2}\n' for p in paths})
+    (d,) = diff_outcomes({"e1": outcome("e1", old)}, {"e1": outcome("e1", new)})
+    text = render_markdown([d], "main")
+    shown = [p for p in re.findall(r"<code>out/e1/([^<]+)</code>", text)]
+    assert shown == ["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"]
