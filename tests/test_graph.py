@@ -259,3 +259,115 @@ def test_lineage_propagates_along_data_flow_with_its_explanation(tmp_path: Path)
     assert (lineage["raw"].own, lineage["raw"].effective) == ("internal", "pii")
     assert (lineage["lake"].effective, lineage["lake"].path) == ("confidential", ("conf", "other", "lake"))
     assert (lineage["db"].effective, lineage["db"].path) == ("internal", ("db",))
+
+
+def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
+    """Guards the self-loop of `after` (run_order keeps an `after` edge whose source is its
+    target; the cycle search reports a one-member component with an edge to itself): removing
+    either accepted `after: [y]` on y."""
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, "x: {type: object_store}\ny: {type: object_store, after: [x, y]}")
+    (diagnostic,) = info.value.diagnostics
+    # reported at the entry that closes the cycle (main's run_order): `y` in y's after list
+    assert (diagnostic.code, diagnostic.location.line, diagnostic.location.col) == ("MLC-E042", 16, 38)
+    assert diagnostic.message == "dependency cycle: y -> y (y after y at environments/e1.yaml:16:38); this after entry closes it: remove it"
+
+
+@pytest.mark.parametrize(
+    "component,message",
+    [
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
+            f"x: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', writes: [etl]}}",
+            'writes names "etl", a spark_job; expected a storage component (object_store, data_lake, database)',
+        ),
+        (
+            f"t: {{type: training_job, image: '{IMG}', checkpoint_to: db}}",
+            'checkpoint_to names "db", a database; expected an object_store or data_lake',
+        ),
+        (
+            f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\np: {{type: pipeline, steps: [etl], on_failure: raw}}",
+            'on_failure names "raw", a object_store; expected a runnable workload (spark_job, training_job, batch_inference, job)',
+        ),
+    ],
+    ids=["writes", "checkpoint", "on-failure"],
+)
+def test_wrong_type_messages_name_what_is_allowed(tmp_path: Path, component: str, message: str) -> None:
+    """Guards the wording of each reference field in _REFERENCES (a mutant of any survived)."""
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, component)
+    assert [d.message for d in info.value.diagnostics] == [message]
+
+
+def test_the_networkx_graph_mirrors_the_typed_edges(tmp_path: Path) -> None:
+    """Guards DependencyGraph.graph (ARCHITECTURE: a MultiDiGraph of typed edges): every
+    component is a node and every typed edge is an edge keyed by its kind."""
+    graph = graph_of(tmp_path, f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}")
+    assert sorted(graph.graph.nodes) == ["db", "etl", "lake", "raw"]  # db has no edge: a node all the same
+    assert sorted(graph.graph.edges(keys=True)) == [("etl", "lake", "writes"), ("raw", "etl", "reads")]
+
+
+def test_readers_and_writers_of_a_store(tmp_path: Path) -> None:
+    """Guards readers()/writers() (the graph API of ARCHITECTURE.md): readers by reads and
+    model edges plus the job reading its checkpoints back; writers by writes and checkpoints."""
+    graph = graph_of(
+        tmp_path,
+        f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', reads: [raw], writes: [lake]}}\n"
+        f"t: {{type: training_job, image: '{IMG}', reads: [raw], writes: [db], checkpoint_to: lake}}\n"
+        "s: {type: serving, runtime: onnx, model: {from: lake}}",
+    )
+    assert graph.readers("lake") == ("s", "t") and graph.writers("lake") == ("etl", "t")
+    assert graph.readers("raw") == ("etl", "t") and graph.writers("raw") == ()
+    assert graph.readers("db") == () and graph.writers("db") == ("t",)
+    assert graph.reads("t") == ("lake", "raw") and graph.writes("t") == ("db", "lake")
+
+
+def test_pipelines_running_a_workload(tmp_path: Path) -> None:
+    """Guards pipelines_running (kubernetes/ emits no standalone run object for these): a
+    step and an on_failure handler are run by their pipeline; another workload by none."""
+    job = "{type: spark_job, image: '" + IMG + "', main: 'local:///a.py'}"
+    graph = graph_of(tmp_path, f"a: {job}\nb: {job}\nc: {job}\np: {{type: pipeline, steps: [a], on_failure: b}}")
+    assert (graph.pipelines_running("a"), graph.pipelines_running("b"), graph.pipelines_running("c")) == (("p",), ("p",), ())
+
+
+def test_to_dict_lists_nodes_with_ids(tmp_path: Path) -> None:
+    """Guards the "nodes" of to_dict (mlc graph --format json): id, name and type."""
+    graph = graph_of(tmp_path, "")
+    assert sorted(graph.to_dict()["nodes"], key=str) == [
+        {"id": "data_lake.e1.lake", "name": "lake", "type": "data_lake"},
+        {"id": "database.e1.db", "name": "db", "type": "database"},
+        {"id": "object_store.e1.raw", "name": "raw", "type": "object_store"},
+    ]
+
+
+def test_a_wrong_type_hint_names_a_component_of_the_right_type_and_nothing_else(tmp_path: Path) -> None:
+    """Guards `c.type in allowed` of the did-you-mean hint, and the `continue` after an
+    MLC-E041: a wrong-type reference makes no edge, so no second error comes from it (here
+    a scheduled pipeline listed as a step would also have been MLC-E044)."""
+    comps = (
+        "lakes: {type: database, instance_class: db.t3.small}\n"
+        "s: {type: serving, runtime: onnx, model: {from: lakes}}\n"
+        f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
+        "p1: {type: pipeline, steps: [etl], schedule: '@daily'}\n"
+        "p2: {type: pipeline, steps: [p1]}"
+    )
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    assert [d.message for d in info.value.diagnostics] == [
+        'model names "lakes", a database; expected an object_store or data_lake holding the model (did you mean "lake"?)',
+        'steps names "p1", a pipeline; expected a runnable workload (spark_job, training_job, batch_inference, job)',
+    ]
+
+
+def test_an_on_failure_handler_with_its_own_schedule(tmp_path: Path) -> None:
+    """Guards the on_failure half of _scheduled_steps (MLC-E044) and its wording."""
+    job = f"{{type: spark_job, image: '{IMG}', main: 'local:///a.py'"
+    comps = f"a: {job}}}\nh: {job}, schedule: '@daily'}}\np: {{type: pipeline, steps: [a], on_failure: h}}"
+    with pytest.raises(InputError) as info:
+        graph_of(tmp_path, comps)
+    assert [(d.code, d.message) for d in info.value.diagnostics] == [
+        (
+            "MLC-E044",
+            '"h" has its own schedule but runs as a on failure of pipeline "p"; remove the schedule here and schedule the pipeline',
+        )
+    ]

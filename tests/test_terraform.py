@@ -460,3 +460,21 @@ def test_gcp_label_sanitising():
         "l9lives": "a",
         "team": "ml_platform",
     }
+
+
+def test_statement_ids_stay_unique_when_store_names_camel_case_alike(tmp_path):
+    """Guards grant_statements' `used` set: stores "a-1" and "a1" both camel-case to "A1";
+    the second gets a numbered base, so the policy's Sids stay unique (IAM rejects duplicates)."""
+    from tests.helpers import aws_env
+
+    image = "reg.example.com/ml/app:1.0@sha256:" + "ab" * 32
+    text = aws_env(
+        "e1",
+        "a-1: {type: object_store}\na1: {type: object_store}\n"
+        f"etl: {{type: spark_job, image: '{image}', main: 'local:///a.py', reads: [a-1, a1]}}",
+    )
+    compiled = compile_env(load_env(tmp_path, {"e1": text}, "e1"))
+    files = files_of(emit(compiled))
+    (policy,) = resources(files, "aws_iam_role_policy").values()
+    names = sorted(st["Sid"] for st in policy_of(files, policy["policy"])["Statement"])
+    assert names == ["A1Read1Key", "A1Read1List", "A1Read1Objects", "A1ReadKey", "A1ReadList", "A1ReadObjects"]

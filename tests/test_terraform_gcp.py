@@ -212,3 +212,12 @@ def test_labels_are_sanitised_and_escaping_is_moot(lab):
     labels = files_of(emit(compiled))["main.tf.json"]["provider"]["google"]["default_labels"]
     assert labels["team"] == "research" and labels["note"] == "__var_x_"
     assert "${" not in json.dumps(labels)
+
+
+def test_database_role_bindings_have_stable_addresses(lab):
+    """Guards DATABASE_ROLES' keys: they name the google_project_iam_member resources
+    (<workload>-<database>-client / -instance-user); a renamed key would make Terraform
+    destroy and recreate every database grant."""
+    res = resources(files_of(emit(lab)), "google_project_iam_member")
+    assert all(name.endswith(("-client", "-instance-user")) for name in res)
+    assert sum(name.endswith("-client") for name in res) == sum(name.endswith("-instance-user") for name in res) > 0

@@ -37,7 +37,7 @@ KNOWN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # a reference or placeholder ({...}, $VAR, <path>, also quoted: "<path>#<key>") is not a value
         (
             "password assignment",
-            r"\b(?i:password|passwd|pwd|secret|token|api[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
+            r"\b(?i:password|passwd|pwd|secret|token|(?:api|access)[_-]?key)[ \t]{0,8}[=:][ \t]{0,8}(?=\S{0,256}[0-9A-Z!#%^&*+=@])"
             r"(?![\"']?[{$<])[^\s{$<]\S{5}",
         ),
         ("npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
@@ -90,10 +90,15 @@ _AZURE_SIZE = re.compile(r"(?:[A-Z]{1,2}_)?(?:Standard|Basic)_[A-Z][A-Za-z0-9]{0
 _AZURE_RESOURCE_ID = re.compile(r"/subscriptions/[0-9a-fA-F-]{36}(/[A-Za-z0-9._()-]+)*\Z")
 
 
+# an Azure Blob / Data Lake endpoint: its host is split into tokens at the dots, which would leave
+# "net/<container>/<path>" (two slashes, not a path); scanned like s3://<bucket>/<path> instead
+_AZURE_STORAGE_HOST = re.compile(r"//([a-z0-9]{3,24})\.(?:blob|dfs)\.core\.windows\.net(?=/)")
+
+
 def _high_entropy_token(text: str) -> bool:
     if _AZURE_RESOURCE_ID.match(text):
         return False
-    for token in _TOKEN.findall(text):
+    for token in _TOKEN.findall(_AZURE_STORAGE_HOST.sub(r"//\1", text)):
         if _HEX_DIGEST.match(token) or "/" in token.strip("/") and token.count("/") > 2 or _made_of_words(token):
             continue  # image digests, paths and CamelCase identifiers are not secrets
         if _AZURE_SIZE.match(token):

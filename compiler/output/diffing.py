@@ -323,7 +323,8 @@ def _file_details(d: EnvDiff, path: str) -> str:
     # into U+FFFD and a CR into a line break inside the block; the fence outlasts any backtick run
     lines = [printable(line) for line in d.patches.get(path, [])]
     opening, closing = md.fence(lines, "diff")
-    summary = f"<code>{html.escape(printable(f'out/{d.env}/{path}'))}</code> ({verb})"  # one line: a newline would end the <details> block
+    # printable: a line break in a name would end the HTML block and start Markdown (a heading)
+    summary = f"<code>{html.escape(printable(f'out/{d.env}/{path}'))}</code> ({verb})"
     return "\n".join(["", f"<details><summary>{summary}</summary>", "", opening, *lines, closing, "", "</details>"])
 
 

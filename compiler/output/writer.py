@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import hashlib
 import json
 import os
@@ -178,6 +179,8 @@ def make_durable(out_dir: Path, staged: Iterable[Path]) -> None:
             base = Path(root)
             directories += [base / d for d in dirs]
             for name in files:
+                if (base / name).is_symlink():
+                    continue  # a carried-over link: it lives in its directory, flushed below
                 fd = os.open(base / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
                 try:
                     os.fsync(fd)
@@ -216,29 +219,73 @@ class EnvWrite:
         return not (self.added or self.changed or self.removed)
 
 
-def read_manifest(env_dir: Path) -> dict[str, str]:
-    path = env_dir / MANIFEST
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _open_env_dir(env_dir: Path) -> int | None:
+    """A descriptor of out/<env> if it is a real directory (never a symlink), else None.
+
+    Everything read from an existing environment (its manifest, its file list, the foreign
+    files carried over) goes through this descriptor, so a symlinked out/<env> (planted, or
+    swapped in while mlc runs) cannot make mlc read or copy anything from outside out/."""
     try:
-        if path.is_symlink():
-            return {}
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = data.get("files", {})
-        return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
-    except (OSError, ValueError, AttributeError):
+        return os.open(env_dir, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return None
+        raise  # EACCES, EIO...: not "no environment", the caller reports it
+
+
+# absent, a symlink (O_NOFOLLOW), or not a directory
+_ABSENT = (errno.ENOENT, errno.ELOOP, errno.ENOTDIR)
+
+
+def read_manifest(env_dir: Path) -> dict[str, str]:
+    """The files mlc wrote in out/<env> last time: {} when there is no manifest, when it is a
+    symlink (never followed), or not valid; an error reading it (EACCES, EIO) is raised, so a
+    prune never silently skips an environment it cannot read."""
+    fd = _open_env_dir(env_dir)
+    if fd is None:
         return {}
+    try:
+        try:
+            handle = os.open(MANIFEST, os.O_RDONLY | _NOFOLLOW, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno in _ABSENT:
+                return {}
+            raise
+        with open(handle, "rb") as stream:
+            raw = stream.read()
+        try:
+            files = json.loads(raw.decode("utf-8")).get("files", {})
+            return {k: v for k, v in files.items() if isinstance(k, str) and isinstance(v, str)}
+        except (ValueError, AttributeError):
+            return {}
+    finally:
+        os.close(fd)
 
 
 def existing_files(env_dir: Path) -> dict[str, Path]:
-    """Relative path -> path of every file or symlink under env_dir (symlinks not followed)."""
+    """Relative path -> path of every file or symlink under env_dir (symlinks not followed;
+    nothing at all when env_dir itself is a symlink)."""
     found: dict[str, Path] = {}
     if env_dir.is_symlink() or not env_dir.is_dir():
         return found
-    for root, dirs, files in os.walk(env_dir, followlinks=False):
+    # fwalk, unlike walk, does not follow env_dir even if it became a symlink after the check
+    for root, dirs, files, root_fd in os.fwalk(env_dir, follow_symlinks=False):
         base = Path(root)
-        for name in files + [d for d in dirs if (base / d).is_symlink()]:
+        links = [d for d in dirs if _is_link(d, root_fd)]
+        for name in files + links:
             path = base / name
             found[path.relative_to(env_dir).as_posix()] = path
     return found
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False  # vanished meanwhile
 
 
 def _read_regular(path: Path) -> bytes | None:
@@ -310,15 +357,49 @@ def stage_env(out_dir: Path, env: str, files: dict[str, bytes], token: str, stat
 
 
 def carry_foreign(out_dir: Path, env: str, staging: Path, foreign: list[str]) -> None:
-    """Keep files mlc did not write: copy them (links as links) into the new tree."""
-    env_dir = out_dir / env
-    for rel in foreign:
-        source, target = env_dir / rel, staging / rel
+    """Keep files mlc did not write: copy them (links as links) into the new tree.
+
+    Read through a descriptor of the real out/<env> and of each directory below it, none
+    opened through a symlink: if out/<env> is (or became) a symlink nothing is carried, and a
+    path below a symlinked directory is skipped, so nothing from outside out/ is ever copied."""
+    env_fd = _open_env_dir(out_dir / env)
+    if env_fd is None:
+        return
+    try:
+        for rel in foreign:
+            _carry_one(env_fd, rel, staging / rel)
+    finally:
+        os.close(env_fd)
+
+
+def _carry_one(env_fd: int, rel: str, target: Path) -> None:
+    *parents, name = rel.split("/")
+    fds: list[int] = []
+    try:
+        fd = env_fd
+        for parent in parents:
+            try:
+                fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=fd)
+            except OSError:
+                return  # a symlinked (or vanished) directory: nothing below it is ours to copy
+            fds.append(fd)
+        try:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_symlink():
-            os.symlink(os.readlink(source), target)
-        else:
-            shutil.copy2(source, target, follow_symlinks=False)
+        if stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(name, dir_fd=fd), target)
+        elif stat.S_ISREG(info.st_mode):
+            source = os.open(name, os.O_RDONLY | _NOFOLLOW, dir_fd=fd)
+            with open(source, "rb") as reader, open(target, "xb") as writer:
+                shutil.copyfileobj(reader, writer)
+            os.chmod(target, stat.S_IMODE(info.st_mode))
+            os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+        # a FIFO, socket or device is not copied (reading it could block or has no content)
+    finally:
+        for opened in fds:
+            os.close(opened)
 
 
 def swap_in(out_dir: Path, env: str, staging: Path, sync: bool = True) -> None:

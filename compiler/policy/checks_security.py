@@ -127,9 +127,8 @@ def image_not_pinned(compiled: Compiled) -> Iterator[Hit]:
 
 
 _CREDENTIAL_WORDS = frozenset({"PASSWORD", "PASSWD", "PWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PASSPHRASE"})
-_CREDENTIAL_PAIRS = frozenset(
-    {("API", "KEY"), ("ACCESS", "KEY"), ("SECRET", "KEY"), ("PRIVATE", "KEY"), ("AUTH", "KEY"), ("CLIENT", "SECRET")}
-)
+# SECRET_KEY and CLIENT_SECRET need no pair: SECRET alone is a credential word
+_CREDENTIAL_PAIRS = frozenset({("API", "KEY"), ("ACCESS", "KEY"), ("PRIVATE", "KEY"), ("AUTH", "KEY")})
 _NOT_A_VALUE = frozenset(
     {"PATH", "FILE", "DIR", "NAME", "ID", "TYPE", "ENDPOINT", "URL", "HEADER", "LENGTH", "TTL", "EXPIRY", "REF", "ARN"}
 )
