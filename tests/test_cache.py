@@ -16,7 +16,7 @@ from compiler.output import cache as cache_module
 from compiler.output.cache import Cache, compiler_fingerprint
 
 CACHE_DIR = ".mlc-cache"  # a contract (README, .gitignore), not imported: a mutant of it must fail here
-STATE_VERSION = 3  # the state format this compiler reads and writes (an older state is ignored)
+STATE_VERSION = 4  # the state format this compiler reads and writes (an older state is ignored)
 
 
 @pytest.fixture
@@ -148,7 +148,10 @@ def test_record_uses_the_writers_stats_and_marks_dirty_only_on_change(root: Path
     parsed = inputs_of(root)
     cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]})
     entry = cache.envs["e1"]
+    inputs = entry.pop("inputs")  # each input file's identity (a copied cache is never trusted)
+    assert sorted(inputs) == sorted(FILES) and all(len(v) == 2 for v in inputs.values())
     assert entry == {"key": cache.key(FILES), "files": list(FILES), "outputs": {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]}}
+    entry["inputs"] = inputs
     cache.dirty = False
     cache.record("e1", parsed, root / "out", written, {"a.yaml": [7, 42, 1, 2], "k/b.yaml": [3, 4, 5, 6]})
     assert not cache.dirty

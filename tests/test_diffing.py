@@ -197,19 +197,25 @@ def test_lines_keep_a_last_line_without_newline_and_show_invalid_utf8() -> None:
     assert d.patches["a.txt"][2:] == ["@@ -1,2 +1,2 @@", " x", "-a", "+b\ufffd"]
 
 
-def test_compiling_in_memory_skips_abstract_environments(tmp_path) -> None:
-    """Guards compile_in_memory's `not project.is_abstract(n)`: an abstract parent is never
-    compiled on its own (it is not an environment), the environment extending it is."""
+def test_diff_never_compiles_an_abstract_environment_on_its_own(tmp_path) -> None:
+    """Guards diff_against_base's `not project.is_abstract(n)` on both sides: a changed abstract
+    parent is not an environment (never compiled or listed on its own); the environment
+    extending it is what the diff shows."""
     from datetime import date
 
     from compiler.frontend.project import Project
-    from compiler.output.diffing import compile_in_memory
+    from compiler.output.diffing import diff_against_base
     from tests.helpers import aws_env, make_project
+    from tests.test_gitops import git
 
     base = "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: base, labels: {team: t1}}\nabstract: true\n"
     root = make_project(tmp_path, {"base": base, "e1": aws_env("e1", extra="extends: base\n")})
-    outcomes = compile_in_memory(Project.at(root), date(2026, 6, 1))
-    assert sorted(outcomes) == ["e1"] and outcomes["e1"].content
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    (root / "environments" / "base.yaml").write_text(base.replace("team: t1", "team: t2"))
+    diffs = diff_against_base(Project.at(root), "HEAD", date(2026, 6, 1))
+    assert [d.env for d in diffs] == ["e1"] and diffs[0].changed
 
 
 def test_file_diffs_come_in_order_of_importance() -> None:
