@@ -50,8 +50,8 @@ test: install tools lint
 
 # Part of `make test` (and so of CI): lint, formatting and types must be clean.
 lint: install
-	$(BIN)/ruff check compiler tests bench
-	$(BIN)/ruff format --check compiler tests bench
+	$(BIN)/ruff check compiler tests bench scripts
+	$(BIN)/ruff format --check compiler tests bench scripts
 	$(BIN)/mypy
 
 # Regenerate the golden output (out/ of the example environments); review it as a diff.
