@@ -71,13 +71,13 @@ explore: install
 
 fuzz: install
 	-$(BIN)/pip install --quiet -e '.[fuzz]'
-	$(BIN)/python -m tests.fuzz --seconds $${FUZZ_SECONDS:-120}
+	$(BIN)/python -m tests.support.fuzz --seconds $${FUZZ_SECONDS:-120}
 
 clean:
 	rm -rf $(VENV) .tools .mlc-cache bench/work .mutate
 
-# Mutation testing of the security and data-safety modules (tests/mutate/): long, one process
+# Mutation testing of the security and data-safety modules (tests/support/mutate/): long, one process
 # at a time, not part of `make test`. MUTATE_ARGS="--module compiler/output/writer.py" runs one
 # module; "--survivors" reruns only what was not killed. Rebuilds docs/mutation-report.md.
 mutate: install
-	$(BIN)/python -m tests.mutate $(MUTATE_ARGS)
+	$(BIN)/python -m tests.support.mutate $(MUTATE_ARGS)

@@ -14,7 +14,7 @@ data the compiler already has, so a new kind or provider appears without editing
   compiled in memory, each component's files with the object kinds / Terraform resource types;
 - an example: the schema's `examples` of the kind, else the first component of the kind
   written in the example environments.
-`--check` writes nothing and exits 1 when a file differs (CI and tests/test_reference_docs.py).
+`--check` writes nothing and exits 1 when a file differs (CI and tests/model/test_reference_docs.py).
 """
 
 from __future__ import annotations

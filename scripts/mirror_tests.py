@@ -278,6 +278,7 @@ def rewrite_text(text: str, modules: dict[str, str], is_test_py: bool) -> str:
         )
     dirs = "|".join(SUPPORT_DIRS)
     text = re.sub(rf"(?<![\w./-])tests/({dirs})\b", r"tests/support/\1", text)
+    text = re.sub(rf"(?<![\w.])tests\.({dirs})\b", r"tests.support.\1", text)  # a support package (tests.mutate)
     text = re.sub(rf'"tests"(\s*/\s*)"({dirs})"', r'"tests"\1"support"\1"\2"', text)
     return text
 

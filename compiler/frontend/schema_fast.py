@@ -21,7 +21,7 @@ returns None and every document goes to jsonschema. Equality (const, enum, uniqu
 follows jsonschema's helpers (ported below), so 1 == 1.0 but True != 1 exactly as there.
 
 Nothing here imports jsonschema (about 0.1 s of start-up per process): valid documents, the
-common case, never load it. tests/test_schema_fast.py checks the ported pieces against the
+common case, never load it. tests/frontend/test_schema_fast.py checks the ported pieces against the
 installed jsonschema (keyword list, equality, uniqueness) and the verdicts on random documents.
 """
 

@@ -1,7 +1,7 @@
 """The explicit list of built-in Python checks: rule id -> predicate. No import-time magic.
 
 Adding a rule: write its catalog entry (catalog.py), its check function (checks_*.py),
-one line here, and a failing and a passing fixture in tests/test_policy_rules.py.
+one line here, and a failing and a passing fixture in tests/policy/test_policy_rules.py.
 """
 
 from __future__ import annotations

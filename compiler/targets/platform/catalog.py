@@ -4,7 +4,7 @@ One row per Argo CD Application mlc can emit into out/_platform/<cluster>/apps/.
 is emitted for a cluster when one of its `needed_by` triggers occurs in an environment on
 that cluster (a kind mlc emits or creates at run time, or a GPU node pool on a provider
 that does not install its own device plugin). Versions are pinned; the CRD schemas mlc
-validates its output against (tests/upstream_schemas/) come from the same releases, except
+validates its output against (tests/support/upstream_schemas/) come from the same releases, except
 where a row says otherwise.
 
 Waves (argocd.argoproj.io/sync-wave in the root Application): CRDs and the webhooks others

@@ -5,7 +5,7 @@ Taken from the provider sources (hashicorp/terraform-provider-aws v6, `internal/
 resource schemas; hashicorp/terraform-provider-google v6, `google/services/<svc>/` resource
 schemas and the registry pages' "Changing this forces a new resource to be created"), for
 exactly the resource types mlc emits; only top-level arguments are listed. A type missing
-here is reported as "not known" rather than guessed; `tests/test_diff_comment.py` fails when
+here is reported as "not known" rather than guessed; `tests/output/test_diff_comment.py` fails when
 an emitted type has no entry. Used by `mlc diff` to mark resources a change would replace.
 """
 
