@@ -279,7 +279,7 @@ def test_a_component_after_itself_is_a_cycle(tmp_path: Path) -> None:
         (
             f"etl: {{type: spark_job, image: '{IMG}', main: 'local:///a.py'}}\n"
             f"x: {{type: spark_job, image: '{IMG}', main: 'local:///a.py', writes: [etl]}}",
-            'writes names "etl", a spark_job; expected a storage component (object_store, data_lake, database)',
+            'writes names "etl", a spark_job; expected a storage component (object_store, data_lake, database, stream, feature_store)',
         ),
         (
             f"t: {{type: training_job, image: '{IMG}', checkpoint_to: db}}",
