@@ -177,9 +177,8 @@ def feature_store_problems(env: Environment) -> list[Diagnostic]:
     for store in env.with_trait(Trait.FEATURE_STORE):
         engine = str(online(store)["engine"])
         if not engines:
-            message = (
-                f'feature_store "{store.name}": cloud provider "{env.provider}" has no online store mlc can emit (supported: aws, gcp)'
-            )
+            where = f'feature_store "{store.name}": cloud provider "{env.provider}"'
+            message = f"{where} has no online store mlc can emit (supported: aws, azure, gcp)"
             problems.append(Diagnostic(env.locate(store.pointer), "MLC-E026", message))
         elif engine not in engines:
             message = (

@@ -185,6 +185,12 @@ class Azure(Provider):
 
     pricing_key = "azure"
     catalog_name_limit = 63
+    feature_online_engines = ("redis",)  # Azure Cache for Redis (Premium)
+    feature_online_resource = (
+        "azurerm_redis_cache",
+        ("access_keys_authentication_enabled", "minimum_tls_version", "non_ssl_port_enabled", "public_network_access_enabled"),
+    )
+    feature_online_port = 6380  # Azure Cache for Redis serves TLS on 6380 (the non-TLS 6379 is disabled)
     spot_taint: ClassVar[tuple[str, str] | None] = SPOT_TAINT
 
     def identity_annotation(self, env: Environment, component: Component) -> dict[str, str]:
@@ -193,6 +199,10 @@ class Azure(Provider):
 
     def pod_labels(self, env: Environment, component: Component) -> dict[str, str]:
         return {USE_LABEL: "true"}
+
+    def secret_entry(self, path: str) -> str:
+        """Key Vault secret names are 1-127 of [0-9a-zA-Z-]: mlc/dev/x/online-store -> mlc-dev-x-online-store."""
+        return bounded(re.sub(r"[^0-9A-Za-z-]", "-", path), 127)
 
     def secret_store(self, env: Environment) -> str:
         return "mlc-azure"  # External Secrets azurekv provider, Key Vault, workload identity auth

@@ -44,6 +44,8 @@ class Provider:
     # Terraform resource type of a feature store's online store and its attributes that decide
     # its encryption and authentication (MLC-SEC-062)
     feature_online_resource: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    # TCP port of the online store's TLS endpoint (network policies of readers, writers, materialisation)
+    feature_online_port: ClassVar[int] = 6379
     #: instance families that run as confidential VMs (node_pools.<name>.confidential: true),
     #: and how the provider calls the technology, for messages
     confidential_families: ClassVar[tuple[str, ...]] = ()
@@ -80,6 +82,11 @@ class Provider:
     def pod_labels(self, env: Environment, component: Component) -> dict[str, str]:
         """Labels a workload's pods need for its cloud identity (none unless a provider says so)."""
         return {}
+
+    def secret_entry(self, path: str) -> str:
+        """The name a secret manager entry `path` (mlc/<env>/<component>/<what>) has in this
+        provider's secret store."""
+        return path
 
     def secret_store(self, env: Environment) -> str:
         """ClusterSecretStore (External Secrets Operator) of the provider's secret manager."""

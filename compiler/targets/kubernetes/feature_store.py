@@ -13,7 +13,8 @@
   ServiceAccount          <name>: the materialisation's identity (offline read, registry
                           read/write, online write; terraform/store-<name>.tf.json)
   NetworkPolicy           <name> (the materialisation pods): egress 443 (object store, KMS,
-                          STS), the provider's identity endpoints, and Redis on 6379
+                          STS), the provider's identity endpoints, and Redis on the provider's
+                          TLS port (6379; Azure Cache: 6380)
 
 The materialisation itself is a CronWorkflow (argo/) creating `materialize_job`.
 """
@@ -31,7 +32,6 @@ from compiler.providers import naming
 from compiler.targets.kubernetes import common as c
 
 API_VERSION = "feast.dev/v1"
-REDIS_PORT = 6379
 CONFIG_PATH = "/etc/feast"
 CONNECTION_ENV = "FEAST_REDIS_CONNECTION_STRING"
 SECRET_REFRESH = "1h"
@@ -46,8 +46,11 @@ def config_map_name(store: Component) -> str:
 
 
 def remote_secret_key(compiled: Compiled, store: Component) -> str:
-    """Secret manager entry holding the online store's connection (written by whoever sets the AUTH token)."""
-    return f"mlc/{compiled.env.name}/{store.name}/online-store"
+    """Secret manager entry holding the online store's connection (written by whoever sets the AUTH
+    token), named as the provider's secret store allows (Key Vault: mlc-<env>-<name>-online-store)."""
+    from compiler.providers.registry import provider_of
+
+    return provider_of(compiled.env).secret_entry(f"mlc/{compiled.env.name}/{store.name}/online-store")
 
 
 def registry_uri(compiled: Compiled, store: Component) -> str:

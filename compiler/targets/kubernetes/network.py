@@ -29,9 +29,9 @@
                           anywhere when `public: true` (see below for KServe); egress to its
                           drift detector when it has one (monitor_workloads)
                         each feature store it reads or writes: its online store (Redis, TLS)
-                          on 6379 (address owned by Terraform; security groups / authorised
-                          network restrict the other side)
-  <feature store>       its materialisation pods: egress 443, identity endpoints, Redis 6379
+                          on 6379 (Azure Cache: 6380; address owned by Terraform; security
+                          groups / authorised network / private endpoint restrict the other side)
+  <feature store>       its materialisation pods: egress 443, identity endpoints, Redis (same port)
                         a workload logging to a tracking server (`tracking`): egress to the
                           server's pods on 5000; the server: ingress on 5000 from exactly those
                           workloads' pods
@@ -75,7 +75,6 @@ GATEWAY_NAMESPACE = "istio-system"
 QUEUE_PROXY_PORTS = (8012, 8013)
 KNATIVE_SYSTEM_PORTS = (8012, 8013, 8022, 9090)
 DB_PORTS = {"postgres": 5432, "mysql": 3306}
-REDIS_PORT = 6379  # a feature store's online store (TLS)
 HTTPS = 443
 
 
@@ -130,7 +129,8 @@ def egress_dependencies(compiled: Compiled, component: Component) -> list[tuple[
     if db_ports:
         out.append(("databases it reads or writes", {"ports": _ports(*db_ports)}))
     if any(env.components[s].has(Trait.FEATURE_STORE) for s in stores):
-        out.append(("the online stores (Redis) of the feature stores it reads or writes", {"ports": _ports(REDIS_PORT)}))
+        redis = {"ports": _ports(provider_of(env).feature_online_port)}
+        out.append(("the online stores (Redis) of the feature stores it reads or writes", redis))
     if component.kind.distributed(component):
         own = {"podSelector": {"matchLabels": naming.selector_labels(component)}}
         out.append(("its own pods (Spark driver and executors, torch.distributed rendezvous and NCCL)", {"to": [own]}))
@@ -214,12 +214,12 @@ def scrape_policies(compiled: Compiled, monitoring: Component) -> list[dict[str,
 
 def feature_store_policy(compiled: Compiled, store: Component) -> dict[str, Any]:
     """The materialisation pods of a feature store: offline lake and registry over 443, the
-    identity endpoints, its online store (Redis) on 6379; no ingress."""
+    identity endpoints, its online store (Redis) on the provider's TLS port; no ingress."""
     from compiler.providers.registry import provider_of
 
     egress = [{"ports": _ports(HTTPS)}]
     egress += [_ip_rule(cidr, port) for _, cidr, port in provider_of(compiled.env).identity_egress]
-    egress.append({"ports": _ports(REDIS_PORT)})
+    egress.append({"ports": _ports(provider_of(compiled.env).feature_online_port)})
     return _policy(compiled, store.name, store, {"matchLabels": naming.selector_labels(store)}, [], egress)
 
 

@@ -11,7 +11,9 @@ Layout of out/<env>/terraform/ (each file only when it has something to hold):
   logging.tf.json           Log Analytics workspace for diagnostics
   store-<name>.tf.json      per store: CMK identity + key + role, then the storage account
                             with its container / ADLS Gen2 filesystem and management policy,
-                            or the PostgreSQL / MySQL flexible server
+                            or the PostgreSQL / MySQL flexible server; per feature store:
+                            the materialiser's identity and roles, Azure Cache for Redis
+                            and its private endpoint (azure_feature_store.py)
   identity-<name>.tf.json   per workload: user-assigned identity, federated credential for
                             its ServiceAccount, container-scoped role assignments
   cluster.tf.json           AKS user node pools from cluster.node_pools
@@ -30,6 +32,7 @@ from compiler.model.kinds.dispatch import DispatchTable, NotApplicable
 from compiler.plan.compiled import Compiled
 from compiler.providers import azure, naming
 from compiler.targets.terraform.azure_context import GEO_KEY_VAULT, KEY_VAULT, PRINCIPAL_TYPE, TENANT_ID, AzureContext
+from compiler.targets.terraform.azure_feature_store import feature_store_file
 from compiler.targets.terraform.azure_iam import identity_file
 from compiler.targets.terraform.azure_storage import access_log_file, audit_file, data_lake_file, database_file, object_store_file
 from compiler.targets.terraform.common import TERRAFORM_REQUIRED_VERSION, TfFile, lit, money, percent, ref, rname
@@ -249,8 +252,8 @@ def budget_file(ctx: AzureContext) -> TfFile:
 
 
 def stream_not_supported(ctx: AzureContext, component: Component) -> TfFile:
-    """Never reached: validation refuses streams and feature stores on Azure at their line (MLC-E026)."""
-    raise azure.PROVIDER.unsupported("terraform", f"{component.type}: no Event Hubs / Azure Cache emitter yet")
+    """Never reached: validation refuses streams on Azure at their line (MLC-E026)."""
+    raise azure.PROVIDER.unsupported("terraform", f"{component.type}: no Event Hubs emitter yet")
 
 
 # --- the emitter --------------------------------------------------------------------------
@@ -278,7 +281,7 @@ class AzureTerraform(TerraformEmitter[AzureContext]):
             "edge_deployment": edge_not_supported,
             "stream": stream_not_supported,
             "stream_job": identity_file,
-            "feature_store": stream_not_supported,
+            "feature_store": feature_store_file,
         },
     )
 

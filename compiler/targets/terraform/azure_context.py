@@ -64,6 +64,14 @@ VARIABLES: dict[str, dict[str, Any]] = {
             "(write-only attribute: never stored in state or in out/)."
         ),
     },
+    "private_endpoint_subnet_id": {
+        "type": "string",
+        "description": "Resource id of the subnet holding the private endpoints of the feature stores' online stores (Azure Cache).",
+    },
+    "redis_private_dns_zone_id": {
+        "type": "string",
+        "description": "Resource id of the private DNS zone privatelink.redis.cache.windows.net linked to the cluster's VNet.",
+    },
     "budget_start_date": {
         "type": "string",
         "description": "First day of the month the budget starts, e.g. 2026-09-01T00:00:00Z (Azure refuses a start in the past).",

@@ -6,6 +6,8 @@ cluster's OIDC issuer) sign in as it, and role assignments derived exactly from
   store read only     Storage Blob Data Reader on that container (list + read blobs)
   store write         Storage Blob Data Contributor on that container (read, write, delete:
                       Azure has no built-in data role that writes without reading)
+  feature store read  Storage Blob Data Reader on its offline lake's filesystem (online read
+                      and push are Redis AUTH over the network; azure_feature_store.py)
   database            no Azure role: flexible servers authorise in the database itself
                       (PostgreSQL: the Entra principal named like the identity; see
                       docs/azure.md); the network path is the NetworkPolicy's
@@ -20,10 +22,11 @@ import re
 
 from compiler.model.environment import Component
 from compiler.model.kinds import Trait
+from compiler.model.kinds.feature_store import offline_lake
 from compiler.providers import azure, naming
 from compiler.targets.terraform.azure_context import PRINCIPAL_TYPE, AzureContext
 from compiler.targets.terraform.azure_storage import container_address
-from compiler.targets.terraform.common import TfFile, ref, rname
+from compiler.targets.terraform.common import Expr, TfFile, ref, rname
 
 READ_ROLE = "Storage Blob Data Reader"
 WRITE_ROLE = "Storage Blob Data Contributor"
@@ -35,10 +38,10 @@ def credential_name(ctx: AzureContext, workload: Component) -> str:
     return naming.bounded(re.sub(r"[^A-Za-z0-9_-]", "-", raw), 120)
 
 
-def identity_file(ctx: AzureContext, workload: Component) -> TfFile:
+def workload_identity(f: TfFile, ctx: AzureContext, workload: Component) -> Expr:
+    """The workload's user-assigned identity and the federated credential of its
+    ServiceAccount; returns the identity's principal id."""
     env, name = ctx.env, rname(workload)
-    f = TfFile(f"terraform/identity-{workload.name}.tf.json", workload.name)
-    grants = ctx.compiled.grants[workload.name]
     f.resource(
         "azurerm_user_assigned_identity",
         name,
@@ -55,9 +58,19 @@ def identity_file(ctx: AzureContext, workload: Component) -> TfFile:
             "subject": azure.federated_subject(env, workload),
         },
     )
-    principal = ref("azurerm_user_assigned_identity", name, "principal_id")
+    return ref("azurerm_user_assigned_identity", name, "principal_id")
+
+
+def identity_file(ctx: AzureContext, workload: Component) -> TfFile:
+    env, name = ctx.env, rname(workload)
+    f = TfFile(f"terraform/identity-{workload.name}.tf.json", workload.name)
+    grants = ctx.compiled.grants[workload.name]
+    principal = workload_identity(f, ctx, workload)
     for store_name in grants.stores:
         store = env.components[store_name]
+        if store.has(Trait.FEATURE_STORE):
+            _offline_read(f, ctx, workload, store, principal)
+            continue
         if not store.has(Trait.BUCKET):
             continue  # databases: in-database roles (see the module docstring)
         writes = store_name in grants.writes
@@ -74,3 +87,27 @@ def identity_file(ctx: AzureContext, workload: Component) -> TfFile:
             },
         )
     return f
+
+
+def _offline_read(f: TfFile, ctx: AzureContext, workload: Component, store: Component, principal: Expr) -> None:
+    """Reading a feature store: Storage Blob Data Reader on its offline lake's filesystem, unless
+    the workload has a role on that lake already; writing it (online push) and its online read
+    are Redis AUTH over the network, no role."""
+    grants = ctx.compiled.grants[workload.name]
+    if not any(a.store == store.name and not a.write for a in grants.access):
+        return
+    lake = ctx.env.components[offline_lake(store)]
+    if lake.name in grants.stores:
+        return
+    f.resource(
+        "azurerm_role_assignment",
+        f"{rname(workload)}-{rname(store)}-offline",
+        {
+            "scope": ctx.container_scope(lake),
+            "role_definition_name": READ_ROLE,
+            "principal_id": principal,
+            "principal_type": PRINCIPAL_TYPE,
+            "description": f"{workload.name} reads feature store {store.name}: its offline store {lake.name} (mlc graph)",
+            "depends_on": [container_address(lake)],
+        },
+    )

@@ -110,6 +110,8 @@ FORCE_NEW: dict[str, tuple[str, ...]] = {
         "geo_redundant_backup_enabled",
     ),
     "azurerm_postgresql_flexible_server_configuration": ("name", "server_id"),
+    "azurerm_private_endpoint": ("name", "location", "resource_group_name", "subnet_id"),
+    "azurerm_redis_cache": ("name", "location", "resource_group_name", "family", "subnet_id", "private_static_ip_address", "zones"),
     "azurerm_role_assignment": ("name", "scope", "role_definition_id", "role_definition_name", "principal_id", "principal_type"),
     "azurerm_storage_account": ("name", "location", "resource_group_name", "is_hns_enabled", "infrastructure_encryption_enabled"),
     "azurerm_storage_container": ("name", "storage_account_id", "storage_account_name"),

@@ -48,6 +48,20 @@ score:
 """
 
 
+AZURE = """apiVersion: mlc/v1
+kind: Environment
+metadata: {name: a1}
+cloud: {provider: azure, region: swedencentral, subscription: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", resource_group: rg-a}
+cluster:
+  name: c1
+  node_pools:
+    cpu: {instance_type: Standard_D4s_v5, min: 1, max: 3}
+gitops: {repo: "https://git.example.com/ml/platform.git"}
+budget: {monthly_usd: 100000}
+components:
+"""
+
+
 def _aws(tmp_path: Path, body: str = SHAPE):
     return compiled_env(tmp_path, {"e1": aws_env("e1", body)}, "e1")
 
@@ -55,6 +69,11 @@ def _aws(tmp_path: Path, body: str = SHAPE):
 def _gcp(tmp_path: Path, body: str = SHAPE):
     text = GCP + "\n".join("  " + line for line in body.strip("\n").splitlines()) + "\n"
     return compiled_env(tmp_path, {"g1": text}, "g1")
+
+
+def _azure(tmp_path: Path, body: str = SHAPE):
+    text = AZURE + "\n".join("  " + line for line in body.strip("\n").splitlines()) + "\n"
+    return compiled_env(tmp_path, {"a1": text}, "a1")
 
 
 def _artifacts(compiled) -> dict[str, dict]:
@@ -210,26 +229,6 @@ def test_dynamodb_is_refused_at_its_line(tmp_path: Path) -> None:
     )
 
 
-def test_azure_refuses_feature_stores_at_their_line(tmp_path: Path) -> None:
-    text = (
-        "apiVersion: mlc/v1\nkind: Environment\nmetadata: {name: a1}\n"
-        'cloud: {provider: azure, region: swedencentral, subscription: "0b1f6471-1bf0-4dda-aec3-cb9272f09590", resource_group: rg-a}\n'
-        "cluster:\n  name: c1\n  node_pools:\n    cpu: {instance_type: Standard_D4s_v5, min: 1, max: 3}\n"
-        'gitops: {repo: "https://git.example.com/ml/platform.git"}\nbudget: {monthly_usd: 100000}\n'
-        "components:\n  lake: {type: data_lake}\n"
-        f"  feats: {{type: feature_store, offline: lake, materialize: {{schedule: '@daily', image: {REPO_IMG}}}}}\n"
-    )
-    with pytest.raises(InputError) as err:
-        compiled_env(tmp_path, {"a1": text}, "a1")
-    assert [(d.code, str(d.location), d.message) for d in err.value.diagnostics] == [
-        (
-            "MLC-E026",
-            "environments/a1.yaml:13:10",  # the component, `feats:`
-            'feature_store "feats": cloud provider "azure" has no online store mlc can emit (supported: aws, gcp)',
-        )
-    ]
-
-
 def test_offline_must_be_a_data_lake(tmp_path: Path) -> None:
     body = SHAPE.replace("offline: lake", "offline: push")
     with pytest.raises(InputError) as err:
@@ -288,9 +287,133 @@ def test_gcp_online_store_is_encrypted_private_memorystore(tmp_path: Path) -> No
     assert redis["depends_on"] == ["google_kms_crypto_key_iam_member.feats-redis-agent"]
 
 
-@pytest.mark.parametrize("cloud", ["aws", "gcp"])
+AZ_TAGS = {"managed-by": "mlc", "mlc-classification": "pii", "mlc-component": "feats", "mlc-environment": "a1"}
+AZ_LAKE = "${azurerm_storage_account.lake.id}/blobServices/default/containers/lake"
+AZ_BLOBS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+
+
+def test_azure_online_store_is_tls_only_private_redis(tmp_path: Path) -> None:
+    files = _artifacts(_azure(tmp_path))
+    doc = files["terraform/store-feats.tf.json"]
+    assert validate_terraform_json(doc, "azurerm") == []
+    resources = doc["resource"]
+    assert {t: sorted(v) for t, v in resources.items()} == {
+        "azurerm_user_assigned_identity": ["feats"],
+        "azurerm_federated_identity_credential": ["feats"],
+        "azurerm_role_assignment": ["feats-lake-offline", "feats-lake-registry"],
+        "azurerm_redis_cache": ["feats"],
+        "azurerm_private_endpoint": ["feats"],
+    }
+    assert resources["azurerm_redis_cache"]["feats"] == {
+        "name": "mlc-a1-feats-4bc390",
+        "location": "swedencentral",
+        "resource_group_name": "rg-a",
+        "sku_name": "Premium",
+        "family": "P",
+        "capacity": 2,  # P2 (13 GB), the smallest Premium size holding online.size_gb 8
+        "redis_version": "6",
+        "replicas_per_primary": 1,
+        "zones": ["1", "2"],
+        "non_ssl_port_enabled": False,
+        "minimum_tls_version": "1.2",
+        "public_network_access_enabled": False,
+        "access_keys_authentication_enabled": True,
+        "redis_configuration": {"authentication_enabled": True},
+        "patch_schedule": [{"day_of_week": "Sunday", "start_hour_utc": 3}],
+        "tags": AZ_TAGS,
+    }
+    assert resources["azurerm_private_endpoint"]["feats"] == {
+        "name": "mlc-a1-feats-4bc390-pe",
+        "location": "swedencentral",
+        "resource_group_name": "rg-a",
+        "subnet_id": "${var.private_endpoint_subnet_id}",
+        "private_service_connection": {
+            "name": "mlc-a1-feats-4bc390-redis",
+            "private_connection_resource_id": "${azurerm_redis_cache.feats.id}",
+            "subresource_names": ["redisCache"],
+            "is_manual_connection": False,
+        },
+        "private_dns_zone_group": {"name": "redis", "private_dns_zone_ids": ["${var.redis_private_dns_zone_id}"]},
+        "tags": AZ_TAGS,
+    }
+    variables = files["terraform/variables.tf.json"]["variable"]
+    assert {"private_endpoint_subnet_id", "redis_private_dns_zone_id"} <= set(variables)
+    assert not any("password" in k or "key" in k for k in variables)  # Azure generates the access keys: no secret input
+    assert validate_terraform_json(files["terraform/variables.tf.json"], "azurerm") == []
+
+
+def test_azure_materialiser_and_reader_grants(tmp_path: Path) -> None:
+    files = _artifacts(_azure(tmp_path))
+    store = files["terraform/store-feats.tf.json"]["resource"]
+    principal = "${azurerm_user_assigned_identity.feats.principal_id}"
+    assert store["azurerm_federated_identity_credential"]["feats"]["subject"] == "system:serviceaccount:ml-a1:feats"
+    prefixed = " AND ".join(f"!(ActionMatches{{'{AZ_BLOBS}/{a}'}})" for a in ("read", "write", "delete", "add/action", "move/action"))
+    assert store["azurerm_role_assignment"] == {
+        "feats-lake-offline": {
+            "scope": AZ_LAKE,
+            "role_definition_name": "Storage Blob Data Reader",
+            "principal_id": principal,
+            "principal_type": "ServicePrincipal",
+            "description": "feats materialisation reads lake (offline store) (mlc graph)",
+            "depends_on": ["azurerm_storage_data_lake_gen2_filesystem.lake"],
+        },
+        "feats-lake-registry": {
+            "scope": AZ_LAKE,
+            "role_definition_name": "Storage Blob Data Contributor",
+            "principal_id": principal,
+            "principal_type": "ServicePrincipal",
+            "condition": f"(({prefixed}) OR (@Resource[{AZ_BLOBS}:path] StringStartsWith 'feast/feats/'))",
+            "condition_version": "2.0",
+            "description": "feats materialisation reads and writes lake/feast/feats/ (its Feast registry) (mlc graph)",
+            "depends_on": ["azurerm_storage_data_lake_gen2_filesystem.lake"],
+        },
+    }
+    # a reader: offline read of the lake; a writer (online push): no role at all (Redis AUTH)
+    score = files["terraform/identity-score.tf.json"]
+    assert validate_terraform_json(score, "azurerm") == []
+    assert score["resource"]["azurerm_role_assignment"] == {
+        "score-feats-offline": {
+            "scope": AZ_LAKE,
+            "role_definition_name": "Storage Blob Data Reader",
+            "principal_id": "${azurerm_user_assigned_identity.score.principal_id}",
+            "principal_type": "ServicePrincipal",
+            "description": "score reads feature store feats: its offline store lake (mlc graph)",
+            "depends_on": ["azurerm_storage_data_lake_gen2_filesystem.lake"],
+        }
+    }
+    assert "azurerm_role_assignment" not in files["terraform/identity-push.tf.json"]["resource"]
+
+
+def test_azure_reader_of_the_lake_itself_gets_one_role(tmp_path: Path) -> None:
+    body = SHAPE.replace("  reads: [feats]", "  reads: [feats, lake]")
+    files = _artifacts(_azure(tmp_path, body))
+    roles = files["terraform/identity-score.tf.json"]["resource"]["azurerm_role_assignment"]
+    assert sorted(roles) == ["score-lake"]
+    assert roles["score-lake"]["role_definition_name"] == "Storage Blob Data Reader"
+
+
+def test_azure_connection_secret_cost_and_network(tmp_path: Path) -> None:
+    compiled = _azure(tmp_path)
+    files = _artifacts(compiled)
+    secret = files["kubernetes/externalsecret-feats-online-store.yaml"]["spec"]
+    # a Key Vault secret name (1-127 of [0-9a-zA-Z-]) of the env's vault, through the mlc-azure store
+    assert secret["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "mlc-azure"}
+    assert secret["data"] == [
+        {"secretKey": "connection_string", "remoteRef": {"key": "mlc-a1-feats-online-store", "property": "connection_string"}}
+    ]
+    redis = {"ports": [{"protocol": "TCP", "port": 6380}]}  # Azure Cache's TLS port
+    assert files["kubernetes/networkpolicy-feats.yaml"]["spec"]["egress"] == [{"ports": [{"protocol": "TCP", "port": 443}]}, redis]
+    for workload in ("score", "push"):
+        assert redis in files[f"kubernetes/networkpolicy-{workload}.yaml"]["spec"]["egress"], workload
+    item = {i.component: i for i in compiled.cost.items}["feats"]
+    # one P2 Premium cache (primary + replica) 730 h x 1.108 + 60 h x 2 vCPU-equiv x 0.048
+    assert float(item.rounded) == round(730 * 1.108 + 60 * 2 * 0.048, 2)
+    assert item.detail.startswith("online store 1 x P2 x 730 h x $1.108/h; materialisation 60 h x 2 vCPU-equiv")
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_kubernetes_and_argo_objects_validate(tmp_path: Path, cloud: str) -> None:
-    compiled = (_aws if cloud == "aws" else _gcp)(tmp_path)
+    compiled = {"aws": _aws, "gcp": _gcp, "azure": _azure}[cloud](tmp_path)
     files = _artifacts(compiled)
     names = [
         "kubernetes/featurestore-feats.yaml",
@@ -302,7 +425,7 @@ def test_kubernetes_and_argo_objects_validate(tmp_path: Path, cloud: str) -> Non
     ]
     for name in names:
         assert validate_k8s_object(files[name]) == [], name
-    scheme = "s3://" if cloud == "aws" else "gs://"
+    scheme = {"aws": "s3://", "gcp": "gs://", "azure": "https://"}[cloud]
     store = files["kubernetes/featurestore-feats.yaml"]["spec"]
     registry = store["services"]["registry"]["local"]["persistence"]["file"]["path"]
     assert registry.startswith(scheme) and registry.endswith("/feast/feats/registry.db")
@@ -344,3 +467,15 @@ def test_network_policies(tmp_path: Path) -> None:
     }
     for reader in ("score", "push"):  # readers and writers reach its online store
         assert redis in files[f"kubernetes/networkpolicy-{reader}.yaml"]["spec"]["egress"], reader
+
+
+def test_azure_override_weakening_the_online_store_is_flagged(tmp_path: Path) -> None:
+    """MLC-SEC-062 on Azure: an override turning the non-TLS port back on for a pii online store."""
+    from compiler.policy.engine import python_findings
+
+    top = "overrides:\n  terraform:\n    - address: azurerm_redis_cache.feats\n      set: {non_ssl_port_enabled: true, shard_count: 2}\n"
+    text = AZURE.replace("components:\n", top + "components:\n") + "".join("  " + line + "\n" for line in SHAPE.strip("\n").splitlines())
+    compiled = compiled_env(tmp_path, {"a1": text}, "a1")
+    hits = [(f.rule, f.component, str(f.location)) for f in python_findings(compiled) if f.rule == "MLC-SEC-062"]
+    # line 14: "      set: {non_ssl_port_enabled: ...}", at the attribute (shard_count is not a protection)
+    assert hits == [("MLC-SEC-062", "feats", "environments/a1.yaml:14:13")]
