@@ -29,7 +29,8 @@ EXTRA_TESTS: dict[str, tuple[str, ...]] = {
     "compiler/targets/terraform/gcp_iam.py": ("tests/test_terraform_gcp.py", "tests/test_identity_agreement.py"),
     "compiler/analysis/run_order.py": ("tests/test_graph.py",),
     "compiler/output/cache.py": ("tests/test_gitops.py", "tests/test_paths.py"),
-    "compiler/output/diffing.py": ("tests/test_gitops.py", "tests/test_paths.py"),
+    # the _platform section of mlc diff (platform_diff, platform_in_memory) is pinned in test_platform
+    "compiler/output/diffing.py": ("tests/test_gitops.py", "tests/test_paths.py", "tests/test_platform.py"),
 }
 
 # Deselected everywhere: tests whose verdict on a mutant is not reproducible on a shared
