@@ -300,3 +300,28 @@ def test_diff_reads_an_unchanged_environments_platform_json_from_out_but_never_t
         needs.write_text(malformed)
         assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0, malformed
         assert kserve in capsys.readouterr().out.splitlines(), malformed
+
+
+def test_diff_keeps_the_base_platform_of_an_environment_the_head_side_blocks(tmp_path, capsys):
+    """Guards diff_against_base: an environment whose head side is blocked writes nothing, so
+    its platform needs stay the base's (KServe, which its head spec would add, is not shown as
+    added to out/_platform); a new environment that is blocked adds no needs at all."""
+    from tests.test_gitops import git
+
+    make_project(tmp_path, {"e1": env_with("e1", "models: {type: object_store}\n")})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    blocked = SECRET_ENV + "data: {type: object_store, classification: pii, public: true}\n"
+    kserve = "    added c1/apps/application-c1-kserve-resources.yaml"
+    capsys.readouterr()
+    for env in ("e1", "e2"):  # changed, then new
+        (tmp_path / "environments" / f"{env}.yaml").write_text(env_with(env, blocked))
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 1, env
+        text = capsys.readouterr().out
+        assert f"== {env}: BLOCKED; " in text and "== _platform" not in text, env
+        (tmp_path / "environments" / f"{env}.yaml").write_text(env_with(env, SECRET_ENV))
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0, env
+        assert kserve in capsys.readouterr().out.splitlines(), env  # not blocked: the same change adds KServe
+        (tmp_path / "environments" / "e1.yaml").write_text(env_with("e1", "models: {type: object_store}\n"))  # back to base
+        (tmp_path / "environments" / "e2.yaml").unlink(missing_ok=True)
