@@ -325,3 +325,25 @@ def test_diff_keeps_the_base_platform_of_an_environment_the_head_side_blocks(tmp
         assert kserve in capsys.readouterr().out.splitlines(), env  # not blocked: the same change adds KServe
         (tmp_path / "environments" / "e1.yaml").write_text(env_with("e1", "models: {type: object_store}\n"))  # back to base
         (tmp_path / "environments" / "e2.yaml").unlink(missing_ok=True)
+
+
+def test_diff_has_no_platform_section_when_the_changed_environments_needs_are_equal(tmp_path, capsys):
+    """Guards platform_diff's early return: the _platform section follows only from needs that
+    differ between the sides. Here out/b/platform.json records another region than a's (a
+    conflict `mlc compile` would report), but a's change leaves its needs as they were, so the
+    diff shows a's change alone and succeeds."""
+    from tests.test_gitops import git
+
+    make_project(tmp_path, {"a": env_with("a", "models: {type: object_store}\n"), "b": env_with("b", "models: {type: object_store}\n")})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    recorded = tmp_path / "out" / "b" / "platform.json"
+    assert '"region": "eu-west-1"' in recorded.read_text()
+    recorded.write_text(recorded.read_text().replace('"region": "eu-west-1"', '"region": "eu-central-1"'))
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", "models: {type: object_store}\nmore: {type: object_store}\n"))
+    capsys.readouterr()
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("== a: ") and "== _platform" not in text
