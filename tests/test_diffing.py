@@ -227,6 +227,14 @@ def test_file_diffs_come_in_order_of_importance() -> None:
     text = render_markdown([d], "main")
     shown = [p for p in re.findall(r"<code>out/e1/([^<]+)</code>", text)]
     assert shown == ["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"]
+    # the weights, not the patch sizes (the next key) nor the paths: the more important a file, the longer its diff here
+    lines = {p: 6 - i for i, p in enumerate(["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"])}
+    old = {p: "".join(f'{{"a{j}": 1}}\n' for j in range(n)).encode() for p, n in lines.items()}
+    new = {p: "".join(f'{{"a{j}": 2}}\n' for j in range(n)).encode() for p, n in lines.items()}
+    (d,) = diff_outcomes({"e1": outcome("e1", old)}, {"e1": outcome("e1", new)})
+    assert [len(d.patches[p]) for p in lines] == [15, 13, 11, 9, 7]
+    shown = re.findall(r"<code>out/e1/([^<]+)</code>", render_markdown([d], "main"))
+    assert shown == ["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"]
 
 
 def test_the_comment_budget_is_exact_at_every_stage() -> None:
