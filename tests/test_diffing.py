@@ -188,6 +188,7 @@ def test_text_cost_deltas_carry_their_sign() -> None:
     assert render_text(cheaper, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $1,234.50 → $1,000.00 (-$234.50)\n"
     dearer = diff_outcomes({"e1": outcome("e1", {}, cost=10.0)}, {"e1": outcome("e1", {}, cost=10.5)})
     assert render_text(dearer, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $10.00 → $10.50 (+$0.50)\n"
+    assert "| `e1` | changed | +0 ~0 -0 | +$0.50 ($10.50) | 0 / 0 | 0 |" in render_markdown(dearer, "x").splitlines()  # _cost_cell
 
 
 def test_lines_keep_a_last_line_without_newline_and_show_invalid_utf8() -> None:

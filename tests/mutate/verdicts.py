@@ -101,6 +101,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "platform_in_memory | number | 1 -> 2": (
             "only [0], the part before the first /, is used: splitting once or twice gives the same cluster name"
         ),
+        "render_markdown | number | 1 -> 2 #5": (
+            "only [0], the first path segment, is looked up in _FILE_WEIGHT: splitting once or twice gives the same segment"
+        ),
+        "render_markdown | number | 4 -> 5": (
+            "the weight of a file outside the four weighted folders only has to exceed argocd's 3; no folder weighs 4 or 5"
+        ),
         'diff_against_base | remove | sides["head"][part].pop(o.env, None) -> pass': (
             "a blocked or invalid outcome has no platform needs (build.py sets them only when artifacts were emitted), "
             "so the head side never holds one to remove"
