@@ -107,6 +107,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "render_markdown | number | 4 -> 5": (
             "the weight of a file outside the four weighted folders only has to exceed argocd's 3; no folder weighs 4 or 5"
         ),
+        "render_markdown | number | 4 -> 5 #2": (
+            "sorting on t[:5] adds the EnvDiff after (weight, size, env, path), which never tie: env and path name one file"
+        ),
         'diff_against_base | remove | sides["head"][part].pop(o.env, None) -> pass': (
             "a blocked or invalid outcome has no platform needs (build.py sets them only when artifacts were emitted), "
             "so the head side never holds one to remove"
