@@ -260,6 +260,13 @@ def test_the_comment_budget_is_exact_at_every_stage() -> None:
     assert render_markdown([d], "main", limit=len(table) + len(row) + reserve) == table + row + section_note
     row_note = f"\n_1 more environments changed; {run} to see them._\n"
     assert render_markdown([d], "main", limit=len(table) + len(row) + reserve - 1) == table + row_note
+    # two file diffs: the second fits only when the first was counted with its newline, to the character
+    files = ({"a.yaml": b"a: 1\n", "b.yaml": b"b: 1\n"}, {"a.yaml": b"a: 2\n", "b.yaml": b"b: 2\n"})
+    (d,) = diff_outcomes({"e1": outcome("e1", files[0])}, {"e1": outcome("e1", files[1])})
+    full = render_markdown([d], "main")
+    assert full.count("<details>") == 2 and render_markdown([d], "main", limit=len(full) + reserve) == full
+    cut = render_markdown([d], "main", limit=len(full) + reserve - 1)
+    assert cut.count("<details>") == 1 and cut.endswith(file_note) and "out/e1/a.yaml" in cut and "out/e1/b.yaml" not in cut
 
 
 def test_an_environment_whose_head_side_does_not_compile_is_invalid_in_both_renderings() -> None:
