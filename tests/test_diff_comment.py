@@ -131,3 +131,30 @@ def test_diff_compiles_only_the_environments_whose_inputs_differ(tmp_path: Path)
     parent.write_text(parent.read_text().replace("size_gb: 10", "size_gb: 11"))
     every = sorted(["leaf", "new", *[f"env{i:02d}" for i in range(11)]])
     assert compiled() == {"head": every, "base": every}  # the parent: all of them (the abstract parent itself is not compiled)
+
+
+def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_affect(tmp_path: Path) -> None:
+    """Guards _manifests_differ's `return True` for an unchanged environment file that mentions
+    manifests but does not parse (it is compiled, so its problems are reported, never skipped),
+    and _inputs_shared_by_all_differ's `p.is_file() and not p.is_symlink()` (a folder named
+    like a policy file is not a policy: it does not make every environment affected)."""
+    from compiler.frontend.project import Project
+    from compiler.output.diffing import diff_against_base
+
+    root = project_with(tmp_path, 3)
+    (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [unclosed\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    today = __import__("datetime").date(2026, 1, 15)
+
+    def compiled() -> dict[str, list[str]]:
+        stats: dict[str, list[str]] = {}
+        diff_against_base(Project.at(root), "HEAD", today, stats)
+        return stats
+
+    assert compiled() == {"head": ["odd"], "base": ["odd"]}
+    (root / "environments" / "odd.yaml").unlink()
+    git(root, "commit", "-qam", "no odd")
+    (root / "policies" / "folder.k").mkdir(parents=True)
+    assert compiled() == {"head": [], "base": []}

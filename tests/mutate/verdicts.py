@@ -110,6 +110,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "render_markdown | number | 4 -> 5 #2": (
             "sorting on t[:5] adds the EnvDiff after (weight, size, env, path), which never tie: env and path name one file"
         ),
+        "<module> | number | 64 -> 65": (
+            "CHUNK only bounds how many environments are compiled at a time (memory); the diffs, in name order, are the same"
+        ),
+        "_read | remove | return None -> pass": "the function then ends and returns None all the same",
         'diff_against_base | remove | sides["head"][part].pop(o.env, None) -> pass': (
             "a blocked or invalid outcome has no platform needs (build.py sets them only when artifacts were emitted), "
             "so the head side never holds one to remove"
