@@ -142,7 +142,6 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
     from compiler.output.diffing import diff_against_base
 
     root = project_with(tmp_path, 3)
-    (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [unclosed\n")
     git(root, "init", "-q")
     git(root, "add", ".")
     git(root, "commit", "-qm", "base")
@@ -153,7 +152,12 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
         diff_against_base(Project.at(root), "HEAD", today, stats)
         return stats
 
-    assert compiled() == {"head": ["odd"], "base": ["odd"]}
+    # not YAML; a manifests folder that is not a string: unchanged, yet compiled on both sides
+    for odd in ("overrides: {manifests: [unclosed\n", "overrides: {manifests: [5]}\n"):
+        (root / "environments" / "odd.yaml").write_text(odd)
+        git(root, "add", ".")
+        git(root, "commit", "-qm", "odd")
+        assert compiled() == {"head": ["odd"], "base": ["odd"]}, odd
     (root / "environments" / "odd.yaml").unlink()
     git(root, "commit", "-qam", "no odd")
     (root / "policies" / "folder.k").mkdir(parents=True)
