@@ -158,6 +158,13 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
         git(root, "add", ".")
         git(root, "commit", "-qm", "odd")
         assert compiled() == {"head": ["odd"], "base": ["odd"]}, odd
+    # a manifests folder named with capitals at its ends: unchanged, so the environment is not compiled
+    (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [/Xpatches/]}\n")
+    (root / "Xpatches").mkdir()
+    (root / "Xpatches" / "a.yaml").write_text("kind: ConfigMap\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "folder")
+    assert compiled() == {"head": [], "base": []}
     (root / "environments" / "odd.yaml").unlink()
     git(root, "commit", "-qam", "no odd")
     (root / "policies" / "folder.k").mkdir(parents=True)
