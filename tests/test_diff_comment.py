@@ -162,6 +162,7 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
     (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [/Xpatches/]}\n")
     (root / "Xpatches").mkdir()
     (root / "Xpatches" / "a.yaml").write_text("kind: ConfigMap\n")
+    (root / "Xpatches" / "b.yml").write_text("kind: Secret\n")  # both suffixes are compared
     git(root, "add", ".")
     git(root, "commit", "-qm", "folder")
     assert compiled() == {"head": [], "base": []}
