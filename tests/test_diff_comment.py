@@ -137,7 +137,9 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
     """Guards _manifests_differ's `return True` for an unchanged environment file that mentions
     manifests but does not parse (it is compiled, so its problems are reported, never skipped),
     and _inputs_shared_by_all_differ's `p.is_file() and not p.is_symlink()` (a folder named
-    like a policy file is not a policy: it does not make every environment affected)."""
+    like a policy file is not a policy: it does not make every environment affected), and
+    affected_environments' filter: an unchanged file that names no affected environment is
+    not parsed, so one that does not parse is not compiled either."""
     from compiler.frontend.project import Project
     from compiler.output.diffing import diff_against_base
 
@@ -158,6 +160,14 @@ def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_a
         git(root, "add", ".")
         git(root, "commit", "-qm", "odd")
         assert compiled() == {"head": ["odd"], "base": ["odd"]}, odd
+    # not YAML and naming no changed environment: not parsed, not compiled (only files that mention one are read)
+    (root / "environments" / "odd.yaml").write_text("metadata: [unclosed\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "odd")
+    env01 = root / "environments" / "env01.yaml"
+    env01.write_text(child("env01", "budget: {monthly_usd: 5000}\n"))
+    assert compiled() == {"head": ["env01"], "base": ["env01"]}
+    git(root, "checkout", "-q", "--", "environments/env01.yaml")
     # a manifests folder named with capitals at its ends: unchanged, so the environment is not compiled
     (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [/Xpatches/]}\n")
     (root / "Xpatches").mkdir()
