@@ -131,3 +131,52 @@ def test_diff_compiles_only_the_environments_whose_inputs_differ(tmp_path: Path)
     parent.write_text(parent.read_text().replace("size_gb: 10", "size_gb: 11"))
     every = sorted(["leaf", "new", *[f"env{i:02d}" for i in range(11)]])
     assert compiled() == {"head": every, "base": every}  # the parent: all of them (the abstract parent itself is not compiled)
+
+
+def test_which_environments_an_unreadable_file_or_a_folder_named_like_a_policy_affect(tmp_path: Path) -> None:
+    """Guards _manifests_differ's `return True` for an unchanged environment file that mentions
+    manifests but does not parse (it is compiled, so its problems are reported, never skipped),
+    and _inputs_shared_by_all_differ's `p.is_file() and not p.is_symlink()` (a folder named
+    like a policy file is not a policy: it does not make every environment affected), and
+    affected_environments' filter: an unchanged file that names no affected environment is
+    not parsed, so one that does not parse is not compiled either."""
+    from compiler.frontend.project import Project
+    from compiler.output.diffing import diff_against_base
+
+    root = project_with(tmp_path, 3)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "base")
+    today = __import__("datetime").date(2026, 1, 15)
+
+    def compiled() -> dict[str, list[str]]:
+        stats: dict[str, list[str]] = {}
+        diff_against_base(Project.at(root), "HEAD", today, stats)
+        return stats
+
+    # not YAML; a manifests folder that is not a string: unchanged, yet compiled on both sides
+    for odd in ("overrides: {manifests: [unclosed\n", "overrides: {manifests: [5]}\n"):
+        (root / "environments" / "odd.yaml").write_text(odd)
+        git(root, "add", ".")
+        git(root, "commit", "-qm", "odd")
+        assert compiled() == {"head": ["odd"], "base": ["odd"]}, odd
+    # not YAML and naming no changed environment: not parsed, not compiled (only files that mention one are read)
+    (root / "environments" / "odd.yaml").write_text("metadata: [unclosed\n")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "odd")
+    env01 = root / "environments" / "env01.yaml"
+    env01.write_text(child("env01", "budget: {monthly_usd: 5000}\n"))
+    assert compiled() == {"head": ["env01"], "base": ["env01"]}
+    git(root, "checkout", "-q", "--", "environments/env01.yaml")
+    # a manifests folder named with capitals at its ends: unchanged, so the environment is not compiled
+    (root / "environments" / "odd.yaml").write_text("overrides: {manifests: [/Xpatches/]}\n")
+    (root / "Xpatches").mkdir()
+    (root / "Xpatches" / "a.yaml").write_text("kind: ConfigMap\n")
+    (root / "Xpatches" / "b.yml").write_text("kind: Secret\n")  # both suffixes are compared
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "folder")
+    assert compiled() == {"head": [], "base": []}
+    (root / "environments" / "odd.yaml").unlink()
+    git(root, "commit", "-qam", "no odd")
+    (root / "policies" / "folder.k").mkdir(parents=True)
+    assert compiled() == {"head": [], "base": []}

@@ -188,6 +188,7 @@ def test_text_cost_deltas_carry_their_sign() -> None:
     assert render_text(cheaper, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $1,234.50 → $1,000.00 (-$234.50)\n"
     dearer = diff_outcomes({"e1": outcome("e1", {}, cost=10.0)}, {"e1": outcome("e1", {}, cost=10.5)})
     assert render_text(dearer, "x") == "== e1: 0 added, 0 changed, 0 removed; cost $10.00 → $10.50 (+$0.50)\n"
+    assert "| `e1` | changed | +0 ~0 -0 | +$0.50 ($10.50) | 0 / 0 | 0 |" in render_markdown(dearer, "x").splitlines()  # _cost_cell
 
 
 def test_lines_keep_a_last_line_without_newline_and_show_invalid_utf8() -> None:
@@ -227,3 +228,74 @@ def test_file_diffs_come_in_order_of_importance() -> None:
     text = render_markdown([d], "main")
     shown = [p for p in re.findall(r"<code>out/e1/([^<]+)</code>", text)]
     assert shown == ["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"]
+    # the weights, not the patch sizes (the next key) nor the paths: the more important a file, the longer its diff here
+    lines = {p: 6 - i for i, p in enumerate(["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"])}
+    old = {p: "".join(f'{{"a{j}": 1}}\n' for j in range(n)).encode() for p, n in lines.items()}
+    new = {p: "".join(f'{{"a{j}": 2}}\n' for j in range(n)).encode() for p, n in lines.items()}
+    (d,) = diff_outcomes({"e1": outcome("e1", old)}, {"e1": outcome("e1", new)})
+    assert [len(d.patches[p]) for p in lines] == [15, 13, 11, 9, 7]
+    shown = re.findall(r"<code>out/e1/([^<]+)</code>", render_markdown([d], "main"))
+    assert shown == ["terraform/s.tf.json", "kubernetes/d.yaml", "argo/w.yaml", "argocd/app.yaml", "plan.json"]
+
+
+def test_the_comment_budget_is_exact_at_every_stage() -> None:
+    """Guards render_markdown's arithmetic: the 400 characters reserved for the notes, each
+    line counted with its newline, and `< 0` (a part that fits to the character is kept).
+    Each stage (summary row, environment section, file diff) is cut at its exact size."""
+    (d,) = diff_outcomes({"e1": outcome("e1", {"a.yaml": b"a: 1\n"})}, {"e1": outcome("e1", {"a.yaml": b"a: 2\n"})})
+    full = render_markdown([d], "main")
+    reserve = 400
+    assert "left out" not in full and full.count("<details>") == 1
+    # everything up to the file diff, and the header + table + row alone
+    prefix = full[: full.index("\n\n<details>") + 1]
+    table = full[: full.index("| `e1` |")]
+    row = full[len(table) : full.index("\n", len(table)) + 1]
+    run = "run `mlc diff --base main`"
+    assert render_markdown([d], "main", limit=len(full) + reserve) == full
+    file_note = f"\n_1 file diff left out to stay under GitHub's 65,536-character comment limit; {run} to see everything._\n"
+    assert render_markdown([d], "main", limit=len(full) + reserve - 1) == prefix + file_note
+    assert render_markdown([d], "main", limit=len(prefix) + reserve) == prefix + file_note
+    section_note = f"\n_Details of 1 environments left out to fit; {run}._\n"
+    assert render_markdown([d], "main", limit=len(prefix) + reserve - 1) == table + row + section_note
+    assert render_markdown([d], "main", limit=len(table) + len(row) + reserve) == table + row + section_note
+    row_note = f"\n_1 more environments changed; {run} to see them._\n"
+    assert render_markdown([d], "main", limit=len(table) + len(row) + reserve - 1) == table + row_note
+    # two file diffs: the second fits only when the first was counted with its newline, to the character
+    files = ({"a.yaml": b"a: 1\n", "b.yaml": b"b: 1\n"}, {"a.yaml": b"a: 2\n", "b.yaml": b"b: 2\n"})
+    (d,) = diff_outcomes({"e1": outcome("e1", files[0])}, {"e1": outcome("e1", files[1])})
+    full = render_markdown([d], "main")
+    assert full.count("<details>") == 2 and render_markdown([d], "main", limit=len(full) + reserve) == full
+    cut = render_markdown([d], "main", limit=len(full) + reserve - 1)
+    assert cut.count("<details>") == 1 and cut.endswith(file_note) and "out/e1/a.yaml" in cut and "out/e1/b.yaml" not in cut
+
+
+def test_an_environment_whose_head_side_does_not_compile_is_invalid_in_both_renderings() -> None:
+    """Guards the "invalid" status of _counts and _summary_row (bold, no file counts) and of
+    render_text, and the note naming the number of problems."""
+    base = {"e1": outcome("e1", {"a.yaml": b"a\n"}, cost=5.0)}
+    head = {"e1": outcome("e1", {"a.yaml": b"b\n"}, diagnostics=["problem one", "problem two"])}
+    (d,) = diff_outcomes(base, head)
+    assert (d.status, d.problems, d.changed) == ("invalid", 2, [])
+    assert render_text([d], "main").splitlines()[:2] == [
+        "== e1: INVALID; cost $5.00 → —",
+        "   note: head: invalid input (2 problem(s)): not compiled, run `mlc validate`",
+    ]
+    assert "| `e1` | **invalid** | – | $5.00 → — | 0 / 0 | 0 |" in render_markdown([d], "main").splitlines()
+
+
+def test_the_comment_names_destroyed_resources_and_counts_created_ones() -> None:
+    """Guards _env_section's "destroyed" list and "created" count (singular and plural)."""
+    one = b'{"resource": {"aws_s3_bucket": {"raw": {"bucket": "b"}}}}'
+    two = b'{"resource": {"aws_s3_bucket": {"raw": {"bucket": "b"}, "logs": {"bucket": "l"}}}}'
+    diffs = {
+        d.env: d
+        for d in diff_outcomes(
+            {"old": outcome("old", {"terraform/s.tf.json": two}), "one": outcome("one", {})},
+            {"new": outcome("new", {"terraform/s.tf.json": two}), "one": outcome("one", {"terraform/s.tf.json": one})},
+        )
+    }
+    old = render_markdown([diffs["old"]], "main").splitlines()
+    assert "- destroyed: `aws_s3_bucket.logs`, `aws_s3_bucket.raw`" in old
+    assert not any(line.startswith("- created") for line in old)
+    assert "- created: 2 resources" in render_markdown([diffs["new"]], "main").splitlines()
+    assert "- created: 1 resource" in render_markdown([diffs["one"]], "main").splitlines()

@@ -97,6 +97,28 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "compiler/output/cache.py": {
         "_hash_tree | remove | return -> pass": "rglob of a missing directory yields nothing: the digest is the same",
     },
+    "compiler/output/diffing.py": {
+        "platform_in_memory | number | 1 -> 2": (
+            "only [0], the part before the first /, is used: splitting once or twice gives the same cluster name"
+        ),
+        "render_markdown | number | 1 -> 2 #5": (
+            "only [0], the first path segment, is looked up in _FILE_WEIGHT: splitting once or twice gives the same segment"
+        ),
+        "render_markdown | number | 4 -> 5": (
+            "the weight of a file outside the four weighted folders only has to exceed argocd's 3; no folder weighs 4 or 5"
+        ),
+        "render_markdown | number | 4 -> 5 #2": (
+            "sorting on t[:5] adds the EnvDiff after (weight, size, env, path), which never tie: env and path name one file"
+        ),
+        "<module> | number | 64 -> 65": (
+            "CHUNK only bounds how many environments are compiled at a time (memory); the diffs, in name order, are the same"
+        ),
+        "_read | remove | return None -> pass": "the function then ends and returns None all the same",
+        'diff_against_base | remove | sides["head"][part].pop(o.env, None) -> pass': (
+            "a blocked or invalid outcome has no platform needs (build.py sets them only when artifacts were emitted), "
+            "so the head side never holds one to remove"
+        ),
+    },
     "compiler/core/secrets_scan.py": {
         "<module> | string | r\"\\A(sha256:)?[a-f0-9]{64}\\Z\" -> 'XX\\\\A(sha256:)?[a-f0-9]{64}\\\\Z'": (
             "a 64-character lower-case hex token has two character classes, which the entropy check never flags; "

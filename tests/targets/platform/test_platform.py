@@ -266,3 +266,84 @@ def test_azure_environments_sharing_a_cluster_conflict_on_the_key_vault_at_the_c
     from compiler.targets.platform.needs import well_formed
 
     assert well_formed(json.loads((tmp_path / "out" / "a" / "platform.json").read_text()))
+
+
+def test_diff_reads_an_unchanged_environments_platform_json_from_out_but_never_through_a_symlink(tmp_path, capsys):
+    """Guards _recorded_needs' `not path.is_file() or path.is_symlink()`: the needs of an
+    unchanged environment come from its platform.json in out/ (it is not compiled again), and a
+    platform.json that is a symlink is not read (its target may be outside out/): the
+    environment is compiled instead. out/b records KServe (b served a model when out/ was
+    compiled) while b's committed spec no longer does; `a` starts serving with KServe."""
+    from tests.output.test_gitops import git
+
+    make_project(tmp_path, {"a": env_with("a", "models: {type: object_store}\n"), "b": env_with("b", SECRET_ENV)})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    (tmp_path / "environments" / "b.yaml").write_text(env_with("b", "models: {type: object_store}\n"))
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", SECRET_ENV))
+    kserve = "    added c1/apps/application-c1-kserve-resources.yaml"
+    capsys.readouterr()
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("== a: ") and "== _platform" not in text  # b's recorded needs already hold KServe
+    needs = tmp_path / "out" / "b" / "platform.json"
+    outside = tmp_path / "elsewhere.json"
+    outside.write_bytes(needs.read_bytes())
+    needs.unlink()
+    needs.symlink_to(outside)
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    assert kserve in capsys.readouterr().out.splitlines()  # b compiled from its spec: no KServe before a's change
+    needs.unlink()
+    for malformed in ("{", '{"cluster": "c1", "settings": 5}'):  # not JSON, not shaped as mlc writes it: compiled instead
+        needs.write_text(malformed)
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0, malformed
+        assert kserve in capsys.readouterr().out.splitlines(), malformed
+
+
+def test_diff_keeps_the_base_platform_of_an_environment_the_head_side_blocks(tmp_path, capsys):
+    """Guards diff_against_base: an environment whose head side is blocked writes nothing, so
+    its platform needs stay the base's (KServe, which its head spec would add, is not shown as
+    added to out/_platform); a new environment that is blocked adds no needs at all."""
+    from tests.output.test_gitops import git
+
+    make_project(tmp_path, {"e1": env_with("e1", "models: {type: object_store}\n")})
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    blocked = SECRET_ENV + "data: {type: object_store, classification: pii, public: true}\n"
+    kserve = "    added c1/apps/application-c1-kserve-resources.yaml"
+    capsys.readouterr()
+    for env in ("e1", "e2"):  # changed, then new
+        (tmp_path / "environments" / f"{env}.yaml").write_text(env_with(env, blocked))
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 1, env
+        text = capsys.readouterr().out
+        assert f"== {env}: BLOCKED; " in text and "== _platform" not in text, env
+        (tmp_path / "environments" / f"{env}.yaml").write_text(env_with(env, SECRET_ENV))
+        assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0, env
+        assert kserve in capsys.readouterr().out.splitlines(), env  # not blocked: the same change adds KServe
+        (tmp_path / "environments" / "e1.yaml").write_text(env_with("e1", "models: {type: object_store}\n"))  # back to base
+        (tmp_path / "environments" / "e2.yaml").unlink(missing_ok=True)
+
+
+def test_diff_has_no_platform_section_when_the_changed_environments_needs_are_equal(tmp_path, capsys):
+    """Guards platform_diff's early return: the _platform section follows only from needs that
+    differ between the sides. Here out/b/platform.json records another region than a's (a
+    conflict `mlc compile` would report), but a's change leaves its needs as they were, so the
+    diff shows a's change alone and succeeds."""
+    from tests.output.test_gitops import git
+
+    make_project(tmp_path, {"a": env_with("a", "models: {type: object_store}\n"), "b": env_with("b", "models: {type: object_store}\n")})
+    assert main(["compile", "--project", str(tmp_path), "--no-cache"]) == 0
+    recorded = tmp_path / "out" / "b" / "platform.json"
+    assert '"region": "eu-west-1"' in recorded.read_text()
+    recorded.write_text(recorded.read_text().replace('"region": "eu-west-1"', '"region": "eu-central-1"'))
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "base")
+    (tmp_path / "environments" / "a.yaml").write_text(env_with("a", "models: {type: object_store}\nmore: {type: object_store}\n"))
+    capsys.readouterr()
+    assert main(["diff", "--project", str(tmp_path), "--base", "HEAD"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("== a: ") and "== _platform" not in text
