@@ -38,9 +38,30 @@ def make_project(tmp_path: Path, files: dict[str, str], copy_policies: bool = Tr
     return tmp_path
 
 
+MINIMAL_GCP = """apiVersion: mlc/v1
+kind: Environment
+metadata: {name: NAME}
+cloud: {provider: gcp, region: europe-west4, account: proj-1}
+cluster:
+  name: c1
+  node_pools:
+    cpu: {instance_type: n2-standard-8, min: 1, max: 3}
+gitops: {repo: "https://git.example.com/ml/platform.git"}
+budget: {monthly_usd: 100000}
+"""
+
+
 def aws_env(name: str, components: str = "", extra: str = "") -> str:
     """A minimal valid AWS environment with the given `components:` body (YAML, indented 2)."""
-    text = MINIMAL_AWS.replace("NAME", name) + extra
+    return _with_components(MINIMAL_AWS.replace("NAME", name) + extra, components)
+
+
+def gcp_env(name: str, components: str = "") -> str:
+    """A minimal valid GCP environment with the given `components:` body (YAML, indented 2)."""
+    return _with_components(MINIMAL_GCP.replace("NAME", name), components)
+
+
+def _with_components(text: str, components: str) -> str:
     body = textwrap.dedent(components).strip("\n")
     text += "components:\n" + ("\n".join("  " + line for line in body.splitlines()) if body else "  {}") + "\n"
     return text.replace("components:\n  {}\n", "components: {}\n")

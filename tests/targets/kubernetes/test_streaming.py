@@ -9,22 +9,10 @@ import pytest
 
 from compiler.core.diagnostics import InputError
 from tests.support.aws_policy import policy_of
-from tests.support.helpers import aws_env, compiled_env
+from tests.support.helpers import aws_env, compiled_env, gcp_env
 from tests.support.validators import validate_k8s_object, validate_terraform_json
 
 IMG = "reg.example.com/ml/flink-app:1.0@sha256:" + "d" * 64
-GCP = """apiVersion: mlc/v1
-kind: Environment
-metadata: {name: g1}
-cloud: {provider: gcp, region: europe-west4, account: proj-1}
-cluster:
-  name: c1
-  node_pools:
-    cpu: {instance_type: n2-standard-8, min: 1, max: 3}
-gitops: {repo: "https://git.example.com/ml/platform.git"}
-budget: {monthly_usd: 100000}
-components:
-"""
 SHAPE = f"""clicks: {{type: stream, classification: pii, partitions: 4}}
 scores: {{type: stream}}
 state: {{type: object_store}}
@@ -51,8 +39,7 @@ def _aws(tmp_path: Path, body: str = SHAPE):
 
 
 def _gcp(tmp_path: Path, body: str = SHAPE):
-    text = GCP + "\n".join("  " + line for line in body.strip("\n").splitlines()) + "\n"
-    return compiled_env(tmp_path, {"g1": text}, "g1")
+    return compiled_env(tmp_path, {"g1": gcp_env("g1", body)}, "g1")
 
 
 def _terraform(compiled, path: str) -> dict:
